@@ -1,0 +1,22 @@
+// Authentication and authorization hooks. The broker asks; whoever embeds it answers.
+// Every hook is optional: without one, the broker's own rules (allow_anonymous, users) apply.
+import type { ClientInfo, QoS } from '../types'
+
+export interface AuthenticateRequest {
+  clientId: string
+  username?: string
+  password?: Buffer
+  remoteAddress?: string
+}
+
+/** true accepts; false refuses as "bad user name or password"; a number is a CONNACK reason code. */
+export type AuthenticateResult = boolean | number
+
+export interface Auth {
+  /** Decides whether a CONNECT is accepted. May be async (password hashing, a remote service). */
+  authenticate? (request: AuthenticateRequest): AuthenticateResult | Promise<AuthenticateResult>
+  /** May this client publish to this topic? Called on the hot path: keep it synchronous and fast. */
+  authorizePublish? (client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean
+  /** The QoS to grant for a subscription, or false to refuse it (SUBACK 0x80). */
+  authorizeSubscribe? (client: ClientInfo, filter: string, qos: QoS): QoS | false
+}

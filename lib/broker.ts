@@ -1,0 +1,147 @@
+// The broker: createBroker(options) → listen() → close(). Also the in-process API the Node-RED
+// nodes use: publish() and subscribe() with the same routing, retained and QoS rules as a socket
+// client, without a socket or any encoding.
+import type { Auth } from './auth/auth'
+import { type ClientStream, Connection } from './connection/connection'
+import { BrokerCore } from './core'
+import { ReasonCode } from './errors'
+import { type BrokerEvents, TypedEmitter } from './events'
+import { LocalSubscriber, type MessageHandler } from './local'
+import { silentLogger } from './logger'
+import { type BrokerHooks, type BrokerOptions, resolveOptions } from './options'
+import { sendRetained } from './retained/deliver'
+import { addSubscription, removeSubscription } from './session/subscriptions'
+import type { BrokerStats } from './sys/stats'
+import { parseSharedFilter } from './topics/shared'
+import { topicFilterProblem, topicNameProblem } from './topics/validate'
+import { type BoundListener, listenTcp } from './transport/tcp'
+import type { ClientInfo, Message, PublishRequest, QoS } from './types'
+
+/** How often offline persistent sessions are checked against persistent_client_expiration. */
+const EXPIRY_SWEEP_MS = 60_000
+
+export class Broker extends TypedEmitter<BrokerEvents> {
+  readonly options: Readonly<BrokerOptions>
+  private readonly core: BrokerCore
+  private bound: BoundListener[] = []
+  private state: 'new' | 'listening' | 'closing' | 'closed' = 'new'
+  private closing: Promise<void> | undefined
+  private expiryTimer: NodeJS.Timeout | undefined
+  private localCount = 0
+
+  constructor (options: Partial<BrokerOptions> = {}, hooks: BrokerHooks = {}) {
+    super()
+    this.options = resolveOptions(options)
+    const auth: Auth = hooks.auth ?? {}
+    this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, auth, this)
+    if (this.options.persistentClientExpirationSec > 0) {
+      this.expiryTimer = setInterval(() => this.core.expireSessions(Date.now()), EXPIRY_SWEEP_MS)
+      this.expiryTimer.unref()
+    }
+  }
+
+  /** Binds every configured listener. Rejects (and binds nothing) when one cannot be bound. */
+  async listen (): Promise<Array<{ host: string, port: number }>> {
+    if (this.state !== 'new') throw new Error(`listen() called on a broker that is ${this.state}`)
+    this.state = 'listening'
+    try {
+      for (const listener of this.options.listeners) {
+        const bound = await listenTcp(listener, (socket) => this.accept(socket))
+        this.bound.push(bound)
+        this.core.logger.notice(`Opening ipv${bound.host.includes(':') ? 6 : 4} listen socket on port ${bound.port}.`)
+        this.emit('listening', { host: bound.host, port: bound.port })
+      }
+    } catch (error) {
+      await Promise.all(this.bound.map((bound) => bound.close()))
+      this.bound = []
+      this.state = 'new'
+      throw error
+    }
+    return this.addresses
+  }
+
+  /** The bound addresses, with the real port where port 0 was asked for. */
+  get addresses (): Array<{ host: string, port: number }> {
+    return this.bound.map(({ host, port }) => ({ host, port }))
+  }
+
+  /** Serves MQTT on an already connected stream (a socket from elsewhere, a WebSocket, a test pair). */
+  accept (stream: ClientStream): void {
+    if (this.state === 'closing' || this.state === 'closed') {
+      stream.destroy()
+      return
+    }
+    this.core.stats.socketsAccepted++
+    this.core.connections.add(new Connection(this.core, stream))
+  }
+
+  /** Publishes from inside the process. Throws on an invalid topic or QoS. */
+  publish (request: PublishRequest): void {
+    const problem = topicNameProblem(request.topic, this.options.maxTopicLevels)
+    if (problem !== undefined) throw new Error(`Invalid topic "${request.topic}": ${problem}`)
+    const qos = request.qos ?? 0
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`Invalid QoS ${String(qos)}: must be 0, 1 or 2`)
+    const message: Message = { topic: request.topic, payload: toBuffer(request.payload), qos, retain: request.retain === true }
+    if (request.properties !== undefined) message.properties = request.properties
+    this.core.dispatchMessage(message)
+  }
+
+  /**
+   * Subscribes from inside the process; matching retained messages are delivered at once.
+   * Returns the function that unsubscribes. Throws on an invalid filter or QoS.
+   */
+  subscribe (filter: string, qos: QoS, handler: MessageHandler): () => void {
+    const shared = parseSharedFilter(filter)
+    if (typeof shared === 'string') throw new Error(`Invalid topic filter "${filter}": ${shared}`)
+    const problem = topicFilterProblem(shared === undefined ? filter : shared.filter, this.options.maxTopicLevels)
+    if (problem !== undefined) throw new Error(`Invalid topic filter "${filter}": ${problem}`)
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`Invalid QoS ${String(qos)}: must be 0, 1 or 2`)
+    const subscriber = new LocalSubscriber(`$local/${++this.localCount}`, handler, (error) => this.core.reportError(error))
+    addSubscription(this.core.router, subscriber, filter, qos)
+    if (shared === undefined) sendRetained(this.core.retained, subscriber, filter, qos)
+    return () => { removeSubscription(this.core.router, subscriber, filter) }
+  }
+
+  /** Connected clients, as plain objects. */
+  clients (): ClientInfo[] {
+    return [...this.core.clients.values()].map((conn) => conn.info)
+  }
+
+  get clientCount (): number { return this.core.clients.size }
+  get sessionCount (): number { return this.core.sessions.size }
+  get subscriptionCount (): number { return this.core.router.trie.size + this.core.router.trie.sharedSize }
+  get retainedCount (): number { return this.core.retained.size }
+  get stats (): Readonly<BrokerStats> { return this.core.stats }
+
+  /** Ends every connection, frees every port and timer. Safe to call more than once. */
+  close (): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown (): Promise<void> {
+    this.state = 'closing'
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer)
+    this.expiryTimer = undefined
+    const listeners = this.bound
+    this.bound = []
+    // Servers stop accepting now; their close completes when the last socket is gone.
+    const closed = Promise.all(listeners.map((listener) => listener.close()))
+    for (const conn of [...this.core.connections]) conn.closeWithReason(ReasonCode.ServerShuttingDown, 'serverShutdown')
+    await closed
+    this.state = 'closed'
+    this.core.logger.notice('Broker closed.')
+    this.emit('closed')
+  }
+}
+
+export function createBroker (options: Partial<BrokerOptions> = {}, hooks: BrokerHooks = {}): Broker {
+  return new Broker(options, hooks)
+}
+
+function toBuffer (payload: PublishRequest['payload']): Buffer {
+  if (payload === undefined) return Buffer.alloc(0)
+  if (typeof payload === 'string') return Buffer.from(payload, 'utf8')
+  if (Buffer.isBuffer(payload)) return payload
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+}

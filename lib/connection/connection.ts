@@ -1,0 +1,228 @@
+// One client connection: bytes in through the framer to the dispatcher, packets out through a
+// corked socket, the connect timeout and the keepalive timer, and one way to end: close().
+import type { Duplex } from 'node:stream'
+import mqttPacket from 'mqtt-packet'
+import type { BrokerContext } from '../context'
+import { ProtocolError, ReasonCode } from '../errors'
+import type { DisconnectReason } from '../events'
+import { handleFrame } from '../handlers'
+import type { DeliveryChannel, Session } from '../session/session'
+import type { ClientInfo, Message, ProtocolVersion, QoS } from '../types'
+import { encodeAck, PUBREL } from './acks'
+import { FrameError, type FrameSink, Framer } from './framer'
+
+/** Unsent bytes past which QoS 0 messages to this client are dropped rather than buffered. */
+export const SLOW_CONSUMER_BYTES = 1024 * 1024
+/** Unsent bytes past which the client is disconnected: it is not reading at all. */
+export const STALLED_CONSUMER_BYTES = 16 * 1024 * 1024
+/** How long a closing socket may take to flush its last packet before it is destroyed. */
+const CLOSE_FLUSH_MS = 2000
+
+export type ConnectionState = 'awaitingConnect' | 'authenticating' | 'connected' | 'closed'
+
+/** A socket-like stream: net.Socket, tls.TLSSocket, or a WebSocket stream. */
+export type ClientStream = Duplex & { remoteAddress?: string, remotePort?: number }
+
+export class Connection implements DeliveryChannel, FrameSink {
+  state: ConnectionState = 'awaitingConnect'
+  protocolVersion: ProtocolVersion = 4
+  clientId = ''
+  username: string | undefined
+  keepaliveSec = 0
+  cleanSession = true
+  session: Session | null = null
+  /** The Last Will, published unless the client ends with DISCONNECT [MQTT-3.1.2-8]. */
+  will: Message | undefined
+  /** Set when DISCONNECT arrived, so the close that follows is a normal one. */
+  disconnecting = false
+  readonly remoteAddress: string
+  readonly remotePort: number
+  private lastActivityMs = Date.now()
+  private timer: NodeJS.Timeout | undefined
+  private readonly framer: Framer
+  private corked = false
+
+  constructor (readonly ctx: BrokerContext, readonly socket: ClientStream) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown'
+    this.remotePort = socket.remotePort ?? 0
+    this.framer = new Framer(this, ctx.maxInboundPacketBytes)
+    socket.on('data', (chunk: Buffer) => this.framer.push(chunk))
+    socket.on('error', (error: Error) => {
+      if (this.state !== 'closed') this.ctx.logger.info(`Client ${this.describe()} socket error: ${error.message}.`)
+      this.close('socketError')
+    })
+    socket.on('end', () => this.close('socketClosed'))
+    socket.on('close', () => this.close('socketClosed'))
+    // A socket that never sends CONNECT must not hold resources forever.
+    this.timer = setTimeout(() => {
+      if (this.state === 'awaitingConnect' || this.state === 'authenticating') {
+        this.ctx.logger.notice(`Client ${this.describe()} closed: no CONNECT within ${this.ctx.options.connectTimeoutSec} s.`)
+        this.close('protocolError')
+      }
+    }, ctx.options.connectTimeoutSec * 1000)
+  }
+
+  private cachedInfo: ClientInfo | undefined
+
+  /** Public, plain description of this client for events and hooks; fixed once connected. */
+  get info (): ClientInfo {
+    if (this.cachedInfo !== undefined) return this.cachedInfo
+    const info: ClientInfo = {
+      clientId: this.clientId,
+      username: this.username,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      protocolVersion: this.protocolVersion,
+      cleanSession: this.cleanSession,
+      keepaliveSec: this.keepaliveSec
+    }
+    if (this.state === 'connected') this.cachedInfo = Object.freeze(info)
+    return info
+  }
+
+  describe (): string {
+    return this.clientId === '' ? `${this.remoteAddress}:${this.remotePort}` : `${this.clientId} (${this.remoteAddress})`
+  }
+
+  onFrame (firstByte: number, body: Buffer, whole: Buffer): void {
+    if (this.state === 'closed') return
+    this.lastActivityMs = Date.now()
+    const stats = this.ctx.stats
+    stats.messagesReceived++
+    stats.bytesReceived += whole.length
+    try {
+      handleFrame(this, firstByte, body, whole)
+    } catch (error) {
+      this.protocolFailure(error)
+    }
+  }
+
+  onFrameError (error: FrameError, declaredLength: number): void {
+    if (error === FrameError.TooLarge) {
+      this.ctx.logger.notice(`Client ${this.describe()} sent a packet of ${declaredLength} bytes, over the limit of ${this.framer.maxPacketBytes}; disconnecting.`)
+      this.closeWithReason(ReasonCode.PacketTooLarge, 'protocolError')
+    } else {
+      this.ctx.logger.notice(`Client ${this.describe()} sent a malformed remaining length; disconnecting.`)
+      this.closeWithReason(ReasonCode.MalformedPacket, 'protocolError')
+    }
+  }
+
+  /** Any error raised while handling a packet ends this connection, never the broker. */
+  protocolFailure (error: unknown): void {
+    if (this.state === 'closed') return
+    if (error instanceof ProtocolError) {
+      this.ctx.logger.notice(`Client ${this.describe()} protocol error: ${error.message}; disconnecting.`)
+      this.closeWithReason(error.reasonCode, 'protocolError')
+      return
+    }
+    const failure = error instanceof Error ? error : new Error(String(error))
+    this.ctx.logger.error(`Client ${this.describe()}: internal error ${failure.message}; disconnecting.`)
+    this.ctx.reportError(failure, this.clientId || undefined)
+    this.closeWithReason(ReasonCode.ImplementationSpecificError, 'protocolError')
+  }
+
+  /** Holds further packets while CONNECT is authenticated, then lets them through in order. */
+  pauseInput (): void { this.framer.pause() }
+  resumeInput (): void { this.framer.resume() }
+
+  /** Starts keepalive supervision once CONNACK is sent: 1.5 x keepalive [MQTT-3.1.2-24]. */
+  startKeepalive (): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.keepaliveSec > 0) this.armKeepalive(this.keepaliveSec * 1500)
+  }
+
+  private armKeepalive (delayMs: number): void {
+    this.timer = setTimeout(() => {
+      const limitMs = this.keepaliveSec * 1500
+      const idleMs = Date.now() - this.lastActivityMs
+      if (idleMs >= limitMs) {
+        this.ctx.logger.notice(`Client ${this.describe()} has exceeded timeout, disconnecting.`)
+        this.closeWithReason(ReasonCode.KeepAliveTimeout, 'keepaliveTimeout')
+      } else {
+        this.armKeepalive(limitMs - idleMs)
+      }
+    }, delayMs)
+  }
+
+  get writable (): boolean {
+    return this.socket.writableLength < SLOW_CONSUMER_BYTES
+  }
+
+  write (packet: Buffer): void {
+    if (this.state === 'closed') return
+    const stats = this.ctx.stats
+    stats.messagesSent++
+    stats.bytesSent += packet.length
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      this.ctx.scheduleUncork(this)
+    }
+    if (!this.socket.write(packet) && this.socket.writableLength > STALLED_CONSUMER_BYTES) {
+      this.ctx.logger.notice(`Client ${this.describe()} is not reading: ${this.socket.writableLength} bytes unsent; disconnecting.`)
+      this.close('slowConsumer')
+    }
+  }
+
+  /** Releases the batched writes; called by the broker once per tick. */
+  uncork (): void {
+    if (!this.corked) return
+    this.corked = false
+    this.socket.uncork()
+  }
+
+  /** Encodes and sends any packet but PUBLISH, with this connection's protocol version. */
+  sendPacket (packet: mqttPacket.Packet): void {
+    this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }))
+  }
+
+  sendPublish (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
+    let packet = this.ctx.encoder.encode(message, qos, retain, this.protocolVersion)
+    if (qos > 0) {
+      // The shared encoding is a template: each subscriber gets its own packet identifier.
+      const own = Buffer.allocUnsafe(packet.length)
+      packet.copy(own)
+      own.writeUInt16BE(packetId, this.ctx.encoder.packetIdOffset)
+      if (dup) own[0] = (own[0] as number) | 0x08
+      packet = own
+    }
+    const stats = this.ctx.stats
+    stats.publishSent++
+    stats.publishBytesSent += message.payload.length
+    this.write(packet)
+  }
+
+  sendPubrel (packetId: number): void {
+    this.write(encodeAck(PUBREL, packetId))
+  }
+
+  /** Ends the connection with a reason: MQTT 5 clients get a DISCONNECT first (MQTT 5.0, 4.13). */
+  closeWithReason (reasonCode: number, reason: DisconnectReason): void {
+    if (this.state === 'closed') return
+    if (this.protocolVersion === 5 && this.state === 'connected' && reasonCode >= 0x80) {
+      this.sendPacket({ cmd: 'disconnect', reasonCode } as mqttPacket.IDisconnectPacket)
+      this.close(reason, true)
+      return
+    }
+    this.close(reason)
+  }
+
+  /** Closes once; `flush` lets packets already written (CONNACK, DISCONNECT) leave first. */
+  close (reason: DisconnectReason, flush = false): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.framer.stop()
+    if (flush && !this.socket.destroyed) {
+      this.uncork()
+      this.socket.end()
+      setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS).unref()
+    } else {
+      this.socket.destroy()
+    }
+    this.ctx.connectionClosed(this, reason)
+  }
+}
+

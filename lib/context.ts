@@ -1,0 +1,41 @@
+// What connections and packet handlers may use of the broker: a narrow, typed surface instead of
+// the Broker class itself.
+import type { Auth } from './auth/auth'
+import type { Connection } from './connection/connection'
+import type { PacketDecoder } from './connection/decoder'
+import type { PublishEncoder } from './connection/publish-codec'
+import type { BrokerEvents, DisconnectReason, TypedEmitter } from './events'
+import type { Logger } from './logger'
+import type { BrokerOptions } from './options'
+import type { RetainedStore } from './retained/retained'
+import type { Router } from './router'
+import type { Session, SessionLimits } from './session/session'
+import type { BrokerStats } from './sys/stats'
+import type { Message } from './types'
+
+export interface BrokerContext {
+  readonly options: BrokerOptions
+  readonly logger: Logger
+  readonly auth: Auth
+  readonly stats: BrokerStats
+  readonly router: Router
+  readonly retained: RetainedStore
+  readonly events: TypedEmitter<BrokerEvents>
+  readonly decoder: PacketDecoder
+  readonly encoder: PublishEncoder
+  readonly sessionLimits: SessionLimits
+  /** Sessions by client id, online and offline. */
+  readonly sessions: Map<string, Session>
+  /** Connected clients (CONNACK 0 sent) by client id. */
+  readonly clients: Map<string, Connection>
+  /** Largest packet the framer accepts from a client, derived from message_size_limit. */
+  readonly maxInboundPacketBytes: number
+  /** Stores (when retained) and routes a message that passed authorization. */
+  dispatchMessage (message: Message): void
+  /** Reports a failure that did not stop the broker (a hook that threw, an internal error). */
+  reportError (error: Error, clientId?: string): void
+  /** Batches a connection's writes until the end of this tick. */
+  scheduleUncork (connection: Connection): void
+  /** Called once by a connection when it closes, whatever the reason. */
+  connectionClosed (connection: Connection, reason: DisconnectReason): void
+}

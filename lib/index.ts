@@ -1,0 +1,13 @@
+// The engine's public surface, for the Node-RED nodes, the roost command and plain Node code.
+export { Broker, createBroker } from './broker'
+export type { BrokerOptions, BrokerHooks, ListenerOptions } from './options'
+export { DEFAULTS, resolveOptions, MQTT_MAX_PACKET_BYTES } from './options'
+export type { BrokerEvents, DisconnectReason } from './events'
+export type { Auth, AuthenticateRequest, AuthenticateResult } from './auth/auth'
+export { ConfigError, ProtocolError, ReasonCode } from './errors'
+export type { Logger, LogLevel } from './logger'
+export { consoleLogger, silentLogger } from './logger'
+export type { ClientInfo, DeliveredMessage, Message, ProtocolVersion, PublishProperties, PublishRequest, QoS } from './types'
+export type { MessageHandler } from './local'
+export { topicMatches, topicFilterProblem, topicNameProblem } from './topics/validate'
+export { parseSharedFilter } from './topics/shared'

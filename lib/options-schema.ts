@@ -1,0 +1,37 @@
+// The JSON schema of BrokerOptions. Every entry point validates against this one schema.
+
+const nonNegativeInt = { type: 'integer', minimum: 0 } as const
+
+export const BROKER_OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    listeners: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['port'],
+        properties: {
+          port: { type: 'integer', minimum: 0, maximum: 65535 },
+          host: { type: 'string', minLength: 1 }
+        }
+      }
+    },
+    allowAnonymous: { type: 'boolean' },
+    users: { type: 'object', additionalProperties: { type: 'string' } },
+    maxConnections: { type: 'integer', minimum: -1 },
+    maxInflightMessages: { type: 'integer', minimum: 0, maximum: 65535 },
+    maxQueuedMessages: nonNegativeInt,
+    maxQueuedBytes: nonNegativeInt,
+    queueQos0Messages: { type: 'boolean' },
+    messageSizeLimit: { type: 'integer', minimum: 0, maximum: 268435455 },
+    maxKeepalive: { type: 'integer', minimum: 0, maximum: 65535 },
+    maxClientIdLength: { type: 'integer', minimum: 1, maximum: 65535 },
+    maxTopicLevels: { type: 'integer', minimum: 1, maximum: 65535 },
+    connectTimeoutSec: { type: 'number', exclusiveMinimum: 0 },
+    retainAvailable: { type: 'boolean' },
+    persistentClientExpirationSec: nonNegativeInt,
+    sysIntervalSec: nonNegativeInt
+  }
+} as const

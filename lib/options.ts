@@ -1,0 +1,98 @@
+// Broker options: Mosquitto's configuration words in camelCase, one JSON schema for every entry
+// point (the roost command's config file, the Node-RED dialog, code), validated by ajv so a bad
+// value reads the same wherever it came from.
+import Ajv from 'ajv'
+import { ConfigError } from './errors'
+import type { Logger } from './logger'
+import type { Auth } from './auth/auth'
+import { BROKER_OPTIONS_SCHEMA } from './options-schema'
+
+/** The largest remaining length MQTT can express (MQTT 3.1.1, 2.2.3; MQTT 5.0, 1.5.5). */
+export const MQTT_MAX_PACKET_BYTES = 268_435_455
+
+export interface ListenerOptions {
+  /** TCP port (`listener <port>` / `port`); 0 lets the system pick a free one. */
+  port: number
+  /** Address to bind (`bind_address`, or the second word of `listener`); all addresses when unset. */
+  host?: string
+}
+
+export interface BrokerOptions {
+  /** Where to accept MQTT clients; empty for an in-process-only broker. */
+  listeners: ListenerOptions[]
+  /** `allow_anonymous`: accept clients that send no username. */
+  allowAnonymous: boolean
+  /** Usernames with their plain-text passwords (Node-RED credentials, or code). */
+  users: Record<string, string>
+  /** `max_connections`: connected clients at once; -1 for no limit. */
+  maxConnections: number
+  /** `max_inflight_messages`: QoS 1 and 2 messages in flight to one client at once; 0 for no limit. */
+  maxInflightMessages: number
+  /** `max_queued_messages`: QoS 1 and 2 messages queued per client behind the inflight window; 0 for no limit. */
+  maxQueuedMessages: number
+  /** `max_queued_bytes`: payload bytes queued per client; 0 for no limit. */
+  maxQueuedBytes: number
+  /** `queue_qos0_messages`: also queue QoS 0 messages for offline persistent sessions. */
+  queueQos0Messages: boolean
+  /** `message_size_limit`: largest PUBLISH payload accepted, in bytes; 0 for the protocol's own limit. */
+  messageSizeLimit: number
+  /** `max_keepalive`: the longest keepalive a client may ask for, in seconds. */
+  maxKeepalive: number
+  /** Longest client identifier accepted, in bytes (MQTT 3.1 clients are held to 23 by their spec). */
+  maxClientIdLength: number
+  /** Most levels a topic name or filter may have (Mosquitto's hierarchy limit is 200). */
+  maxTopicLevels: number
+  /** Seconds a new socket may take to send CONNECT before it is closed. */
+  connectTimeoutSec: number
+  /** `retain_available`: keep retained messages. */
+  retainAvailable: boolean
+  /** `persistent_client_expiration`: seconds an offline persistent session is kept; 0 keeps it forever. */
+  persistentClientExpirationSec: number
+  /** `sys_interval`: seconds between `$SYS` updates; 0 turns them off. */
+  sysIntervalSec: number
+}
+
+/** Code-only parts of the options: never in a config file or the flow JSON. */
+export interface BrokerHooks {
+  logger?: Logger
+  auth?: Auth
+}
+
+export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
+  listeners: [],
+  allowAnonymous: true,
+  users: {},
+  maxConnections: -1,
+  maxInflightMessages: 20,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 0,
+  queueQos0Messages: false,
+  messageSizeLimit: 0,
+  maxKeepalive: 65535,
+  maxClientIdLength: 65535,
+  maxTopicLevels: 200,
+  connectTimeoutSec: 10,
+  retainAvailable: true,
+  persistentClientExpirationSec: 0,
+  sysIntervalSec: 10
+})
+
+const ajv = new Ajv({ allErrors: true, useDefaults: false })
+const validate = ajv.compile<Partial<BrokerOptions>>(BROKER_OPTIONS_SCHEMA)
+
+/** Explains ajv's findings in the option names a user wrote. */
+export function describeOptionErrors (errors: typeof validate.errors): string {
+  return (errors ?? []).map((error) => {
+    const where = error.instancePath === '' ? 'options' : error.instancePath.slice(1).replace(/\//g, '.')
+    if (error.keyword === 'additionalProperties') return `unknown option "${String(error.params.additionalProperty)}" in ${where}`
+    return `${where} ${error.message ?? 'is invalid'}`
+  }).join('; ')
+}
+
+/** Validates user options against the schema and fills in the defaults. Throws ConfigError. */
+export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptions {
+  if (!validate(input)) throw new ConfigError(describeOptionErrors(validate.errors))
+  const options: BrokerOptions = { ...DEFAULTS, ...input, listeners: (input.listeners ?? DEFAULTS.listeners).map((l) => ({ ...l })) }
+  options.users = { ...(input.users ?? {}) }
+  return options
+}

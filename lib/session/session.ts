@@ -1,0 +1,174 @@
+// A client's session: its subscriptions, the QoS 1/2 messages in flight to it, the queue behind
+// that window, and the QoS 2 packet ids it has sent us and not yet released. A session outlives
+// its connection when the client asked for a persistent one (clean session 0).
+import type { Message, QoS } from '../types'
+import type { Subscriber, Subscription } from '../topics/trie'
+import { Fifo } from './queue'
+
+/** What a session needs from the connection it is attached to. */
+export interface DeliveryChannel {
+  sendPublish (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number): void
+  sendPubrel (packetId: number): void
+  /** False while the socket holds more unsent bytes than the slow-consumer limit. */
+  readonly writable: boolean
+}
+
+/** Limits and counters a session reports into; one object shared by every session. */
+export interface SessionLimits {
+  maxInflightMessages: number
+  maxQueuedMessages: number
+  maxQueuedBytes: number
+  queueQos0Messages: boolean
+  onDrop (session: Session, message: Message, why: string): void
+}
+
+/** A QoS 1/2 message sent and not yet acknowledged. */
+export interface InflightMessage {
+  message: Message
+  qos: QoS
+  retain: boolean
+  packetId: number
+  /** false: awaiting PUBACK (QoS 1) or PUBREC (QoS 2); true: PUBREL sent, awaiting PUBCOMP. */
+  released: boolean
+}
+
+interface QueuedMessage {
+  message: Message
+  qos: QoS
+  retain: boolean
+}
+
+export class Session implements Subscriber {
+  matchGeneration = 0
+  matchQos: QoS = 0
+  /** Filter (as sent, `$share/...` included) → subscription. */
+  readonly subscriptions = new Map<string, Subscription>()
+  readonly inflight = new Map<number, InflightMessage>()
+  /** [MQTT-4.3.3-2] QoS 2 packet ids received and not yet released by PUBREL. */
+  readonly inboundQos2 = new Set<number>()
+  private readonly queue = new Fifo<QueuedMessage>()
+  private queuedBytes = 0
+  private nextPacketId = 1
+  private dropping = false
+  channel: DeliveryChannel | null = null
+  /** When the session went offline (ms since epoch), for persistent_client_expiration. */
+  offlineSince = 0
+
+  constructor (readonly key: string, public clean: boolean, private readonly limits: SessionLimits) {}
+
+  get clientId (): string { return this.key }
+  get online (): boolean { return this.channel !== null }
+  get queuedCount (): number { return this.queue.length }
+  get queuedPayloadBytes (): number { return this.queuedBytes }
+
+  /** Called by the router for every message this session's subscriptions match. */
+  deliver (message: Message, qos: QoS, retain: boolean): void {
+    const channel = this.channel
+    if (channel !== null) {
+      if (qos === 0) {
+        if (channel.writable) channel.sendPublish(message, 0, retain, false, 0)
+        else this.limits.onDrop(this, message, 'slow consumer')
+        return
+      }
+      if (this.queue.length === 0 && this.hasInflightRoom()) {
+        this.sendInflight(message, qos, retain)
+        return
+      }
+    } else if (qos === 0 && !this.limits.queueQos0Messages) {
+      return
+    }
+    this.enqueue(message, qos, retain)
+  }
+
+  /** PUBACK or PUBCOMP: the message is done; the window has room for the next queued one. */
+  complete (packetId: number): boolean {
+    if (!this.inflight.delete(packetId)) return false
+    this.drain()
+    return true
+  }
+
+  /** PUBREC: the receiver has the QoS 2 message; release it [MQTT-4.3.3-1]. */
+  released (packetId: number): boolean {
+    const entry = this.inflight.get(packetId)
+    if (entry === undefined || entry.qos !== 2) return false
+    entry.released = true
+    return true
+  }
+
+  /** Attaches a connection and re-sends what was in flight, with DUP set [MQTT-4.4.0-1]. */
+  attach (channel: DeliveryChannel): void {
+    this.channel = channel
+    this.offlineSince = 0
+    for (const entry of this.inflight.values()) {
+      if (entry.released) channel.sendPubrel(entry.packetId)
+      else channel.sendPublish(entry.message, entry.qos, entry.retain, true, entry.packetId)
+    }
+    this.drain()
+  }
+
+  detach (): void {
+    this.channel = null
+    this.offlineSince = Date.now()
+  }
+
+  /** Forgets everything (clean session, or expiry). */
+  reset (): void {
+    this.inflight.clear()
+    this.inboundQos2.clear()
+    this.queue.clear()
+    this.queuedBytes = 0
+    this.subscriptions.clear()
+  }
+
+  /** Sends queued messages while the window has room. */
+  drain (): void {
+    const channel = this.channel
+    if (channel === null) return
+    while (this.queue.length > 0) {
+      const next = this.queue.peek() as QueuedMessage
+      if (next.qos > 0 && !this.hasInflightRoom()) break
+      this.queue.shift()
+      this.queuedBytes -= next.message.payload.length
+      if (next.qos === 0) channel.sendPublish(next.message, 0, next.retain, false, 0)
+      else this.sendInflight(next.message, next.qos, next.retain)
+    }
+    if (this.queue.length === 0) this.dropping = false
+  }
+
+  private hasInflightRoom (): boolean {
+    const max = this.limits.maxInflightMessages
+    return max === 0 || this.inflight.size < max
+  }
+
+  private sendInflight (message: Message, qos: QoS, retain: boolean): void {
+    const packetId = this.allocatePacketId()
+    if (packetId === 0) {
+      this.enqueue(message, qos, retain)
+      return
+    }
+    this.inflight.set(packetId, { message, qos, retain, packetId, released: false })
+    ;(this.channel as DeliveryChannel).sendPublish(message, qos, retain, false, packetId)
+  }
+
+  private enqueue (message: Message, qos: QoS, retain: boolean): void {
+    const { maxQueuedMessages, maxQueuedBytes } = this.limits
+    const size = message.payload.length
+    if ((maxQueuedMessages > 0 && this.queue.length >= maxQueuedMessages) ||
+      (maxQueuedBytes > 0 && this.queuedBytes + size > maxQueuedBytes)) {
+      this.limits.onDrop(this, message, this.dropping ? '' : 'queue full')
+      this.dropping = true
+      return
+    }
+    this.queue.push({ message, qos, retain })
+    this.queuedBytes += size
+  }
+
+  /** A packet id not in use by this session's outgoing messages [MQTT-2.3.1-2], or 0 if all are. */
+  private allocatePacketId (): number {
+    if (this.inflight.size >= 65535) return 0
+    let id = this.nextPacketId
+    while (this.inflight.has(id)) id = id === 65535 ? 1 : id + 1
+    this.nextPacketId = id === 65535 ? 1 : id + 1
+    return id
+  }
+}

@@ -1,0 +1,60 @@
+// Plain data shapes shared by the engine, the in-process API and the Node-RED nodes.
+
+export type QoS = 0 | 1 | 2
+
+/** MQTT protocol level on the wire: 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. */
+export type ProtocolVersion = 3 | 4 | 5
+
+/** MQTT 5 PUBLISH properties, named as mqtt-packet and Node-RED's core nodes name them. */
+export interface PublishProperties {
+  payloadFormatIndicator?: boolean
+  messageExpiryInterval?: number
+  topicAlias?: number
+  responseTopic?: string
+  correlationData?: Buffer
+  userProperties?: Record<string, string | string[]>
+  subscriptionIdentifier?: number | number[]
+  contentType?: string
+}
+
+/** A message as the router moves it: one object per PUBLISH, shared by every subscriber. */
+export interface Message {
+  topic: string
+  payload: Buffer
+  qos: QoS
+  retain: boolean
+  properties?: PublishProperties
+  /** Client id of the publisher; undefined for the in-process API and the broker itself. */
+  origin?: string
+}
+
+/** What an in-process subscriber receives: the same fields a socket client would see. */
+export interface DeliveredMessage {
+  topic: string
+  payload: Buffer
+  /** The lesser of the published QoS and the QoS of the subscription. */
+  qos: QoS
+  /** Set when the message comes from the retained store on subscribe. */
+  retain: boolean
+  properties?: PublishProperties
+}
+
+/** What the in-process API accepts for `broker.publish()`. */
+export interface PublishRequest {
+  topic: string
+  payload?: Buffer | string | Uint8Array
+  qos?: QoS
+  retain?: boolean
+  properties?: PublishProperties
+}
+
+/** The public face of a client in events and hooks: never the connection object itself. */
+export interface ClientInfo {
+  clientId: string
+  username?: string
+  remoteAddress?: string
+  remotePort?: number
+  protocolVersion: ProtocolVersion
+  cleanSession: boolean
+  keepaliveSec: number
+}

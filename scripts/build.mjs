@@ -1,0 +1,44 @@
+// Builds the package: the Node-RED entry (roost.js + roost.html at the package root, so that
+// Node-RED finds icons/, locales/ and examples/ beside it), the engine for plain Node
+// (dist/lib/index.js) and the roost command (dist/cli.js).
+import { build } from 'esbuild'
+import { readdir, readFile, writeFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  sourcemap: 'linked',
+  packages: 'external',
+  logLevel: 'warning'
+}
+
+async function exists (file) {
+  try { await stat(file); return true } catch { return false }
+}
+
+async function buildEditorHtml () {
+  // Each node keeps its editor template beside its runtime; Node-RED wants one .html file.
+  const nodesDir = path.join(root, 'nodes')
+  const parts = []
+  for (const entry of (await readdir(nodesDir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!entry.isDirectory()) continue
+    const file = path.join(nodesDir, entry.name, 'editor.html')
+    if (await exists(file)) parts.push(`<!-- nodes/${entry.name}/editor.html -->\n` + await readFile(file, 'utf8'))
+  }
+  await writeFile(path.join(root, 'roost.html'), parts.join('\n'))
+}
+
+const builds = [
+  build({ ...common, entryPoints: [path.join(root, 'lib/index.ts')], outfile: path.join(root, 'dist/lib/index.js') }),
+  build({ ...common, entryPoints: [path.join(root, 'lib/cli.ts')], outfile: path.join(root, 'dist/cli.js') })
+]
+if (await exists(path.join(root, 'nodes/index.ts'))) {
+  builds.push(build({ ...common, entryPoints: [path.join(root, 'nodes/index.ts')], outfile: path.join(root, 'roost.js') }))
+  builds.push(buildEditorHtml())
+}
+await Promise.all(builds)
