@@ -11,7 +11,9 @@ import { silentLogger } from './logger'
 import { type BrokerHooks, type BrokerOptions, resolveOptions } from './options'
 import { sendRetained } from './retained/deliver'
 import { addSubscription, removeSubscription } from './session/subscriptions'
+import type { BrokerStatsSnapshot } from './sys/snapshot'
 import type { BrokerStats } from './sys/stats'
+import { SysTree } from './sys/tree'
 import { parseSharedFilter } from './topics/shared'
 import { topicFilterProblem, topicNameProblem } from './topics/validate'
 import { type BoundListener, listenTcp } from './transport/tcp'
@@ -23,6 +25,7 @@ const EXPIRY_SWEEP_MS = 60_000
 export class Broker extends TypedEmitter<BrokerEvents> {
   readonly options: Readonly<BrokerOptions>
   private readonly core: BrokerCore
+  private readonly sys: SysTree
   private bound: BoundListener[] = []
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new'
   private closing: Promise<void> | undefined
@@ -34,6 +37,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.options = resolveOptions(options)
     const auth: Auth = hooks.auth ?? {}
     this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, auth, this)
+    this.sys = new SysTree(this.core)
     if (this.options.persistentClientExpirationSec > 0) {
       this.expiryTimer = setInterval(() => this.core.expireSessions(Date.now()), EXPIRY_SWEEP_MS)
       this.expiryTimer.unref()
@@ -44,6 +48,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   async listen (): Promise<Array<{ host: string, port: number }>> {
     if (this.state !== 'new') throw new Error(`listen() called on a broker that is ${this.state}`)
     this.state = 'listening'
+    this.sys.start()
     try {
       for (const listener of this.options.listeners) {
         const bound = await listenTcp(listener, (socket) => this.accept(socket))
@@ -54,6 +59,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     } catch (error) {
       await Promise.all(this.bound.map((bound) => bound.close()))
       this.bound = []
+      this.sys.stop()
       this.state = 'new'
       throw error
     }
@@ -113,6 +119,9 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   get retainedCount (): number { return this.core.retained.size }
   get stats (): Readonly<BrokerStats> { return this.core.stats }
 
+  /** Everything $SYS publishes, as one object: counts, counters, rates, load averages, heap. */
+  statsSnapshot (): BrokerStatsSnapshot { return this.sys.snapshot() }
+
   /** Ends every connection, frees every port and timer. Safe to call more than once. */
   close (): Promise<void> {
     this.closing ??= this.shutdown()
@@ -123,6 +132,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.state = 'closing'
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer)
     this.expiryTimer = undefined
+    this.sys.stop()
     const listeners = this.bound
     this.bound = []
     // Servers stop accepting now; their close completes when the last socket is gone.

@@ -11,3 +11,6 @@ export type { ClientInfo, DeliveredMessage, Message, ProtocolVersion, PublishPro
 export type { MessageHandler } from './local'
 export { topicMatches, topicFilterProblem, topicNameProblem } from './topics/validate'
 export { parseSharedFilter } from './topics/shared'
+export type { BrokerStatsSnapshot } from './sys/snapshot'
+export { sysTopics } from './sys/tree'
+export type { LoadValues } from './sys/load'
