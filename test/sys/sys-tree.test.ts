@@ -64,7 +64,7 @@ describe('$SYS counters', () => {
   let port: number
   before(async () => {
     broker = createBroker({ listeners: [{ port: 0, host: '127.0.0.1' }], sysIntervalSec: 0 })
-    ;[{ port }] = await broker.listen() as [{ port: number }]
+    port = (await broker.listen())[0]?.port ?? 0
   })
   after(() => broker.close())
 
@@ -117,7 +117,7 @@ describe('$SYS tree', () => {
   let port: number
   before(async () => {
     broker = createBroker({ listeners: [{ port: 0, host: '127.0.0.1' }], sysIntervalSec: 1 })
-    ;[{ port }] = await broker.listen() as [{ port: number }]
+    port = (await broker.listen())[0]?.port ?? 0
   })
   after(() => broker.close())
 
