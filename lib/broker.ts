@@ -17,7 +17,7 @@ import { SysTree } from './sys/tree'
 import { parseSharedFilter } from './topics/shared'
 import { topicFilterProblem, topicNameProblem } from './topics/validate'
 import { type BoundListener, listenTcp } from './transport/tcp'
-import type { ClientInfo, Message, PublishRequest, QoS } from './types'
+import { type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
 
 /** How often offline persistent sessions are checked against persistent_client_expiration. */
 const EXPIRY_SWEEP_MS = 60_000
@@ -87,24 +87,29 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     if (problem !== undefined) throw new Error(`Invalid topic "${request.topic}": ${problem}`)
     const qos = request.qos ?? 0
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`Invalid QoS ${String(qos)}: must be 0, 1 or 2`)
-    const message: Message = { topic: request.topic, payload: toBuffer(request.payload), qos, retain: request.retain === true }
+    const message: Message = { topic: request.topic, payload: toBuffer(request.payload), qos, retain: request.retain === true, origin: LOCAL_ORIGIN }
     if (request.properties !== undefined) message.properties = request.properties
     this.core.dispatchMessage(message)
   }
 
   /**
-   * Subscribes from inside the process; matching retained messages are delivered at once.
-   * Returns the function that unsubscribes. Throws on an invalid filter or QoS.
+   * Subscribes from inside the process; matching retained messages are delivered at once (as
+   * `options.retainHandling` says). MQTT 5 options apply as for a socket client; No Local skips
+   * messages published through this API. Returns the function that unsubscribes. Throws on an
+   * invalid filter, QoS or option.
    */
-  subscribe (filter: string, qos: QoS, handler: MessageHandler): () => void {
+  subscribe (filter: string, qos: QoS, handler: MessageHandler, options: SubscriptionOptions = {}): () => void {
     const shared = parseSharedFilter(filter)
     if (typeof shared === 'string') throw new Error(`Invalid topic filter "${filter}": ${shared}`)
     const problem = topicFilterProblem(shared === undefined ? filter : shared.filter, this.options.maxTopicLevels)
     if (problem !== undefined) throw new Error(`Invalid topic filter "${filter}": ${problem}`)
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`Invalid QoS ${String(qos)}: must be 0, 1 or 2`)
+    if (shared !== undefined && options.noLocal === true) throw new Error(`No Local cannot be used on shared subscription "${filter}"`)
+    const id = options.subscriptionIdentifier
+    if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 268_435_455)) throw new Error(`Invalid subscription identifier ${id}: must be 1 to 268435455`)
     const subscriber = new LocalSubscriber(`$local/${++this.localCount}`, handler, (error) => this.core.reportError(error))
-    addSubscription(this.core.router, subscriber, filter, qos)
-    if (shared === undefined) sendRetained(this.core.retained, subscriber, filter, qos)
+    addSubscription(this.core.router, subscriber, filter, qos, options)
+    if (shared === undefined && (options.retainHandling ?? 0) !== 2) sendRetained(this.core.retained, subscriber, filter, qos, id)
     return () => { removeSubscription(this.core.router, subscriber, filter) }
   }
 
@@ -138,6 +143,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     // Servers stop accepting now; their close completes when the last socket is gone.
     const closed = Promise.all(listeners.map((listener) => listener.close()))
     for (const conn of [...this.core.connections]) conn.closeWithReason(ReasonCode.ServerShuttingDown, 'serverShutdown')
+    this.core.clearSessionTimers()
     await closed
     this.state = 'closed'
     this.core.logger.notice('Broker closed.')

@@ -30,8 +30,12 @@ export interface BrokerContext {
   readonly clients: Map<string, Connection>
   /** Largest packet the framer accepts from a client, derived from message_size_limit. */
   readonly maxInboundPacketBytes: number
-  /** Stores (when retained) and routes a message that passed authorization. */
-  dispatchMessage (message: Message): void
+  /** Stores (when retained) and routes a message that passed authorization; returns the deliveries made. */
+  dispatchMessage (message: Message): number
+  /** Ends a session: its delayed will goes out, its subscriptions and queues are dropped. */
+  endSession (session: Session): void
+  /** Cancels a delayed will (the client is back), or sends it now (`sessionEnds`). */
+  settlePendingWill (session: Session, sessionEnds: boolean): void
   /** Reports a failure that did not stop the broker (a hook that threw, an internal error). */
   reportError (error: Error, clientId?: string): void
   /** Batches a connection's writes until the end of this tick. */

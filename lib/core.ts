@@ -10,13 +10,15 @@ import type { Logger } from './logger'
 import { MQTT_MAX_PACKET_BYTES, type BrokerOptions } from './options'
 import { MemoryRetainedStore } from './retained/retained'
 import { Router } from './router'
-import type { Session, SessionLimits } from './session/session'
+import { SESSION_NEVER_EXPIRES, type Session, type SessionLimits } from './session/session'
 import { removeAllSubscriptions } from './session/subscriptions'
 import { BrokerStats } from './sys/stats'
-import type { Message } from './types'
+import type { ClientInfo, Message } from './types'
 
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
 const PACKET_OVERHEAD_BYTES = 65_535 + 4 + 65_536
+/** setTimeout's longest delay; longer session expiries are re-armed in steps. */
+const MAX_TIMER_MS = 2_147_483_647
 
 export class BrokerCore implements BrokerContext {
   readonly stats = new BrokerStats()
@@ -34,9 +36,11 @@ export class BrokerCore implements BrokerContext {
   private uncorkScheduled = false
 
   constructor (readonly options: BrokerOptions, readonly logger: Logger, readonly auth: Auth, readonly events: TypedEmitter<BrokerEvents>) {
-    this.maxInboundPacketBytes = options.messageSizeLimit > 0
+    let maxInbound = options.messageSizeLimit > 0
       ? Math.min(MQTT_MAX_PACKET_BYTES, options.messageSizeLimit + PACKET_OVERHEAD_BYTES)
       : MQTT_MAX_PACKET_BYTES
+    if (options.maxPacketSize > 0) maxInbound = Math.min(maxInbound, options.maxPacketSize)
+    this.maxInboundPacketBytes = maxInbound
     this.sessionLimits = {
       maxInflightMessages: options.maxInflightMessages,
       maxQueuedMessages: options.maxQueuedMessages,
@@ -46,16 +50,24 @@ export class BrokerCore implements BrokerContext {
         this.stats.publishDropped++
         // One line when dropping starts, not one per message.
         if (why !== '') this.logger.warning(`Outgoing messages are being dropped for client ${session.clientId} (${why}).`)
+      },
+      onExpired: () => {
+        this.stats.publishDropped++
+        this.stats.messagesExpired++
       }
     }
   }
 
-  dispatchMessage (message: Message): void {
+  dispatchMessage (message: Message): number {
+    const expiry = message.properties?.messageExpiryInterval
+    // [MQTT-3.3.2-5] the expiry clock starts when the broker takes the message
+    if (expiry !== undefined && message.expiresAt === undefined) message.expiresAt = Date.now() + expiry * 1000
     if (message.retain && this.options.retainAvailable) this.retained.set(message)
-    this.router.route(message)
+    const deliveries = this.router.route(message)
     if (this.events.listenerCount('publish') > 0) {
       this.events.emit('publish', { clientId: message.origin, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
+    return deliveries
   }
 
   reportError (error: Error, clientId?: string): void {
@@ -83,30 +95,93 @@ export class BrokerCore implements BrokerContext {
     if (session === null || this.clients.get(conn.clientId) !== conn) return
     this.clients.delete(conn.clientId)
     session.detach()
-    let willPublished = false
     const will = conn.will
     conn.will = undefined
-    if (will !== undefined && reason !== 'disconnect') willPublished = this.publishWill(conn, will)
-    if (session.clean && this.sessions.get(conn.clientId) === session) {
-      // [MQTT-3.1.2-6] a clean session ends with its connection
-      removeAllSubscriptions(this.router, session)
-      session.reset()
-      this.sessions.delete(conn.clientId)
+    let willPublished = false
+    // [MQTT-3.1.2-8] the will is published when the connection ends without DISCONNECT
+    // (MQTT 5: also after DISCONNECT with reason 0x04, which keeps conn.will set).
+    if (will !== undefined && (reason !== 'disconnect' || conn.disconnectWithWill)) {
+      willPublished = this.publishOrDelayWill(conn.info, session, will, conn.willDelaySec)
     }
     this.logDisconnect(conn, reason)
+    if (session.expiryIntervalSec === 0) {
+      // [MQTT-3.1.2-6] a clean session (Session Expiry 0) ends with its connection
+      this.endSession(session)
+    } else if (session.expiryIntervalSec !== SESSION_NEVER_EXPIRES) {
+      this.armSessionExpiry(session, session.expiryIntervalSec * 1000)
+    }
     this.events.emit('clientDisconnected', { ...conn.info, reason, willPublished })
   }
 
-  /** [MQTT-3.1.2-8] the will is published when the connection ends without DISCONNECT. */
-  private publishWill (conn: Connection, will: Message): boolean {
+  /**
+   * Publishes a will now, or after its Will Delay Interval while the session lives on; returns
+   * whether it went out now (MQTT 5.0, 3.1.3.2.2).
+   */
+  private publishOrDelayWill (client: ClientInfo, session: Session, will: Message, delaySec: number): boolean {
+    if (delaySec <= 0 || session.expiryIntervalSec === 0) return this.publishWill(client, will)
+    const delayMs = Math.min(delaySec, session.expiryIntervalSec) * 1000
+    const timer = setTimeout(() => {
+      session.pendingWill = undefined
+      this.publishWill(client, will)
+    }, Math.min(delayMs, MAX_TIMER_MS))
+    timer.unref()
+    session.pendingWill = { message: will, timer, client }
+    return false
+  }
+
+  /** A returning client cancels its delayed will [MQTT-3.1.3-9]; a session that ends sends it. */
+  settlePendingWill (session: Session, sessionEnds: boolean): void {
+    const pending = session.pendingWill
+    if (pending === undefined) return
+    clearTimeout(pending.timer)
+    session.pendingWill = undefined
+    if (sessionEnds) this.publishWill(pending.client, pending.message)
+  }
+
+  private publishWill (client: ClientInfo, will: Message): boolean {
     const authorize = this.auth.authorizePublish
-    if (authorize !== undefined && !authorize(conn.info, will.topic, will.qos, will.retain)) {
-      this.logger.notice(`Denied will of ${conn.clientId} to '${will.topic}'.`)
+    if (authorize !== undefined && !authorize(client, will.topic, will.qos, will.retain)) {
+      this.logger.notice(`Denied will of ${client.clientId} to '${will.topic}'.`)
       return false
     }
     this.dispatchMessage(will)
-    this.events.emit('willPublished', { clientId: conn.clientId, topic: will.topic })
+    this.events.emit('willPublished', { clientId: client.clientId, topic: will.topic })
     return true
+  }
+
+  /** Ends a session: its delayed will goes out, its subscriptions and queues are dropped. */
+  endSession (session: Session): void {
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer)
+    session.expiryTimer = undefined
+    this.settlePendingWill(session, true)
+    removeAllSubscriptions(this.router, session)
+    session.reset()
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId)
+  }
+
+  private armSessionExpiry (session: Session, remainingMs: number): void {
+    session.expiryTimer = setTimeout(() => {
+      session.expiryTimer = undefined
+      if (session.online) return
+      if (remainingMs > MAX_TIMER_MS) {
+        this.armSessionExpiry(session, remainingMs - MAX_TIMER_MS)
+        return
+      }
+      this.stats.clientsExpired++
+      this.logger.notice(`Expiring client ${session.clientId}: session expiry interval passed.`)
+      this.endSession(session)
+    }, Math.min(remainingMs, MAX_TIMER_MS))
+    session.expiryTimer.unref()
+  }
+
+  /** Ends every offline session's timers at shutdown. */
+  clearSessionTimers (): void {
+    for (const session of this.sessions.values()) {
+      if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer)
+      session.expiryTimer = undefined
+      if (session.pendingWill !== undefined) clearTimeout(session.pendingWill.timer)
+      session.pendingWill = undefined
+    }
   }
 
   private logDisconnect (conn: Connection, reason: DisconnectReason): void {
@@ -128,9 +203,7 @@ export class BrokerCore implements BrokerContext {
     if (maxAgeMs <= 0) return
     for (const [clientId, session] of this.sessions) {
       if (session.online || session.offlineSince === 0 || now - session.offlineSince < maxAgeMs) continue
-      removeAllSubscriptions(this.router, session)
-      session.reset()
-      this.sessions.delete(clientId)
+      this.endSession(session)
       this.stats.clientsExpired++
       this.logger.notice(`Expiring client ${clientId} due to timeout.`)
     }

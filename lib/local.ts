@@ -2,21 +2,33 @@
 // broker.subscribe(). Same routing, retained and QoS rules as a socket client, no encoding.
 import type { Deliverable } from './router'
 import type { Subscription } from './topics/trie'
-import type { DeliveredMessage, Message, QoS } from './types'
+import { type DeliveredMessage, LOCAL_ORIGIN, type Message, type QoS } from './types'
 
 export type MessageHandler = (message: DeliveredMessage) => void
 
 export class LocalSubscriber implements Deliverable {
   matchGeneration = 0
   matchQos: QoS = 0
+  matchRetain = false
+  matchIds: number[] | undefined = undefined
   readonly online = true
+  /** Every in-process subscriber shares one origin: No Local skips all in-process publishes. */
+  readonly originKey = LOCAL_ORIGIN
   readonly subscriptions = new Map<string, Subscription>()
 
   constructor (readonly key: string, private readonly handler: MessageHandler, private readonly onError: (error: Error) => void) {}
 
-  deliver (message: Message, qos: QoS, retain: boolean): void {
+  deliver (message: Message, qos: QoS, retain: boolean, subscriptionIds?: number[]): void {
     const delivered: DeliveredMessage = { topic: message.topic, payload: message.payload, qos, retain }
-    if (message.properties !== undefined) delivered.properties = message.properties
+    if (message.properties !== undefined || subscriptionIds !== undefined) {
+      delivered.properties = { ...message.properties }
+      if (subscriptionIds !== undefined) {
+        delivered.properties.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0] : subscriptionIds
+      }
+      if (message.expiresAt !== undefined) {
+        delivered.properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - Date.now()) / 1000))
+      }
+    }
     try {
       this.handler(delivered)
     } catch (error) {

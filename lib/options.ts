@@ -7,8 +7,8 @@ import type { Logger } from './logger'
 import type { Auth } from './auth/auth'
 import { BROKER_OPTIONS_SCHEMA } from './options-schema'
 
-/** The largest remaining length MQTT can express (MQTT 3.1.1, 2.2.3; MQTT 5.0, 1.5.5). */
-export const MQTT_MAX_PACKET_BYTES = 268_435_455
+/** The largest whole packet MQTT can express: 1 header byte, 4 length bytes, 268,435,455 more (MQTT 5.0, 1.5.5). */
+export const MQTT_MAX_PACKET_BYTES = 268_435_460
 
 export interface ListenerOptions {
   /** TCP port (`listener <port>` / `port`); 0 lets the system pick a free one. */
@@ -44,6 +44,12 @@ export interface BrokerOptions {
   maxTopicLevels: number
   /** Seconds a new socket may take to send CONNECT before it is closed. */
   connectTimeoutSec: number
+  /** `max_packet_size`: largest packet accepted from a client, in bytes; 0 for the protocol's limit. Sent to MQTT 5 clients as Maximum Packet Size. */
+  maxPacketSize: number
+  /** `max_topic_alias`: topic aliases an MQTT 5 client may use towards the broker; 0 turns them off. */
+  maxTopicAlias: number
+  /** Root of the Response Information given to MQTT 5 clients that ask for it: `<root>/<client id>/`. */
+  responseInformationRoot: string
   /** `retain_available`: keep retained messages. */
   retainAvailable: boolean
   /** `persistent_client_expiration`: seconds an offline persistent session is kept; 0 keeps it forever. */
@@ -72,6 +78,9 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   maxClientIdLength: 65535,
   maxTopicLevels: 200,
   connectTimeoutSec: 10,
+  maxPacketSize: 0,
+  maxTopicAlias: 10,
+  responseInformationRoot: 'responses',
   retainAvailable: true,
   persistentClientExpirationSec: 0,
   sysIntervalSec: 10

@@ -1,6 +1,7 @@
 // Routes a message to every subscriber whose subscriptions match its topic: each subscriber
 // once, at the highest QoS among its matching subscriptions [MQTT-3.3.5-1], capped at the QoS
-// the message was published with; one member of each matching shared group.
+// the message was published with; one member of each matching shared group. MQTT 5 options
+// apply per subscription: No Local, Retain As Published, Subscription Identifiers (3.8.3.1).
 import type { Message, QoS } from './types'
 import type { SharedGroup, Subscriber, Subscription } from './topics/trie'
 import { SubscriptionTrie } from './topics/trie'
@@ -8,13 +9,15 @@ import { SubscriptionTrie } from './topics/trie'
 /** A subscriber the router can hand messages to. */
 export interface Deliverable extends Subscriber {
   readonly online: boolean
-  deliver (message: Message, qos: QoS, retain: boolean): void
+  deliver (message: Message, qos: QoS, retain: boolean, subscriptionIds?: number[]): void
 }
 
 interface ScratchFrame {
   subscribers: Deliverable[]
   /** Granted QoS per entry; -1 for an ordinary match, whose QoS accumulates on the subscriber. */
   qos: number[]
+  retain: boolean[]
+  ids: Array<number[] | undefined>
 }
 
 export class Router {
@@ -24,18 +27,38 @@ export class Router {
   private readonly frames: ScratchFrame[] = []
   private depth = 0
   private current: ScratchFrame | undefined
+  private message: Message | undefined
+
   // Bound once: the trie's visitors, with no closure allocated per message.
   private readonly visit = (subscription: Subscription): void => {
     const subscriber = subscription.subscriber as Deliverable
+    const message = this.message as Message
+    const options = subscription.options
+    let retainFlag = false
+    let id: number | undefined
+    if (options !== undefined) {
+      // [MQTT-3.8.3-3] No Local: not back to the client that published it
+      if (options.noLocal === true && message.origin === subscriber.originKey) return
+      // [MQTT-3.3.1-12] Retain As Published keeps the flag as it came in
+      retainFlag = options.retainAsPublished === true && message.retain
+      id = options.subscriptionIdentifier
+    }
     if (subscriber.matchGeneration !== this.generation) {
       subscriber.matchGeneration = this.generation
       subscriber.matchQos = subscription.qos
+      subscriber.matchRetain = retainFlag
+      subscriber.matchIds = id === undefined ? undefined : [id]
       const frame = this.current as ScratchFrame
       frame.subscribers.push(subscriber)
       frame.qos.push(-1)
-    } else if (subscription.qos > subscriber.matchQos) {
-      subscriber.matchQos = subscription.qos
+      frame.retain.push(false)
+      frame.ids.push(undefined)
+      return
     }
+    if (subscription.qos > subscriber.matchQos) subscriber.matchQos = subscription.qos
+    if (retainFlag) subscriber.matchRetain = true
+    // [MQTT-3.3.4-4] every matching subscription's identifier goes with the one delivery
+    if (id !== undefined) (subscriber.matchIds ??= []).push(id)
   }
 
   private readonly visitGroup = (group: SharedGroup): void => {
@@ -44,36 +67,46 @@ export class Router {
     // Shared deliveries stand apart from the client's own subscriptions (MQTT 5.0, 4.8.2):
     // they carry their own QoS, outside the once-per-subscriber rule.
     const frame = this.current as ScratchFrame
+    const message = this.message as Message
+    const options = member.options
     frame.subscribers.push(member.subscriber as Deliverable)
     frame.qos.push(member.qos)
+    frame.retain.push(options?.retainAsPublished === true && message.retain)
+    frame.ids.push(options?.subscriptionIdentifier === undefined ? undefined : [options.subscriptionIdentifier])
   }
 
   /** Delivers a message; returns how many deliveries were made. */
   route (message: Message): number {
-    const frame = this.frames[this.depth] ?? (this.frames[this.depth] = { subscribers: [], qos: [] })
+    const frame = this.frames[this.depth] ?? (this.frames[this.depth] = { subscribers: [], qos: [], retain: [], ids: [] })
     this.depth++
     try {
       this.generation = (this.generation + 1) | 0
       this.current = frame
+      this.message = message
       this.trie.match(message.topic, this.visit, this.visitGroup)
-      const { subscribers, qos } = frame
+      const { subscribers, qos, retain, ids } = frame
       const count = subscribers.length
       // Matching is finished before any delivery: a handler that publishes re-enters route()
       // one frame deeper and cannot disturb this one.
       for (let i = 0; i < count; i++) {
+        if (qos[i] !== -1) continue
         const subscriber = subscribers[i] as Deliverable
-        const slot = qos[i] as number
-        if (slot === -1) qos[i] = subscriber.matchQos
+        qos[i] = subscriber.matchQos
+        retain[i] = subscriber.matchRetain
+        ids[i] = subscriber.matchIds
       }
       const published = message.qos
       for (let i = 0; i < count; i++) {
         const granted = qos[i] as QoS
-        ;(subscribers[i] as Deliverable).deliver(message, granted < published ? granted : published, false)
+        ;(subscribers[i] as Deliverable).deliver(message, granted < published ? granted : published, retain[i] as boolean, ids[i])
       }
       return count
     } finally {
       frame.subscribers.length = 0
       frame.qos.length = 0
+      frame.retain.length = 0
+      frame.ids.length = 0
+      this.message = undefined
       this.depth--
     }
   }

@@ -24,8 +24,27 @@ export interface Message {
   qos: QoS
   retain: boolean
   properties?: PublishProperties
-  /** Client id of the publisher; undefined for the in-process API and the broker itself. */
+  /** Client id of the publisher; LOCAL_ORIGIN for the in-process API; undefined for the broker itself. */
   origin?: string
+  /** When the message expires (ms since epoch), from its MQTT 5 Message Expiry Interval. */
+  expiresAt?: number
+  /** MQTT 5 user properties in the order they were received [MQTT-3.3.2-17]. */
+  userPropertyPairs?: Array<[string, string]>
+}
+
+/** The origin of messages published through the in-process API (for No Local). */
+export const LOCAL_ORIGIN = '$local'
+
+/** MQTT 5 subscription options (MQTT 5.0, 3.8.3.1); all false/0 for MQTT 3.1.1 clients. */
+export interface SubscriptionOptions {
+  /** Do not deliver messages published by this same client. */
+  noLocal?: boolean
+  /** Keep the retain flag as published when forwarding. */
+  retainAsPublished?: boolean
+  /** 0: send retained messages on subscribe; 1: only if the subscription is new; 2: never. */
+  retainHandling?: 0 | 1 | 2
+  /** Subscription Identifier, returned with every message this subscription matches. */
+  subscriptionIdentifier?: number
 }
 
 /** What an in-process subscriber receives: the same fields a socket client would see. */
@@ -34,7 +53,7 @@ export interface DeliveredMessage {
   payload: Buffer
   /** The lesser of the published QoS and the QoS of the subscription. */
   qos: QoS
-  /** Set when the message comes from the retained store on subscribe. */
+  /** Set when the message comes from the retained store on subscribe (or, with Retain As Published, as published). */
   retain: boolean
   properties?: PublishProperties
 }

@@ -9,7 +9,10 @@ import { handleFrame } from '../handlers'
 import type { DeliveryChannel, Session } from '../session/session'
 import type { ClientInfo, Message, ProtocolVersion, QoS } from '../types'
 import { encodeAck, PUBREL } from './acks'
+import { outboundPublishProperties, remainingExpirySec } from '../codec/publish-properties'
 import { FrameError, type FrameSink, Framer } from './framer'
+import { encodePublish } from './publish-codec'
+import type { V5State } from './v5-state'
 
 /** Unsent bytes past which QoS 0 messages to this client are dropped rather than buffered. */
 export const SLOW_CONSUMER_BYTES = 1024 * 1024
@@ -35,6 +38,12 @@ export class Connection implements DeliveryChannel, FrameSink {
   will: Message | undefined
   /** Set when DISCONNECT arrived, so the close that follows is a normal one. */
   disconnecting = false
+  /** Will Delay Interval of the will, in seconds (MQTT 5; 0 otherwise). */
+  willDelaySec = 0
+  /** MQTT 5 DISCONNECT with reason 0x04: close normally but publish the will. */
+  disconnectWithWill = false
+  /** MQTT 5 only: what the client announced in CONNECT, and topic aliases. */
+  v5: V5State | undefined
   readonly remoteAddress: string
   readonly remotePort: number
   private lastActivityMs = Date.now()
@@ -112,7 +121,7 @@ export class Connection implements DeliveryChannel, FrameSink {
     if (this.state === 'closed') return
     if (error instanceof ProtocolError) {
       this.ctx.logger.notice(`Client ${this.describe()} protocol error: ${error.message}; disconnecting.`)
-      this.closeWithReason(error.reasonCode, 'protocolError')
+      this.closeWithReason(error.reasonCode, 'protocolError', error.message)
       return
     }
     const failure = error instanceof Error ? error : new Error(String(error))
@@ -149,6 +158,10 @@ export class Connection implements DeliveryChannel, FrameSink {
     return this.socket.writableLength < SLOW_CONSUMER_BYTES
   }
 
+  get receiveMaximum (): number {
+    return this.v5?.receiveMaximum ?? 65535
+  }
+
   write (packet: Buffer): void {
     if (this.state === 'closed') return
     const stats = this.ctx.stats
@@ -177,35 +190,71 @@ export class Connection implements DeliveryChannel, FrameSink {
     this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }))
   }
 
-  sendPublish (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
-    let packet = this.ctx.encoder.encode(message, qos, retain, this.protocolVersion)
-    if (qos > 0) {
-      // The shared encoding is a template: each subscriber gets its own packet identifier.
-      const own = Buffer.allocUnsafe(packet.length)
-      packet.copy(own)
-      own.writeUInt16BE(packetId, this.ctx.encoder.packetIdOffset)
-      if (dup) own[0] = (own[0] as number) | 0x08
-      packet = own
+  sendPublish (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds?: number[]): boolean {
+    const v5 = this.v5
+    let packet: Buffer
+    if (v5 !== undefined && (subscriptionIds !== undefined || v5.topicAliasMaximum > 0)) {
+      packet = this.encodeForThisClient(v5, message, qos, retain, dup, packetId, subscriptionIds)
+    } else {
+      packet = this.ctx.encoder.encode(message, qos, retain, this.protocolVersion, Date.now())
+      if (qos > 0) {
+        // The shared encoding is a template: each subscriber gets its own packet identifier.
+        const own = Buffer.allocUnsafe(packet.length)
+        packet.copy(own)
+        own.writeUInt16BE(packetId, this.ctx.encoder.packetIdOffset)
+        if (dup) own[0] = (own[0] as number) | 0x08
+        packet = own
+      }
+    }
+    // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size
+    if (v5 !== undefined && v5.maximumPacketSize > 0 && packet.length > v5.maximumPacketSize) {
+      this.ctx.logger.debug(`Dropped a ${packet.length} byte PUBLISH to ${this.clientId}: over its maximum packet size ${v5.maximumPacketSize}.`)
+      return false
     }
     const stats = this.ctx.stats
     stats.publishSent++
     stats.publishBytesSent += message.payload.length
     this.write(packet)
+    return true
+  }
+
+  /** A PUBLISH with what belongs to this delivery alone: subscription identifiers, a topic alias. */
+  private encodeForThisClient (v5: V5State, message: Message, qos: QoS, retain: boolean, dup: boolean,
+    packetId: number, subscriptionIds: number[] | undefined): Buffer {
+    // A re-sent message keeps its full topic: the alias may have been set on another connection.
+    const alias = dup ? undefined : v5.outboundAlias(message.topic)
+    const topic = alias?.known === true ? '' : message.topic
+    const properties = outboundPublishProperties(message, remainingExpirySec(message, Date.now()), subscriptionIds, alias?.alias)
+    return encodePublish(topic, message.payload, qos, retain, dup, packetId, 5, properties)
   }
 
   sendPubrel (packetId: number): void {
     this.write(encodeAck(PUBREL, packetId))
   }
 
-  /** Ends the connection with a reason: MQTT 5 clients get a DISCONNECT first (MQTT 5.0, 4.13). */
-  closeWithReason (reasonCode: number, reason: DisconnectReason): void {
+  /**
+   * Ends the connection with a reason. MQTT 5 clients are told first (MQTT 5.0, 4.13): with
+   * DISCONNECT once connected, with CONNACK while their CONNECT is being handled.
+   */
+  closeWithReason (reasonCode: number, reason: DisconnectReason, reasonString?: string): void {
     if (this.state === 'closed') return
-    if (this.protocolVersion === 5 && this.state === 'connected' && reasonCode >= 0x80) {
-      this.sendPacket({ cmd: 'disconnect', reasonCode } as mqttPacket.IDisconnectPacket)
+    if (this.protocolVersion === 5 && reasonCode >= 0x80) {
+      const properties = reasonString !== undefined && this.fitsClient(reasonString) ? { reasonString } : undefined
+      if (this.state === 'connected') {
+        this.sendPacket({ cmd: 'disconnect', reasonCode, properties } as mqttPacket.IDisconnectPacket)
+      } else {
+        this.sendPacket({ cmd: 'connack', sessionPresent: false, reasonCode, properties } as mqttPacket.IConnackPacket)
+      }
       this.close(reason, true)
       return
     }
     this.close(reason)
+  }
+
+  /** A reason string is left out rather than exceed the client's Maximum Packet Size [MQTT-3.1.2-25]. */
+  private fitsClient (reasonString: string): boolean {
+    const max = this.v5?.maximumPacketSize ?? 0
+    return max === 0 || Buffer.byteLength(reasonString) + 16 <= max
   }
 
   /** Closes once; `flush` lets packets already written (CONNACK, DISCONNECT) leave first. */

@@ -5,7 +5,7 @@
 export const enum FrameError {
   /** The remaining length runs past four bytes (MQTT 3.1.1, 2.2.3). */
   MalformedLength = 1,
-  /** The remaining length exceeds the limit in force. */
+  /** The whole packet exceeds the limit in force. */
   TooLarge = 2
 }
 
@@ -71,11 +71,12 @@ export class Framer {
         }
       }
       if (!complete) break
-      if (length > this.maxPacketBytes) {
-        this.fail(FrameError.TooLarge, length)
+      // The limit is on the whole packet, as MQTT 5's Maximum Packet Size counts it (3.1.2.11.4).
+      const total = position - offset + length
+      if (total > this.maxPacketBytes) {
+        this.fail(FrameError.TooLarge, total)
         return
       }
-      const total = position - offset + length
       if (offset + total > end) {
         this.needed = total
         break

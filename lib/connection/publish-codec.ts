@@ -1,10 +1,12 @@
 // PUBLISH on the hot path, without mqtt-packet's general machinery: decoding reads the frame in
 // place and validates the topic's UTF-8 from its bytes; encoding writes one Buffer that can be
-// sent to every subscriber. PUBLISH packets with MQTT 5 properties take mqtt-packet's road.
+// sent to every subscriber. MQTT 5 properties go through lib/codec, which keeps user properties
+// in order and rejects duplicates.
 import { isUtf8 } from 'node:buffer'
-import mqttPacket from 'mqtt-packet'
+import { type InboundPublishProperties, inboundPublishProperties, outboundPublishProperties, remainingExpirySec } from '../codec/publish-properties'
+import { encodeProperties, type PropertiesToWrite, readProperties } from '../codec/properties'
 import { ProtocolError, ReasonCode } from '../errors'
-import type { PublishProperties, QoS } from '../types'
+import type { Message, QoS } from '../types'
 
 export interface PublishHeader {
   topic: string
@@ -18,6 +20,8 @@ export interface PublishHeader {
 
 export interface DecodedPublish extends PublishHeader {
   payload: Buffer
+  /** MQTT 5 only. */
+  v5?: InboundPublishProperties
 }
 
 /** Reads and validates the fixed header flags, topic and packet id. Throws ProtocolError. */
@@ -46,17 +50,19 @@ export function readPublishHeader (firstByte: number, body: Buffer): PublishHead
   return { topic: topicBytes.toString('utf8'), qos: qos as QoS, retain: (firstByte & 0x01) !== 0, dup, messageId, offset }
 }
 
-/**
- * Decodes a PUBLISH body. Returns undefined when the packet carries MQTT 5 properties, which
- * the caller hands to mqtt-packet. Throws ProtocolError for a malformed packet.
- */
-export function decodePublish (firstByte: number, body: Buffer, protocolVersion: number): DecodedPublish | undefined {
+/** Decodes a PUBLISH body of any protocol version. Throws ProtocolError for a malformed packet. */
+export function decodePublish (firstByte: number, body: Buffer, protocolVersion: number): DecodedPublish {
   const header = readPublishHeader(firstByte, body) as DecodedPublish
   let offset = header.offset
   if (protocolVersion === 5) {
     if (offset >= body.length) throw new ProtocolError(ReasonCode.MalformedPacket, 'PUBLISH too short for its properties')
-    if (body[offset] !== 0) return undefined
-    offset += 1
+    if (body[offset] === 0) {
+      offset += 1
+    } else {
+      const [read, next] = readProperties(body, offset, body.length, 'publish')
+      header.v5 = inboundPublishProperties(read)
+      offset = next
+    }
   }
   // A copy: the frame's chunk may be large, and a retained or queued message must not pin it.
   header.payload = Buffer.from(body.subarray(offset))
@@ -67,19 +73,19 @@ function remainingLengthBytes (length: number): number {
   return length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4
 }
 
+/** An empty MQTT 5 property block: its length, zero. */
+const NO_PROPERTIES = Buffer.from([0])
+
 /**
  * Encodes a PUBLISH. For QoS 1 and 2 the packet identifier sits at `packetIdOffset()`, so one
- * encoding can be copied and stamped per subscriber.
+ * encoding can be copied and stamped per subscriber. Properties are written for MQTT 5 only:
+ * an MQTT 3.1.1 receiver gets the message without them.
  */
 export function encodePublish (topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean,
-  messageId: number, protocolVersion: number, properties?: PublishProperties): Buffer {
-  if (protocolVersion === 5 && properties !== undefined && hasProperties(properties)) {
-    return mqttPacket.generate({
-      cmd: 'publish', topic, payload, qos, retain, dup, messageId: qos > 0 ? messageId : undefined, properties
-    } as mqttPacket.IPublishPacket, { protocolVersion: 5 })
-  }
+  messageId: number, protocolVersion: number, properties?: PropertiesToWrite): Buffer {
+  const propertyBlock = protocolVersion !== 5 ? undefined : properties === undefined ? NO_PROPERTIES : encodeProperties(properties)
   const topicBytes = Buffer.byteLength(topic)
-  const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (protocolVersion === 5 ? 1 : 0) + payload.length
+  const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (propertyBlock?.length ?? 0) + payload.length
   const headerBytes = 1 + remainingLengthBytes(remaining)
   const packet = Buffer.allocUnsafe(headerBytes + remaining)
   packet[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0)
@@ -98,7 +104,11 @@ export function encodePublish (topic: string, payload: Buffer, qos: QoS, retain:
     packet.writeUInt16BE(messageId, position)
     position += 2
   }
-  if (protocolVersion === 5) packet[position++] = 0
+  if (propertyBlock !== undefined) {
+    if (propertyBlock.length === 1) packet[position] = 0
+    else propertyBlock.copy(packet, position)
+    position += propertyBlock.length
+  }
   payload.copy(packet, position)
   return packet
 }
@@ -110,34 +120,32 @@ export function packetIdOffset (packet: Buffer): number {
   return position + 2 + packet.readUInt16BE(position)
 }
 
-function hasProperties (properties: PublishProperties): boolean {
-  for (const key in properties) {
-    if ((properties as Record<string, unknown>)[key] !== undefined) return true
-  }
-  return false
-}
-
 /**
  * Encodes each message once per (QoS, retain, protocol family) and hands the same bytes to every
  * subscriber [DESIGN style 7]. Only the message being routed is cached: a new message replaces it.
  */
 export class PublishEncoder {
-  private current: object | undefined
+  private current: Message | undefined
+  /** Message Expiry left when the cached encodings were made; they go stale when it changes. */
+  private currentExpirySec: number | undefined
   private readonly slots: Array<Buffer | undefined> = new Array(12).fill(undefined)
   private readonly offsets: number[] = new Array(12).fill(0)
   /** Offset of the packet identifier in the buffer last returned (QoS 1 and 2). */
   packetIdOffset = 0
 
-  encode (message: { topic: string, payload: Buffer, properties?: PublishProperties }, qos: QoS, retain: boolean, protocolVersion: number): Buffer {
-    if (message !== this.current) {
+  encode (message: Message, qos: QoS, retain: boolean, protocolVersion: number, nowMs: number): Buffer {
+    const expirySec = remainingExpirySec(message, nowMs)
+    if (message !== this.current || expirySec !== this.currentExpirySec) {
       this.current = message
+      this.currentExpirySec = expirySec
       this.slots.fill(undefined)
     }
     // MQTT 3.1 and 3.1.1 share one PUBLISH layout; MQTT 5 adds properties.
     const slot = (protocolVersion === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
     let packet = this.slots[slot]
     if (packet === undefined) {
-      packet = encodePublish(message.topic, message.payload, qos, retain, false, 1, protocolVersion, message.properties)
+      const properties = protocolVersion === 5 ? outboundPublishProperties(message, expirySec, undefined, undefined) : undefined
+      packet = encodePublish(message.topic, message.payload, qos, retain, false, 1, protocolVersion, properties)
       this.slots[slot] = packet
       this.offsets[slot] = qos > 0 ? packetIdOffset(packet) : 0
     }

@@ -1,33 +1,24 @@
 // CONNECT (MQTT 3.1.1, 3.1; MQTT 5.0, 3.1) as ordered steps: check the header, read the
-// identity, check limits, authenticate, take over an older connection, restore or start the
-// session, store the will, register, send CONNACK, then resume the session's traffic.
+// identity and (MQTT 5) the properties, check limits, authenticate, take over an older
+// connection, restore or start the session, store the will, register, send CONNACK, then resume
+// the session's traffic.
 import { randomUUID } from 'node:crypto'
 import type mqttPacket from 'mqtt-packet'
 import { builtinAuthenticate } from '../auth/builtin'
 import type { AuthenticateResult } from '../auth/auth'
+import { type ConnectProperties, readConnectProperties } from '../codec/packet-properties'
+import { inboundPublishProperties } from '../codec/publish-properties'
 import type { Connection } from '../connection/connection'
+import { V5State } from '../connection/v5-state'
 import { ProtocolError, ReasonCode } from '../errors'
-import { Session } from '../session/session'
-import { removeAllSubscriptions } from '../session/subscriptions'
+import { SESSION_NEVER_EXPIRES, Session } from '../session/session'
 import { topicNameProblem } from '../topics/validate'
 import type { Message, QoS } from '../types'
+import { startEnhancedAuth } from './auth'
+import { refuse } from './refuse'
 
 /** The longest client id an MQTT 3.1 server must accept, and may enforce (MQTT 3.1, 3.1). */
 const MQTT31_MAX_CLIENT_ID = 23
-
-/** MQTT 3.1.1 CONNACK return codes (MQTT 3.1.1, 3.2.2.3) for the MQTT 5 reason codes we refuse with. */
-function returnCodeFor (reasonCode: number): number {
-  switch (reasonCode) {
-    case ReasonCode.UnsupportedProtocolVersion: return 1
-    case ReasonCode.ClientIdentifierNotValid: return 2
-    case ReasonCode.ServerUnavailable:
-    case ReasonCode.ServerBusy:
-    case ReasonCode.QuotaExceeded:
-    case ReasonCode.ServerShuttingDown: return 3
-    case ReasonCode.BadUserNameOrPassword: return 4
-    default: return 5
-  }
-}
 
 /** MQTT 3.1.1 return codes 1-5 given by an auth hook, as MQTT 5 reason codes. */
 const REASON_FOR_RETURN_CODE: Record<number, number> = {
@@ -64,9 +55,22 @@ export function checkProtocolHeader (conn: Connection, body: Buffer): boolean {
   return true
 }
 
-export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPacket): void {
-  readIdentity(conn, packet)
-  const refusal = checkIdentity(conn) ?? checkLimits(conn)
+/** What CONNECT asked for beyond the fields every version has. */
+export interface ConnectRequest {
+  packet: mqttPacket.IConnectPacket
+  /** MQTT 5 property blocks, read strictly; undefined for MQTT 3.1/3.1.1. */
+  properties: ConnectProperties | undefined
+  /** Session Expiry Interval asked for (MQTT 3.1.1: from the clean session flag). */
+  sessionExpirySec: number
+  /** The id was assigned by us [MQTT-3.1.3-6]; MQTT 5 clients are told it in CONNACK. */
+  assignedClientId: boolean
+  /** Keepalive imposed on an MQTT 5 client whose own was over max_keepalive. */
+  serverKeepalive: number | undefined
+}
+
+export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPacket, body: Buffer): void {
+  const request = readIdentity(conn, packet, body)
+  const refusal = checkIdentity(conn, request) ?? checkLimits(conn)
   if (refusal !== undefined) {
     refuse(conn, refusal[0], refusal[1])
     return
@@ -74,10 +78,15 @@ export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPack
   // Later packets wait until the outcome is known, so nothing is handled before CONNACK.
   conn.state = 'authenticating'
   conn.pauseInput()
+  const method = request.properties?.connect.values.authenticationMethod as string | undefined
+  if (method !== undefined) {
+    startEnhancedAuth(conn, request, method)
+    return
+  }
   authenticate(conn, packet, (result) => {
     if (conn.state !== 'authenticating') return
     if (result === true) {
-      accept(conn, packet)
+      accept(conn, request)
       return
     }
     const reasonCode = typeof result === 'number' ? (REASON_FOR_RETURN_CODE[result] ?? result) : ReasonCode.BadUserNameOrPassword
@@ -85,7 +94,7 @@ export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPack
   })
 }
 
-function readIdentity (conn: Connection, packet: mqttPacket.IConnectPacket): void {
+function readIdentity (conn: Connection, packet: mqttPacket.IConnectPacket, body: Buffer): ConnectRequest {
   conn.protocolVersion = packet.protocolVersion ?? 4
   conn.cleanSession = packet.clean ?? true
   conn.keepaliveSec = packet.keepalive ?? 0
@@ -100,23 +109,67 @@ function readIdentity (conn: Connection, packet: mqttPacket.IConnectPacket): voi
     const problem = topicNameProblem(packet.will.topic, conn.ctx.options.maxTopicLevels)
     if (problem !== undefined) throw new ProtocolError(ReasonCode.TopicNameInvalid, `will topic ${problem}`)
   }
+  const request: ConnectRequest = {
+    packet,
+    properties: undefined,
+    // MQTT 3.1.1: clean session 1 ends with the connection; 0 lives on [MQTT-3.1.2-4, -6].
+    sessionExpirySec: conn.cleanSession ? 0 : SESSION_NEVER_EXPIRES,
+    assignedClientId: false,
+    serverKeepalive: undefined
+  }
+  if (conn.protocolVersion === 5) readV5Properties(conn, request, body)
+  return request
 }
 
-/** Client identifier rules (MQTT 3.1.1, 3.1.3.1) and keepalive limits. */
-function checkIdentity (conn: Connection): [number, string] | undefined {
+function readV5Properties (conn: Connection, request: ConnectRequest, body: Buffer): void {
+  const properties = readConnectProperties(body)
+  request.properties = properties
+  const v = properties.connect.values
+  const v5 = new V5State()
+  conn.v5 = v5
+  // [MQTT-3.1.2-11.2] Session Expiry Interval: absent means 0
+  request.sessionExpirySec = (v.sessionExpiryInterval as number | undefined) ?? 0
+  if (v.receiveMaximum !== undefined) {
+    // It is a Protocol Error to include the Receive Maximum with the value 0 (3.1.2.11.3)
+    if (v.receiveMaximum === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'receive maximum 0')
+    v5.receiveMaximum = v.receiveMaximum as number
+  }
+  if (v.maximumPacketSize !== undefined) {
+    if (v.maximumPacketSize === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'maximum packet size 0')
+    v5.maximumPacketSize = v.maximumPacketSize as number
+  }
+  v5.topicAliasMaximum = (v.topicAliasMaximum as number | undefined) ?? 0
+  for (const name of ['requestProblemInformation', 'requestResponseInformation']) {
+    const flag = v[name]
+    if (flag !== undefined && flag !== 0 && flag !== 1) throw new ProtocolError(ReasonCode.ProtocolError, `${name} ${String(flag)}`)
+  }
+  v5.problemInformation = v.requestProblemInformation !== 0
+  // Authentication Data without a method is a Protocol Error (3.1.2.11.10)
+  if (v.authenticationData !== undefined && v.authenticationMethod === undefined) {
+    throw new ProtocolError(ReasonCode.ProtocolError, 'authentication data without authentication method')
+  }
+}
+
+/** Client identifier rules (MQTT 3.1.1, 3.1.3.1; MQTT 5.0, 3.1.3.1) and keepalive limits. */
+function checkIdentity (conn: Connection, request: ConnectRequest): [number, string] | undefined {
   const { options } = conn.ctx
   if (conn.clientId === '') {
-    // [MQTT-3.1.3-8] empty id with clean session 0: identifier rejected; MQTT 3.1 allows no empty id
-    if (!conn.cleanSession || conn.protocolVersion === 3) return [ReasonCode.ClientIdentifierNotValid, 'empty client id']
-    // [MQTT-3.1.3-6] empty id with clean session 1: the server assigns one
+    // [MQTT-3.1.3-8] empty id with clean session 0: identifier rejected; MQTT 3.1 allows no empty id.
+    // MQTT 5 allows it with any Clean Start [MQTT-3.1.3-6].
+    if ((!conn.cleanSession && conn.protocolVersion !== 5) || conn.protocolVersion === 3) return [ReasonCode.ClientIdentifierNotValid, 'empty client id']
+    // [MQTT-3.1.3-6] the server assigns one
     conn.clientId = `auto-${randomUUID()}`
+    request.assignedClientId = true
   } else {
     const limit = conn.protocolVersion === 3 ? Math.min(MQTT31_MAX_CLIENT_ID, options.maxClientIdLength) : options.maxClientIdLength
     if (Buffer.byteLength(conn.clientId) > limit) return [ReasonCode.ClientIdentifierNotValid, `client id longer than ${limit} bytes`]
   }
-  // MQTT 3.1.1 cannot tell a client to use a shorter keepalive, so one over the limit is refused.
-  if (conn.protocolVersion !== 5 && conn.keepaliveSec > options.maxKeepalive) {
-    return [ReasonCode.ClientIdentifierNotValid, `keepalive ${conn.keepaliveSec} over max_keepalive ${options.maxKeepalive}`]
+  if (conn.keepaliveSec > options.maxKeepalive) {
+    // MQTT 3.1.1 cannot tell a client to use a shorter keepalive, so one over the limit is refused;
+    // MQTT 5 is told the keepalive to use in CONNACK [MQTT-3.2.2-21].
+    if (conn.protocolVersion !== 5) return [ReasonCode.ClientIdentifierNotValid, `keepalive ${conn.keepaliveSec} over max_keepalive ${options.maxKeepalive}`]
+    conn.keepaliveSec = options.maxKeepalive
+    request.serverKeepalive = options.maxKeepalive
   }
   return undefined
 }
@@ -155,28 +208,28 @@ function authenticate (conn: Connection, packet: mqttPacket.IConnectPacket, done
   }
 }
 
-function refuse (conn: Connection, reasonCode: number, why: string): void {
-  const { ctx } = conn
-  ctx.logger.notice(`Client ${conn.describe()} refused: ${why}.`)
-  ctx.events.emit('clientRefused', { clientId: conn.clientId, username: conn.username, remoteAddress: conn.remoteAddress, reasonCode, reason: why })
-  // [MQTT-3.2.2-4] a refused CONNACK has session present 0; then the connection closes [MQTT-3.2.2-5]
-  const connack: mqttPacket.IConnackPacket = conn.protocolVersion === 5
-    ? { cmd: 'connack', sessionPresent: false, reasonCode }
-    : { cmd: 'connack', sessionPresent: false, returnCode: returnCodeFor(reasonCode) }
-  conn.sendPacket(connack)
-  conn.close('protocolError', true)
-}
-
-function accept (conn: Connection, packet: mqttPacket.IConnectPacket): void {
+/** CONNECT accepted: the session, the will, CONNACK, then the session's traffic. */
+export function accept (conn: Connection, request: ConnectRequest, authProperties?: Record<string, unknown>): void {
   const { ctx } = conn
   const clientId = conn.clientId
   takeOver(conn)
-  const sessionPresent = restoreSession(conn)
-  conn.will = willMessage(conn, packet)
+  const sessionPresent = restoreSession(conn, request.sessionExpirySec)
+  conn.will = willMessage(conn, request)
   ctx.clients.set(clientId, conn)
   conn.state = 'connected'
-  // MQTT 3.1 has no session present flag (MQTT 3.1.1, 3.2.2.2 is new in 3.1.1).
-  conn.sendPacket({ cmd: 'connack', sessionPresent: conn.protocolVersion === 3 ? false : sessionPresent, returnCode: 0 })
+  const connack: mqttPacket.IConnackPacket = {
+    cmd: 'connack',
+    // MQTT 3.1 has no session present flag (it is new in 3.1.1, 3.2.2.2).
+    sessionPresent: conn.protocolVersion === 3 ? false : sessionPresent,
+    returnCode: 0
+  }
+  if (conn.protocolVersion === 5) {
+    connack.reasonCode = 0
+    delete connack.returnCode
+    const properties = connackProperties(conn, request, authProperties)
+    if (Object.keys(properties).length > 0) connack.properties = properties
+  }
+  conn.sendPacket(connack)
   ctx.stats.connectionsAccepted++
   if (ctx.clients.size > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.clients.size
   ctx.logger.notice(`New client connected from ${conn.remoteAddress}:${conn.remotePort} as ${clientId} (p${conn.protocolVersion === 4 ? 2 : conn.protocolVersion === 3 ? 1 : 5}, c${conn.cleanSession ? 1 : 0}, k${conn.keepaliveSec}${conn.username !== undefined ? `, u'${conn.username}'` : ''}).`)
@@ -187,6 +240,24 @@ function accept (conn: Connection, packet: mqttPacket.IConnectPacket): void {
   conn.resumeInput()
 }
 
+/** What the broker tells an MQTT 5 client about itself (MQTT 5.0, 3.2.2.3). */
+function connackProperties (conn: Connection, request: ConnectRequest, authProperties?: Record<string, unknown>): NonNullable<mqttPacket.IConnackPacket['properties']> {
+  const { options } = conn.ctx
+  const properties: NonNullable<mqttPacket.IConnackPacket['properties']> = { ...authProperties }
+  // [MQTT-3.2.2-16] the identifier we assigned
+  if (request.assignedClientId) properties.assignedClientIdentifier = conn.clientId
+  // [MQTT-3.2.2-21] the keepalive to use instead of the client's
+  if (request.serverKeepalive !== undefined) properties.serverKeepAlive = request.serverKeepalive
+  if (!options.retainAvailable) properties.retainAvailable = false
+  if (options.maxTopicAlias > 0) properties.topicAliasMaximum = options.maxTopicAlias
+  if (options.maxInflightMessages > 0 && options.maxInflightMessages < 65535) properties.receiveMaximum = options.maxInflightMessages
+  if (conn.ctx.maxInboundPacketBytes < 268_435_460) properties.maximumPacketSize = conn.ctx.maxInboundPacketBytes
+  if (request.properties?.connect.values.requestResponseInformation === 1) {
+    properties.responseInformation = `${options.responseInformationRoot}/${conn.clientId}/`
+  }
+  return properties
+}
+
 /** [MQTT-3.1.4-2] a second connection with the same client id closes the first. */
 function takeOver (conn: Connection): void {
   const existing = conn.ctx.clients.get(conn.clientId)
@@ -195,29 +266,42 @@ function takeOver (conn: Connection): void {
   existing.closeWithReason(ReasonCode.SessionTakenOver, 'takenOver')
 }
 
-/** [MQTT-3.1.2-4..6] resume a persistent session or start a new one; returns session present. */
-function restoreSession (conn: Connection): boolean {
+/** [MQTT-3.1.2-4..6; MQTT 5.0 3.1.2.4] resume a session or start a new one; returns session present. */
+function restoreSession (conn: Connection, expirySec: number): boolean {
   const { ctx } = conn
   let session = ctx.sessions.get(conn.clientId)
   if (session !== undefined && conn.cleanSession) {
-    removeAllSubscriptions(ctx.router, session)
-    session.reset()
-    ctx.sessions.delete(conn.clientId)
+    // Clean Start: the old session ends here, and a delayed will with it (MQTT 5.0, 3.1.2.5).
+    ctx.endSession(session)
     session = undefined
   }
   const present = session !== undefined
   if (session === undefined) {
-    session = new Session(conn.clientId, conn.cleanSession, ctx.sessionLimits)
+    session = new Session(conn.clientId, expirySec, ctx.sessionLimits)
     ctx.sessions.set(conn.clientId, session)
+  } else {
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer)
+    session.expiryTimer = undefined
+    // [MQTT-3.1.3-9] the client is back in time: its delayed will is not sent
+    ctx.settlePendingWill(session, false)
   }
-  session.clean = conn.cleanSession
+  session.expiryIntervalSec = expirySec
   conn.session = session
   return present
 }
 
-function willMessage (conn: Connection, packet: mqttPacket.IConnectPacket): Message | undefined {
-  const will = packet.will
+function willMessage (conn: Connection, request: ConnectRequest): Message | undefined {
+  const will = request.packet.will
   if (will === undefined) return undefined
   const payload = will.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload)
-  return { topic: will.topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: conn.clientId }
+  const message: Message = { topic: will.topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: conn.clientId }
+  const read = request.properties?.will
+  if (read !== undefined) {
+    const inbound = inboundPublishProperties({ values: { ...read.values, willDelayInterval: undefined }, userProperties: read.userProperties })
+    if (inbound.properties !== undefined) message.properties = inbound.properties
+    if (read.userProperties !== undefined) message.userPropertyPairs = read.userProperties
+    // The will's expiry clock starts when it is published (the core sets expiresAt then).
+    conn.willDelaySec = (read.values.willDelayInterval as number | undefined) ?? 0
+  }
+  return message
 }

@@ -1,10 +1,14 @@
 // The dispatcher: the one place that guards connection state and routes each packet to its
-// handler. Handlers throw ProtocolError; the connection turns that into a close.
+// handler. Handlers throw ProtocolError; the connection turns that into a close (with a
+// DISCONNECT reason code for MQTT 5).
 import type mqttPacket from 'mqtt-packet'
+import { readPacketProperties } from '../codec/packet-properties'
+import type { PropertyValues } from '../codec/properties'
 import type { Connection } from '../connection/connection'
-import { decodePublish, readPublishHeader } from '../connection/publish-codec'
+import { decodePublish } from '../connection/publish-codec'
 import { ProtocolError, ReasonCode } from '../errors'
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './acks'
+import { handleAuth } from './auth'
 import { checkProtocolHeader, handleConnect } from './connect'
 import { handleDisconnect } from './disconnect'
 import { handlePingreq } from './pingreq'
@@ -14,6 +18,8 @@ import { handleUnsubscribe } from './unsubscribe'
 
 const CONNECT = 1
 const PUBLISH = 3
+const AUTH = 15
+const NO_PROPERTIES: PropertyValues = Object.freeze({ values: Object.freeze({}) }) as PropertyValues
 
 export function handleFrame (conn: Connection, firstByte: number, body: Buffer, whole: Buffer): void {
   const type = firstByte >> 4
@@ -21,36 +27,38 @@ export function handleFrame (conn: Connection, firstByte: number, body: Buffer, 
     // [MQTT-3.1.0-1] the first packet from a client must be CONNECT
     if (type !== CONNECT) throw new ProtocolError(ReasonCode.ProtocolError, 'first packet is not CONNECT')
     if (!checkProtocolHeader(conn, body)) return
-    handleConnect(conn, conn.ctx.decoder.decode(whole, 4) as mqttPacket.IConnectPacket)
+    handleConnect(conn, conn.ctx.decoder.decode(whole, 4) as mqttPacket.IConnectPacket, body)
     return
   }
   // [MQTT-3.1.0-2] a second CONNECT is a protocol violation
   if (type === CONNECT) throw new ProtocolError(ReasonCode.ProtocolError, 'second CONNECT')
-  if (conn.state !== 'connected') return
-
-  if (type === PUBLISH) {
-    const publish = decodePublish(firstByte, body, conn.protocolVersion)
-    if (publish !== undefined) {
-      handlePublish(conn, publish)
-      return
-    }
+  if (conn.state === 'authenticating') {
+    // While an enhanced authentication runs, only AUTH may arrive (MQTT 5.0, 4.12).
+    if (type !== AUTH) throw new ProtocolError(ReasonCode.ProtocolError, 'packet other than AUTH before CONNACK')
+  } else if (conn.state !== 'connected') {
+    return
   }
+  if (type === PUBLISH) {
+    handlePublish(conn, decodePublish(firstByte, body, conn.protocolVersion))
+    return
+  }
+  const v5 = conn.protocolVersion === 5
+  // MQTT 5 property blocks are read strictly first: duplicates and misplaced properties are refused.
+  const properties = v5 ? readPacketProperties(type, body) : NO_PROPERTIES
   const packet = conn.ctx.decoder.decode(whole, conn.protocolVersion)
   switch (packet.cmd) {
-    case 'publish': {
-      // MQTT 5 with properties: topic and id checked from the raw bytes, the rest from mqtt-packet.
-      const header = readPublishHeader(firstByte, body)
-      handlePublish(conn, { ...header, payload: Buffer.from(packet.payload as Buffer) }, packet.properties)
-      return
-    }
-    case 'puback': handlePuback(conn, packet.messageId ?? 0); return
-    case 'pubrec': handlePubrec(conn, packet.messageId ?? 0); return
+    case 'puback': handlePuback(conn, packet.messageId ?? 0, packet.reasonCode ?? 0); return
+    case 'pubrec': handlePubrec(conn, packet.messageId ?? 0, packet.reasonCode ?? 0); return
     case 'pubrel': handlePubrel(conn, packet.messageId ?? 0); return
     case 'pubcomp': handlePubcomp(conn, packet.messageId ?? 0); return
-    case 'subscribe': handleSubscribe(conn, packet); return
+    case 'subscribe': handleSubscribe(conn, packet, properties); return
     case 'unsubscribe': handleUnsubscribe(conn, packet); return
     case 'pingreq': handlePingreq(conn); return
-    case 'disconnect': handleDisconnect(conn); return
+    case 'disconnect': handleDisconnect(conn, packet, properties); return
+    case 'auth':
+      if (!v5) throw new ProtocolError(ReasonCode.MalformedPacket, 'AUTH is an MQTT 5 packet')
+      handleAuth(conn, packet, properties)
+      return
     default:
       // CONNACK, SUBACK, UNSUBACK and PINGRESP only ever travel from server to client.
       throw new ProtocolError(ReasonCode.ProtocolError, `unexpected ${packet.cmd.toUpperCase()} from a client`)

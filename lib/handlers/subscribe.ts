@@ -1,29 +1,46 @@
-// SUBSCRIBE (MQTT 3.1.1, 3.8): validate and authorize each filter, record the grants, answer
-// SUBACK, then send the retained messages the new subscriptions match [MQTT-3.3.1-6].
+// SUBSCRIBE (MQTT 3.1.1, 3.8; MQTT 5.0, 3.8): validate and authorize each filter, record the
+// grants with their MQTT 5 options, answer SUBACK, then send the retained messages the new
+// subscriptions match [MQTT-3.3.1-6], as Retain Handling says (MQTT 5.0, 3.8.3.1).
 import type mqttPacket from 'mqtt-packet'
+import type { PropertyValues } from '../codec/properties'
 import type { Connection } from '../connection/connection'
+import { ProtocolError, ReasonCode } from '../errors'
 import { sendRetained } from '../retained/deliver'
 import type { Session } from '../session/session'
 import { addSubscription } from '../session/subscriptions'
 import { parseSharedFilter } from '../topics/shared'
 import { topicFilterProblem } from '../topics/validate'
-import type { QoS } from '../types'
+import type { QoS, SubscriptionOptions } from '../types'
 
-/** SUBACK return code for a refused subscription [MQTT-3.9.3-2]. */
-const SUBACK_FAILURE = 0x80
+/** The largest Subscription Identifier (a Variable Byte Integer, MQTT 5.0, 3.8.2.1.2). */
+const MAX_SUBSCRIPTION_ID = 268_435_455
 
-export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribePacket): void {
+export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribePacket, properties: PropertyValues): void {
   const { ctx } = conn
   const session = conn.session as Session
+  const v5 = conn.protocolVersion === 5
+  const subscriptionId = properties.values.subscriptionIdentifier as number | undefined
+  // [MQTT-3.8.2-?] Subscription Identifier 0 is a Protocol Error (3.8.2.1.2)
+  if (subscriptionId !== undefined && (subscriptionId === 0 || subscriptionId > MAX_SUBSCRIPTION_ID)) {
+    throw new ProtocolError(ReasonCode.ProtocolError, `subscription identifier ${subscriptionId}`)
+  }
   const granted: number[] = []
-  const accepted: Array<{ filter: string, qos: QoS }> = []
-  for (const { topic: filter, qos: requested } of packet.subscriptions) {
-    const qos = grant(conn, filter, requested)
-    granted.push(qos)
-    if (qos === SUBACK_FAILURE) continue
-    addSubscription(ctx.router, session, filter, qos as QoS)
-    accepted.push({ filter, qos: qos as QoS })
-    ctx.logger.debug(`${conn.clientId} ${qos} ${filter}`)
+  const retainedToSend: Array<{ filter: string, qos: QoS }> = []
+  for (const subscription of packet.subscriptions) {
+    const filter = subscription.topic
+    const options: SubscriptionOptions | undefined = v5
+      ? { noLocal: subscription.nl === true, retainAsPublished: subscription.rap === true, retainHandling: (subscription.rh ?? 0) as 0 | 1 | 2, subscriptionIdentifier: subscriptionId }
+      : undefined
+    const code = grant(conn, filter, subscription.qos, options)
+    granted.push(code)
+    if (code >= 0x80) continue
+    const replaced = addSubscription(ctx.router, session, filter, code as QoS, options)
+    ctx.logger.debug(`${conn.clientId} ${code} ${filter}`)
+    const retainHandling = options?.retainHandling ?? 0
+    // Shared subscriptions get no retained messages on subscribe (MQTT 5.0, 4.8.2).
+    if (parseSharedFilter(filter) === undefined && (retainHandling === 0 || (retainHandling === 1 && !replaced))) {
+      retainedToSend.push({ filter, qos: code as QoS })
+    }
   }
   // [MQTT-3.8.4-1] SUBACK with the same packet id; [MQTT-3.8.4-5] one code per filter, in order
   conn.sendPacket({ cmd: 'suback', messageId: packet.messageId, granted })
@@ -31,33 +48,35 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
     clientId: conn.clientId,
     subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
   })
-  for (const { filter, qos } of accepted) {
-    // Shared subscriptions get no retained messages on subscribe (MQTT 5.0, 4.8.2).
-    if (parseSharedFilter(filter) === undefined) sendRetained(ctx.retained, session, filter, qos)
-  }
+  for (const { filter, qos } of retainedToSend) sendRetained(ctx.retained, session, filter, qos, subscriptionId)
 }
 
-/** The QoS granted for one filter, or 0x80. */
-function grant (conn: Connection, filter: string, requested: number): number {
+/** The QoS granted for one filter, or a failure code (0x80 for MQTT 3.1.1, the precise one for MQTT 5). */
+function grant (conn: Connection, filter: string, requested: number, options: SubscriptionOptions | undefined): number {
   const { ctx } = conn
+  const v5 = options !== undefined
   const shared = parseSharedFilter(filter)
   if (typeof shared === 'string') {
     ctx.logger.notice(`Client ${conn.clientId} subscription '${filter}' refused: ${shared}.`)
-    return SUBACK_FAILURE
+    return v5 ? ReasonCode.TopicFilterInvalid : ReasonCode.UnspecifiedError
+  }
+  // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error
+  if (shared !== undefined && options?.noLocal === true) {
+    throw new ProtocolError(ReasonCode.ProtocolError, `no local on shared subscription '${filter}'`)
   }
   const problem = topicFilterProblem(shared === undefined ? filter : shared.filter, ctx.options.maxTopicLevels)
   if (problem !== undefined) {
-    // MQTT 3.1.1 allows refusing one filter with 0x80 rather than closing [MQTT-3.8.4-?, 3.9.3]
+    // A filter we cannot accept is refused in SUBACK, the others still granted [MQTT-3.9.3-2].
     ctx.logger.notice(`Client ${conn.clientId} subscription '${filter}' refused: filter ${problem}.`)
-    return SUBACK_FAILURE
+    return v5 ? ReasonCode.TopicFilterInvalid : ReasonCode.UnspecifiedError
   }
   const authorize = ctx.auth.authorizeSubscribe
   if (authorize === undefined) return requested
   const allowed = authorize(conn.info, filter, requested as QoS)
   if (allowed === false) {
     ctx.logger.notice(`Denied SUBSCRIBE from ${conn.clientId} to '${filter}'.`)
-    return SUBACK_FAILURE
+    return v5 ? ReasonCode.NotAuthorized : ReasonCode.UnspecifiedError
   }
-  // [MQTT-3.9.3-?] the server may grant a lower QoS than requested, never a higher one
+  // The server may grant a lower QoS than requested, never a higher one [MQTT-3.9.3-?].
   return Math.min(allowed, requested)
 }

@@ -1,16 +1,19 @@
 // A client's session: its subscriptions, the QoS 1/2 messages in flight to it, the queue behind
 // that window, and the QoS 2 packet ids it has sent us and not yet released. A session outlives
 // its connection when the client asked for a persistent one (clean session 0).
-import type { Message, QoS } from '../types'
+import type { ClientInfo, Message, QoS } from '../types'
 import type { Subscriber, Subscription } from '../topics/trie'
 import { Fifo } from './queue'
 
 /** What a session needs from the connection it is attached to. */
 export interface DeliveryChannel {
-  sendPublish (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number): void
+  /** Sends a PUBLISH; false when this client cannot take it (over its Maximum Packet Size). */
+  sendPublish (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds?: number[]): boolean
   sendPubrel (packetId: number): void
   /** False while the socket holds more unsent bytes than the slow-consumer limit. */
   readonly writable: boolean
+  /** The client's Receive Maximum: QoS 1/2 messages it accepts unacknowledged (MQTT 5.0, 3.1.2.11.3). */
+  readonly receiveMaximum: number
 }
 
 /** Limits and counters a session reports into; one object shared by every session. */
@@ -20,7 +23,12 @@ export interface SessionLimits {
   maxQueuedBytes: number
   queueQos0Messages: boolean
   onDrop (session: Session, message: Message, why: string): void
+  /** A queued message whose Message Expiry Interval ran out before it could be sent. */
+  onExpired (session: Session, message: Message): void
 }
+
+/** Session Expiry Interval meaning "never" (MQTT 5.0, 3.1.2.11.2). */
+export const SESSION_NEVER_EXPIRES = 0xffffffff
 
 /** A QoS 1/2 message sent and not yet acknowledged. */
 export interface InflightMessage {
@@ -30,17 +38,21 @@ export interface InflightMessage {
   packetId: number
   /** false: awaiting PUBACK (QoS 1) or PUBREC (QoS 2); true: PUBREL sent, awaiting PUBCOMP. */
   released: boolean
+  subscriptionIds: number[] | undefined
 }
 
 interface QueuedMessage {
   message: Message
   qos: QoS
   retain: boolean
+  subscriptionIds: number[] | undefined
 }
 
 export class Session implements Subscriber {
   matchGeneration = 0
   matchQos: QoS = 0
+  matchRetain = false
+  matchIds: number[] | undefined = undefined
   /** Filter (as sent, `$share/...` included) → subscription. */
   readonly subscriptions = new Map<string, Subscription>()
   readonly inflight = new Map<number, InflightMessage>()
@@ -53,31 +65,44 @@ export class Session implements Subscriber {
   channel: DeliveryChannel | null = null
   /** When the session went offline (ms since epoch), for persistent_client_expiration. */
   offlineSince = 0
+  /**
+   * Seconds the session outlives its connection: 0 ends it with the connection (clean session,
+   * MQTT 3.1.1 [MQTT-3.1.2-6]); SESSION_NEVER_EXPIRES keeps it (clean session 0).
+   */
+  expiryIntervalSec: number
+  /** Ends the session when its expiry interval runs out while offline. */
+  expiryTimer: NodeJS.Timeout | undefined
+  /** A Last Will waiting for its Will Delay Interval (MQTT 5.0, 3.1.3.2.2). */
+  pendingWill: { message: Message, timer: NodeJS.Timeout, client: ClientInfo } | undefined
 
-  constructor (readonly key: string, public clean: boolean, private readonly limits: SessionLimits) {}
+  constructor (readonly key: string, expiryIntervalSec: number, private readonly limits: SessionLimits) {
+    this.expiryIntervalSec = expiryIntervalSec
+  }
 
   get clientId (): string { return this.key }
+  /** No Local compares a message's origin with this. */
+  get originKey (): string { return this.key }
   get online (): boolean { return this.channel !== null }
   get queuedCount (): number { return this.queue.length }
   get queuedPayloadBytes (): number { return this.queuedBytes }
 
   /** Called by the router for every message this session's subscriptions match. */
-  deliver (message: Message, qos: QoS, retain: boolean): void {
+  deliver (message: Message, qos: QoS, retain: boolean, subscriptionIds?: number[]): void {
     const channel = this.channel
     if (channel !== null) {
       if (qos === 0) {
-        if (channel.writable) channel.sendPublish(message, 0, retain, false, 0)
-        else this.limits.onDrop(this, message, 'slow consumer')
+        if (!channel.writable) this.limits.onDrop(this, message, 'slow consumer')
+        else if (!channel.sendPublish(message, 0, retain, false, 0, subscriptionIds)) this.limits.onDrop(this, message, '')
         return
       }
-      if (this.queue.length === 0 && this.hasInflightRoom()) {
-        this.sendInflight(message, qos, retain)
+      if (this.queue.length === 0 && this.hasInflightRoom(channel)) {
+        this.sendInflight(channel, message, qos, retain, subscriptionIds)
         return
       }
     } else if (qos === 0 && !this.limits.queueQos0Messages) {
       return
     }
-    this.enqueue(message, qos, retain)
+    this.enqueue(message, qos, retain, subscriptionIds)
   }
 
   /** PUBACK or PUBCOMP: the message is done; the window has room for the next queued one. */
@@ -101,7 +126,7 @@ export class Session implements Subscriber {
     this.offlineSince = 0
     for (const entry of this.inflight.values()) {
       if (entry.released) channel.sendPubrel(entry.packetId)
-      else channel.sendPublish(entry.message, entry.qos, entry.retain, true, entry.packetId)
+      else channel.sendPublish(entry.message, entry.qos, entry.retain, true, entry.packetId, entry.subscriptionIds)
     }
     this.drain()
   }
@@ -120,37 +145,47 @@ export class Session implements Subscriber {
     this.subscriptions.clear()
   }
 
-  /** Sends queued messages while the window has room. */
+  /** Sends queued messages while the window has room; drops those that expired while waiting. */
   drain (): void {
     const channel = this.channel
     if (channel === null) return
+    const now = Date.now()
     while (this.queue.length > 0) {
       const next = this.queue.peek() as QueuedMessage
-      if (next.qos > 0 && !this.hasInflightRoom()) break
+      const expired = next.message.expiresAt !== undefined && next.message.expiresAt <= now
+      if (!expired && next.qos > 0 && !this.hasInflightRoom(channel)) break
       this.queue.shift()
       this.queuedBytes -= next.message.payload.length
-      if (next.qos === 0) channel.sendPublish(next.message, 0, next.retain, false, 0)
-      else this.sendInflight(next.message, next.qos, next.retain)
+      // [MQTT-3.3.2-5] a message whose expiry interval has passed is not delivered
+      if (expired) this.limits.onExpired(this, next.message)
+      else if (next.qos === 0) channel.sendPublish(next.message, 0, next.retain, false, 0, next.subscriptionIds)
+      else this.sendInflight(channel, next.message, next.qos, next.retain, next.subscriptionIds)
     }
     if (this.queue.length === 0) this.dropping = false
   }
 
-  private hasInflightRoom (): boolean {
+  private hasInflightRoom (channel: DeliveryChannel): boolean {
     const max = this.limits.maxInflightMessages
-    return max === 0 || this.inflight.size < max
+    const size = this.inflight.size
+    // [MQTT-3.3.4-7] never more unacknowledged QoS 1/2 messages than the client's Receive Maximum
+    return size < channel.receiveMaximum && (max === 0 || size < max)
   }
 
-  private sendInflight (message: Message, qos: QoS, retain: boolean): void {
+  private sendInflight (channel: DeliveryChannel, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
     const packetId = this.allocatePacketId()
     if (packetId === 0) {
-      this.enqueue(message, qos, retain)
+      this.enqueue(message, qos, retain, subscriptionIds)
       return
     }
-    this.inflight.set(packetId, { message, qos, retain, packetId, released: false })
-    ;(this.channel as DeliveryChannel).sendPublish(message, qos, retain, false, packetId)
+    this.inflight.set(packetId, { message, qos, retain, packetId, released: false, subscriptionIds })
+    if (!channel.sendPublish(message, qos, retain, false, packetId, subscriptionIds)) {
+      // Too large for this client [MQTT-3.1.2-25]: discarded as if delivered.
+      this.inflight.delete(packetId)
+      this.limits.onDrop(this, message, '')
+    }
   }
 
-  private enqueue (message: Message, qos: QoS, retain: boolean): void {
+  private enqueue (message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
     const { maxQueuedMessages, maxQueuedBytes } = this.limits
     const size = message.payload.length
     if ((maxQueuedMessages > 0 && this.queue.length >= maxQueuedMessages) ||
@@ -159,7 +194,7 @@ export class Session implements Subscriber {
       this.dropping = true
       return
     }
-    this.queue.push({ message, qos, retain })
+    this.queue.push({ message, qos, retain, subscriptionIds })
     this.queuedBytes += size
   }
 

@@ -3,22 +3,27 @@
 import type { Router } from '../router'
 import { parseSharedFilter } from '../topics/shared'
 import type { Subscriber, Subscription } from '../topics/trie'
-import type { QoS } from '../types'
+import type { QoS, SubscriptionOptions } from '../types'
 
 export interface SubscriptionOwner extends Subscriber {
   readonly subscriptions: Map<string, Subscription>
 }
 
 /** Subscribes; `filter` is already validated. Returns true when it replaced one [MQTT-3.8.4-3]. */
-export function addSubscription (router: Router, owner: SubscriptionOwner, filter: string, qos: QoS): boolean {
+export function addSubscription (router: Router, owner: SubscriptionOwner, filter: string, qos: QoS, options?: SubscriptionOptions): boolean {
   const shared = parseSharedFilter(filter)
-  const subscription: Subscription = typeof shared === 'object'
-    ? { subscriber: owner, filter, qos, group: shared.group }
-    : { subscriber: owner, filter, qos }
+  const subscription: Subscription = { subscriber: owner, filter, qos }
+  if (typeof shared === 'object') subscription.group = shared.group
+  if (options !== undefined && hasOptions(options)) subscription.options = options
   router.trie.add(typeof shared === 'object' ? shared.filter : filter, subscription)
   const replaced = owner.subscriptions.has(filter)
   owner.subscriptions.set(filter, subscription)
   return replaced
+}
+
+function hasOptions (options: SubscriptionOptions): boolean {
+  return options.noLocal === true || options.retainAsPublished === true ||
+    (options.retainHandling ?? 0) !== 0 || options.subscriptionIdentifier !== undefined
 }
 
 export function removeSubscription (router: Router, owner: SubscriptionOwner, filter: string): boolean {

@@ -11,6 +11,8 @@ export class BrokerStats {
   publishSent = 0
   /** Messages not delivered to a subscriber: queue full, slow consumer, oversized. */
   publishDropped = 0
+  /** Queued messages whose MQTT 5 Message Expiry Interval ran out (also counted as dropped). */
+  messagesExpired = 0
   bytesReceived = 0
   bytesSent = 0
   publishBytesReceived = 0

@@ -1,6 +1,6 @@
 // The subscription trie: one node per topic level, so the cost of matching a topic grows with its
 // depth and the number of matches, not with the number of subscriptions.
-import type { QoS } from '../types'
+import type { QoS, SubscriptionOptions } from '../types'
 
 /** Anything that can hold subscriptions: a client session or an in-process subscriber. */
 export interface Subscriber {
@@ -10,6 +10,12 @@ export interface Subscriber {
   matchGeneration: number
   /** Router scratch: the highest QoS among this subscriber's matching subscriptions. */
   matchQos: QoS
+  /** Router scratch: a matching subscription has Retain As Published and the message is retained. */
+  matchRetain: boolean
+  /** Router scratch: Subscription Identifiers of the matching subscriptions (MQTT 5.0, 3.3.4). */
+  matchIds: number[] | undefined
+  /** What a message's origin is compared with for No Local. */
+  readonly originKey: string
 }
 
 export interface Subscription {
@@ -19,6 +25,8 @@ export interface Subscription {
   qos: QoS
   /** Share name for `$share/<group>/<filter>`. */
   group?: string
+  /** MQTT 5 subscription options; absent for MQTT 3.1.1 subscriptions. */
+  options?: SubscriptionOptions
 }
 
 /** The members of one shared subscription group on one filter; one of them gets each message. */
