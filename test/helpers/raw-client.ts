@@ -154,6 +154,12 @@ export class RawClient {
     await this.expectPacket({ cmd: 'connack', returnCode: 0, sessionPresent })
   }
 
+  /** SUBSCRIBE to one filter and assert the SUBACK grants `granted` (default: what was asked). */
+  async subscribe (topic: string, qos: 0 | 1 | 2, messageId = 1, granted: number = qos): Promise<void> {
+    this.send({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos }] })
+    await this.expectPacket({ cmd: 'suback', messageId, granted: [granted] })
+  }
+
   get closed (): boolean { return this.closedError !== undefined }
 
   /** Resolves once the socket is closed, whoever closed it. */
@@ -189,6 +195,16 @@ export function connectPacket (options: ConnectOptions = {}): mqttPacket.IConnec
   if (options.username !== undefined) packet.username = options.username
   if (options.password !== undefined) packet.password = Buffer.from(options.password)
   if (options.will !== undefined) packet.will = { qos: 0, retain: false, ...options.will }
+  return packet
+}
+
+/** A PUBLISH packet; the packet id only for QoS 1 and 2. */
+export function publishPacket (topic: string, payload: string | Buffer, qos: 0 | 1 | 2 = 0,
+  flags: { retain?: boolean, dup?: boolean, messageId?: number } = {}): mqttPacket.IPublishPacket {
+  const packet: mqttPacket.IPublishPacket = {
+    cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: flags.retain ?? false, dup: flags.dup ?? false
+  }
+  if (qos > 0) packet.messageId = flags.messageId ?? 1
   return packet
 }
 
