@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { test } from 'node:test'
 import type { BrokerEvents } from '../../lib'
 import { startBroker } from '../helpers/broker'
-import { publishPacket } from '../helpers/raw-client'
+import { publishPacket, unsubackPacket } from '../helpers/raw-client'
 
 type Recorded = Array<[keyof BrokerEvents, unknown]>
 
@@ -68,7 +68,7 @@ test('subscribe, unsubscribe and publish events', async (t) => {
   await client.expectPacket({ cmd: 'puback', messageId: 3 })
   client.send({ cmd: 'puback', messageId: 1 })
   client.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['a/+'] })
-  await client.expectPacket({ cmd: 'unsuback', messageId: 2 })
+  await client.expectPacket(unsubackPacket(2))
   assert.deepEqual(seen, [
     ['subscribe', { clientId: 'c', subscriptions: [{ filter: 'a/+', qos: 1 }, { filter: 'denied', qos: 0x80 }] }],
     ['publish', { clientId: 'c', topic: 'a/b', qos: 1, retain: true, payloadBytes: 5 }],

@@ -6,7 +6,7 @@ import { parseSharedFilter } from '../../lib/topics/shared'
 import { type Subscriber, type Subscription, SubscriptionTrie } from '../../lib/topics/trie'
 import { topicFilterProblem, topicMatches, topicNameProblem } from '../../lib/topics/validate'
 import { startBroker } from '../helpers/broker'
-import { publishPacket } from '../helpers/raw-client'
+import { publishPacket, unsubackPacket } from '../helpers/raw-client'
 
 function subscriber (key: string): Subscriber {
   return { key, matchGeneration: 0, matchQos: 0 }
@@ -214,7 +214,7 @@ describe('topics on the wire', () => {
     const sub = await h.client({ clientId: 'sub' })
     await sub.subscribe('u/+', 0)
     sub.send({ cmd: 'unsubscribe', messageId: 8, unsubscriptions: ['u/+', 'never/subscribed'] })
-    const { bytes } = await sub.expectPacket({ cmd: 'unsuback', messageId: 8 })
+    const { bytes } = await sub.expectPacket(unsubackPacket(8))
     assert.deepEqual(bytes, Buffer.from([0xb0, 0x02, 0x00, 0x08]))
     const pub = await h.client({ clientId: 'pub' })
     pub.send(publishPacket('u/1', 'x', 0))
@@ -253,7 +253,7 @@ describe('topics on the wire', () => {
     const w2 = await h.client({ clientId: 'w2' })
     await w2.subscribe('$share/g/t', 1)
     w1.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['$share/g/t'] })
-    await w1.expectPacket({ cmd: 'unsuback', messageId: 2 })
+    await w1.expectPacket(unsubackPacket(2))
     const pub = await h.client({ clientId: 'pub' })
     for (let i = 1; i <= 2; i++) pub.send(publishPacket('t', `m${i}`, 0))
     await pub.expectNothingPending()

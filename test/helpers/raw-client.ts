@@ -208,6 +208,11 @@ export function publishPacket (topic: string, payload: string | Buffer, qos: 0 |
   return packet
 }
 
+/** UNSUBACK; mqtt-packet's type asks for MQTT 5 reason codes that 3.1.1 does not have. */
+export function unsubackPacket (messageId: number): mqttPacket.IUnsubackPacket {
+  return { cmd: 'unsuback', messageId } as mqttPacket.IUnsubackPacket
+}
+
 export function encode (packet: Packet, protocolVersion: number): Buffer {
   return mqttPacket.generate(packet, { protocolVersion })
 }
