@@ -32,6 +32,8 @@ export interface BrokerContext {
   readonly maxInboundPacketBytes: number
   /** Stores (when retained) and routes a message that passed authorization. */
   dispatchMessage (message: Message): void
+  /** An authorization hook threw: logs and reports it; the caller treats it as a denial. */
+  hookFailed (error: Error, clientId: string): void
   /** Reports a failure that did not stop the broker (a hook that threw, an internal error). */
   reportError (error: Error, clientId?: string): void
   /** Batches a connection's writes until the end of this tick. */

@@ -1,6 +1,6 @@
 // The broker's shared state and the few operations connections need from it (BrokerContext).
 // The public Broker class wraps this; users never see it.
-import type { Auth } from './auth/auth'
+import { type Auth, askAuthorizer } from './auth/auth'
 import type { Connection } from './connection/connection'
 import { PacketDecoder } from './connection/decoder'
 import { PublishEncoder } from './connection/publish-codec'
@@ -58,6 +58,12 @@ export class BrokerCore implements BrokerContext {
     }
   }
 
+  /** An authorization hook threw: logged, reported, and treated as a denial by the caller. */
+  hookFailed (error: Error, clientId: string): void {
+    this.logger.error(`Authorization hook failed for ${clientId}: ${error.message}.`)
+    this.reportError(error, clientId)
+  }
+
   reportError (error: Error, clientId?: string): void {
     // EventEmitter throws on an 'error' nobody listens to; the broker must not die of that.
     if (this.events.listenerCount('error') > 0) this.events.emit('error', { error, clientId })
@@ -100,7 +106,8 @@ export class BrokerCore implements BrokerContext {
   /** [MQTT-3.1.2-8] the will is published when the connection ends without DISCONNECT. */
   private publishWill (conn: Connection, will: Message): boolean {
     const authorize = this.auth.authorizePublish
-    if (authorize !== undefined && !authorize(conn.info, will.topic, will.qos, will.retain)) {
+    // Runs inside a socket's close handler: a hook that throws must not escape from here.
+    if (authorize !== undefined && !askAuthorizer(() => authorize(conn.info, will.topic, will.qos, will.retain), false, (error) => this.hookFailed(error, conn.clientId))) {
       this.logger.notice(`Denied will of ${conn.clientId} to '${will.topic}'.`)
       return false
     }

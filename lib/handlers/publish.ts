@@ -2,6 +2,7 @@
 // QoS 2 follows the spec's Method B: the message is delivered on receipt and its packet id kept
 // until PUBREL, so a re-sent PUBLISH with that id is acknowledged but not delivered again
 // [MQTT-4.3.3-2].
+import { askAuthorizer } from '../auth/auth'
 import type { Connection } from '../connection/connection'
 import { encodeAck, PUBACK, PUBREC } from '../connection/acks'
 import type { DecodedPublish } from '../connection/publish-codec'
@@ -68,7 +69,7 @@ function refusalOf (conn: Connection, topic: string, payloadBytes: number, publi
     return ReasonCode.RetainNotSupported
   }
   const authorize = ctx.auth.authorizePublish
-  if (authorize !== undefined && !authorize(conn.info, topic, publish.qos, publish.retain)) {
+  if (authorize !== undefined && !askAuthorizer(() => authorize(conn.info, topic, publish.qos, publish.retain), false, (error) => ctx.hookFailed(error, conn.clientId))) {
     ctx.logger.notice(`Denied PUBLISH from ${conn.clientId} to '${topic}'.`)
     return ReasonCode.NotAuthorized
   }

@@ -1,6 +1,7 @@
 // SUBSCRIBE (MQTT 3.1.1, 3.8): validate and authorize each filter, record the grants, answer
 // SUBACK, then send the retained messages the new subscriptions match [MQTT-3.3.1-6].
 import type mqttPacket from 'mqtt-packet'
+import { askAuthorizer } from '../auth/auth'
 import type { Connection } from '../connection/connection'
 import { sendRetained } from '../retained/deliver'
 import type { Session } from '../session/session'
@@ -53,7 +54,8 @@ function grant (conn: Connection, filter: string, requested: number): number {
   }
   const authorize = ctx.auth.authorizeSubscribe
   if (authorize === undefined) return requested
-  const allowed = authorize(conn.info, filter, requested as QoS)
+  // A hook that throws refuses this one filter (SUBACK 0x80), not the whole connection.
+  const allowed = askAuthorizer<QoS | false>(() => authorize(conn.info, filter, requested as QoS), false, (error) => ctx.hookFailed(error, conn.clientId))
   if (allowed === false) {
     ctx.logger.notice(`Denied SUBSCRIBE from ${conn.clientId} to '${filter}'.`)
     return SUBACK_FAILURE
