@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { AuthenticateRequest, ClientInfo } from '../../lib'
 import { startBroker } from '../helpers/broker'
-import { connectPacket, type ConnectOptions } from '../helpers/raw-client'
+import { connectPacket, type ConnectOptions, publishPacket } from '../helpers/raw-client'
 import type { Harness } from '../helpers/broker'
 
 /** Sends CONNECT and asserts the refusal: CONNACK with `returnCode`, then the close [MQTT-3.2.2-5]. */
@@ -135,4 +135,36 @@ test('authorizePublish: a denied message is acknowledged but not delivered', asy
   await sub.expectPacket({ cmd: 'publish', topic: 'allowed', payload: Buffer.from('yes'), qos: 0, retain: false, dup: false })
   await sub.expectNothingPending()
   assert.equal(h.broker.retainedCount, 0)
+})
+
+test('authorization hooks that throw deny, are reported, and never crash the broker or close the client', async (t) => {
+  const h = await startBroker(t, {}, {
+    auth: {
+      authorizePublish: (client, topic) => {
+        if (topic === 'acl/down' || client.clientId === 'dev') throw new Error('acl service down')
+        return true
+      },
+      authorizeSubscribe: (_client, filter, qos) => {
+        if (filter === 'acl/#') throw new Error('acl service down')
+        return qos
+      }
+    }
+  })
+  const errors: Array<[string | undefined, string]> = []
+  h.broker.on('error', ({ error, clientId }) => errors.push([clientId, error.message]))
+  const sub = await h.client({ clientId: 'sub' })
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'acl/#', qos: 1 }, { topic: '#', qos: 0 }] })
+  await sub.expectPacket({ cmd: 'suback', messageId: 1, granted: [0x80, 0] })
+  sub.send(publishPacket('acl/down', 'x', 1, { messageId: 2 }))
+  await sub.expectPacket({ cmd: 'puback', messageId: 2 })
+  // The will's authorization runs while the socket closes: a throw there must not escape.
+  const dev = await h.client({ clientId: 'dev', will: { topic: 'lwt/dev', payload: 'gone' } })
+  // Not events.once(): it rejects on the 'error' event this test expects.
+  const gone = new Promise<boolean>((resolve) => h.broker.once('clientDisconnected', (event) => resolve(event.willPublished)))
+  await dev.destroy()
+  assert.equal(await gone, false)
+  sub.send(publishPacket('fine', 'y', 0))
+  await sub.expectPacket(publishPacket('fine', 'y', 0))
+  assert.deepEqual(errors, [['sub', 'acl service down'], ['sub', 'acl service down'], ['dev', 'acl service down']])
+  assert.equal(h.log.lines.filter((line) => line.startsWith('Authorization hook failed for')).length, 3)
 })
