@@ -117,3 +117,27 @@ test('a will topic with a wildcard closes the connection without CONNACK [MQTT-3
   await dev.expectClosed()
   assert.equal(h.broker.clientCount, 0)
 })
+
+test('a will QoS of 3 closes the connection without CONNACK [MQTT-3.1.2-14]', async (t) => {
+  const h = await startBroker(t)
+  const dev = await h.open()
+  // flags: will QoS 3 (0x18) + will flag (0x04) + clean session (0x02); client id 'd', will 'w' / 'x'
+  const body = Buffer.concat([
+    Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x1e, 0, 0]),
+    Buffer.from([0, 1]), Buffer.from('d'), Buffer.from([0, 1]), Buffer.from('w'), Buffer.from([0, 1]), Buffer.from('x')
+  ])
+  dev.send(Buffer.concat([Buffer.from([0x10, body.length]), body]))
+  await dev.expectClosed()
+  assert.equal(h.broker.clientCount, 0)
+})
+
+test('will flag 0 with will QoS or will retain set closes the connection [MQTT-3.1.2-11] [MQTT-3.1.2-13] [MQTT-3.1.2-15]', async (t) => {
+  const h = await startBroker(t)
+  for (const flags of [0x0a, 0x22]) {
+    const dev = await h.open()
+    const body = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, flags, 0, 0]), Buffer.from([0, 1]), Buffer.from('d')])
+    dev.send(Buffer.concat([Buffer.from([0x10, body.length]), body]))
+    await dev.expectClosed()
+  }
+  assert.equal(h.broker.clientCount, 0)
+})
