@@ -171,6 +171,21 @@ describe('topics on the wire', () => {
     assert.equal(h.broker.subscriptionCount, 2)
   })
 
+  test('a SUBSCRIBE with no topic filter closes the connection as a protocol error [MQTT-3.8.3-3]', async (t) => {
+    const h = await startBroker(t)
+    const client = await h.client({ clientId: 'c' })
+    client.send(Buffer.from([0x82, 0x02, 0x00, 0x05]))
+    await client.expectClosed()
+    assert.ok(h.log.lines.includes('Client c (127.0.0.1) protocol error: SUBSCRIBE with no topic filter; disconnecting.'))
+  })
+
+  test('an UNSUBSCRIBE with no topic filter closes the connection [MQTT-3.10.3-2]', async (t) => {
+    const h = await startBroker(t)
+    const client = await h.client({ clientId: 'c' })
+    client.send(Buffer.from([0xa2, 0x02, 0x00, 0x05]))
+    await client.expectClosed()
+  })
+
   test('a PUBLISH to a topic with a wildcard closes the connection [MQTT-3.3.2-2]', async (t) => {
     const h = await startBroker(t)
     const client = await h.client({ clientId: 'c' })
