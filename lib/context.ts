@@ -20,6 +20,8 @@ export interface BrokerContext {
   readonly stats: BrokerStats
   readonly router: Router
   readonly retained: RetainedStore
+  /** The store that holds a topic's retained message, or that a filter's retained messages come from. */
+  retainedFor (topicOrFilter: string): RetainedStore
   readonly events: TypedEmitter<BrokerEvents>
   readonly decoder: PacketDecoder
   readonly encoder: PublishEncoder
@@ -36,6 +38,8 @@ export interface BrokerContext {
   endSession (session: Session): void
   /** Cancels a delayed will (the client is back), or sends it now (`sessionEnds`). */
   settlePendingWill (session: Session, sessionEnds: boolean): void
+  /** An authorization hook threw: logs and reports it; the caller treats it as a denial. */
+  hookFailed (error: Error, clientId: string): void
   /** Reports a failure that did not stop the broker (a hook that threw, an internal error). */
   reportError (error: Error, clientId?: string): void
   /** Batches a connection's writes until the end of this tick. */

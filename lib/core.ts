@@ -1,6 +1,6 @@
 // The broker's shared state and the few operations connections need from it (BrokerContext).
 // The public Broker class wraps this; users never see it.
-import type { Auth } from './auth/auth'
+import { type Auth, askAuthorizer } from './auth/auth'
 import type { Connection } from './connection/connection'
 import { PacketDecoder } from './connection/decoder'
 import { PublishEncoder } from './connection/publish-codec'
@@ -13,7 +13,7 @@ import { Router } from './router'
 import { SESSION_NEVER_EXPIRES, type Session, type SessionLimits } from './session/session'
 import { removeAllSubscriptions } from './session/subscriptions'
 import { BrokerStats } from './sys/stats'
-import type { ClientInfo, Message } from './types'
+import { type ClientInfo, LOCAL_ORIGIN, type Message } from './types'
 
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
 const PACKET_OVERHEAD_BYTES = 65_535 + 4 + 65_536
@@ -24,6 +24,8 @@ export class BrokerCore implements BrokerContext {
   readonly stats = new BrokerStats()
   readonly router = new Router()
   readonly retained = new MemoryRetainedStore()
+  /** The $SYS tree's own retained messages, apart from the users' so counts and listings show theirs. */
+  readonly sysRetained = new MemoryRetainedStore()
   readonly decoder = new PacketDecoder()
   readonly encoder = new PublishEncoder()
   readonly sessions = new Map<string, Session>()
@@ -62,12 +64,25 @@ export class BrokerCore implements BrokerContext {
     const expiry = message.properties?.messageExpiryInterval
     // [MQTT-3.3.2-5] the expiry clock starts when the broker takes the message
     if (expiry !== undefined && message.expiresAt === undefined) message.expiresAt = Date.now() + expiry * 1000
-    if (message.retain && this.options.retainAvailable) this.retained.set(message)
+    if (message.retain && this.options.retainAvailable) this.retainedFor(message.topic).set(message)
     const deliveries = this.router.route(message)
-    if (this.events.listenerCount('publish') > 0) {
-      this.events.emit('publish', { clientId: message.origin, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
+    // The broker's own messages ($SYS) are not reported: listeners want their clients' traffic.
+    if (message.origin !== undefined && this.events.listenerCount('publish') > 0) {
+      const clientId = message.origin === LOCAL_ORIGIN ? undefined : message.origin
+      this.events.emit('publish', { clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
     return deliveries
+  }
+
+  retainedFor (topicOrFilter: string): MemoryRetainedStore {
+    // Only a filter that names '$SYS' can match the tree: wildcards never reach '$' topics [MQTT-4.7.2-1].
+    return topicOrFilter.startsWith('$SYS') ? this.sysRetained : this.retained
+  }
+
+  /** An authorization hook threw: logged, reported, and treated as a denial by the caller. */
+  hookFailed (error: Error, clientId: string): void {
+    this.logger.error(`Authorization hook failed for ${clientId}: ${error.message}.`)
+    this.reportError(error, clientId)
   }
 
   reportError (error: Error, clientId?: string): void {
@@ -140,7 +155,8 @@ export class BrokerCore implements BrokerContext {
 
   private publishWill (client: ClientInfo, will: Message): boolean {
     const authorize = this.auth.authorizePublish
-    if (authorize !== undefined && !authorize(client, will.topic, will.qos, will.retain)) {
+    // Runs in a socket's close handler or a timer: a hook that throws must not escape from here.
+    if (authorize !== undefined && !askAuthorizer(() => authorize(client, will.topic, will.qos, will.retain), false, (error) => this.hookFailed(error, client.clientId))) {
       this.logger.notice(`Denied will of ${client.clientId} to '${will.topic}'.`)
       return false
     }

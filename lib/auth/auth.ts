@@ -43,3 +43,16 @@ export interface Auth {
   /** The QoS to grant for a subscription, or false to refuse it (SUBACK 0x80). */
   authorizeSubscribe? (client: ClientInfo, filter: string, qos: QoS): QoS | false
 }
+
+/**
+ * Runs an authorization hook. A hook that throws denies (the broker fails closed) and its error
+ * goes to `onError`: a broken ACL service must neither crash the broker nor grant access.
+ */
+export function askAuthorizer<T> (ask: () => T, denied: T, onError: (error: Error) => void): T {
+  try {
+    return ask()
+  } catch (error) {
+    onError(error instanceof Error ? error : new Error(String(error)))
+    return denied
+  }
+}

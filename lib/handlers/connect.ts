@@ -105,6 +105,8 @@ function readIdentity (conn: Connection, packet: mqttPacket.IConnectPacket, body
     throw new ProtocolError(ReasonCode.ProtocolError, 'password flag set without username flag')
   }
   if (packet.will !== undefined) {
+    // [MQTT-3.1.2-14] Will QoS 3 is malformed; mqtt-packet passes it through
+    if ((packet.will.qos ?? 0) > 2) throw new ProtocolError(ReasonCode.MalformedPacket, 'will QoS 3')
     // [MQTT-3.1.2-14] the will topic is a topic name like any PUBLISH's
     const problem = topicNameProblem(packet.will.topic, conn.ctx.options.maxTopicLevels)
     if (problem !== undefined) throw new ProtocolError(ReasonCode.TopicNameInvalid, `will topic ${problem}`)

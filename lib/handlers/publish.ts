@@ -3,6 +3,7 @@
 // is delivered on receipt and its packet id kept until PUBREL, so a re-sent PUBLISH with that id
 // is acknowledged but not delivered again [MQTT-4.3.3-2].
 import { isUtf8 } from 'node:buffer'
+import { askAuthorizer } from '../auth/auth'
 import type { Connection } from '../connection/connection'
 import { encodeAck, PUBACK, PUBREC } from '../connection/acks'
 import type { DecodedPublish } from '../connection/publish-codec'
@@ -110,7 +111,7 @@ function refusalOf (conn: Connection, topic: string, publish: DecodedPublish): n
     return ReasonCode.PayloadFormatInvalid
   }
   const authorize = ctx.auth.authorizePublish
-  if (authorize !== undefined && !authorize(conn.info, topic, publish.qos, publish.retain)) {
+  if (authorize !== undefined && !askAuthorizer(() => authorize(conn.info, topic, publish.qos, publish.retain), false, (error) => ctx.hookFailed(error, conn.clientId))) {
     ctx.logger.notice(`Denied PUBLISH from ${conn.clientId} to '${topic}'.`)
     return ReasonCode.NotAuthorized
   }

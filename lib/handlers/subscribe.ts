@@ -2,6 +2,7 @@
 // grants with their MQTT 5 options, answer SUBACK, then send the retained messages the new
 // subscriptions match [MQTT-3.3.1-6], as Retain Handling says (MQTT 5.0, 3.8.3.1).
 import type mqttPacket from 'mqtt-packet'
+import { askAuthorizer } from '../auth/auth'
 import type { PropertyValues } from '../codec/properties'
 import type { Connection } from '../connection/connection'
 import { ProtocolError, ReasonCode } from '../errors'
@@ -17,6 +18,8 @@ const MAX_SUBSCRIPTION_ID = 268_435_455
 
 export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribePacket, properties: PropertyValues): void {
   const { ctx } = conn
+  // [MQTT-3.8.3-3] a SUBSCRIBE carries at least one filter; mqtt-packet lets an empty one through
+  if (packet.subscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE with no topic filter')
   const session = conn.session as Session
   const v5 = conn.protocolVersion === 5
   const subscriptionId = properties.values.subscriptionIdentifier as number | undefined
@@ -48,7 +51,7 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
     clientId: conn.clientId,
     subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
   })
-  for (const { filter, qos } of retainedToSend) sendRetained(ctx.retained, session, filter, qos, subscriptionId)
+  for (const { filter, qos } of retainedToSend) sendRetained(ctx.retainedFor(filter), session, filter, qos, subscriptionId)
 }
 
 /** The QoS granted for one filter, or a failure code (0x80 for MQTT 3.1.1, the precise one for MQTT 5). */
@@ -72,7 +75,8 @@ function grant (conn: Connection, filter: string, requested: number, options: Su
   }
   const authorize = ctx.auth.authorizeSubscribe
   if (authorize === undefined) return requested
-  const allowed = authorize(conn.info, filter, requested as QoS)
+  // A hook that throws refuses this one filter (SUBACK 0x80), not the whole connection.
+  const allowed = askAuthorizer<QoS | false>(() => authorize(conn.info, filter, requested as QoS), false, (error) => ctx.hookFailed(error, conn.clientId))
   if (allowed === false) {
     ctx.logger.notice(`Denied SUBSCRIBE from ${conn.clientId} to '${filter}'.`)
     return v5 ? ReasonCode.NotAuthorized : ReasonCode.UnspecifiedError

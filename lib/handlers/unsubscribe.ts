@@ -3,12 +3,14 @@
 // per filter (3.11.3).
 import type mqttPacket from 'mqtt-packet'
 import type { Connection } from '../connection/connection'
-import { ReasonCode } from '../errors'
+import { ProtocolError, ReasonCode } from '../errors'
 import type { Session } from '../session/session'
 import { removeSubscription } from '../session/subscriptions'
 
 export function handleUnsubscribe (conn: Connection, packet: mqttPacket.IUnsubscribePacket): void {
   const { ctx } = conn
+  // [MQTT-3.10.3-2] an UNSUBSCRIBE carries at least one filter; mqtt-packet lets an empty one through
+  if (packet.unsubscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'UNSUBSCRIBE with no topic filter')
   const session = conn.session as Session
   const reasonCodes: number[] = []
   for (const filter of packet.unsubscriptions) {

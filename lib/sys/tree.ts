@@ -1,6 +1,8 @@
 // The $SYS/broker/... tree with Mosquitto's topic names, so existing dashboards and tools work
 // unchanged. Every sys_interval it publishes, retained, only the values that changed since the
 // previous tick; the first tick publishes everything (Mosquitto sys_tree.c behaves the same).
+// Unlike Mosquitto, 'retained messages/count' counts the users' retained messages only: the
+// tree's own are kept apart.
 import type { BrokerCore } from '../core'
 import { LOAD_SERIES, LOAD_WINDOWS, LoadAverages } from './load'
 import { type BrokerStatsSnapshot, loadCounters, takeSnapshot } from './snapshot'
