@@ -52,6 +52,8 @@ export function checkProtocolHeader (conn: Connection, body: Buffer): boolean {
     conn.close('protocolError', true)
     return false
   }
+  // Known before the rest is parsed, so a malformed MQTT 5 CONNECT is answered in MQTT 5's terms.
+  conn.protocolVersion = level as 3 | 4 | 5
   return true
 }
 
