@@ -4,6 +4,7 @@
 // object and loses the order of interleaved names, so PUBLISH properties go through this code.
 import { isUtf8 } from 'node:buffer'
 import { ProtocolError, ReasonCode } from '../errors'
+import { readVarint, varintLength, writeVarint } from './varint'
 
 export type PropertyType = 'byte' | 'u16' | 'u32' | 'varint' | 'string' | 'binary' | 'pair'
 
@@ -61,34 +62,6 @@ export interface PropertyValues {
   userProperties?: Array<[string, string]>
   /** Subscription identifiers, which may repeat in a PUBLISH sent by a server. */
   subscriptionIdentifiers?: number[]
-}
-
-/** Reads a Variable Byte Integer (MQTT 5.0, 1.5.5). Returns [value, next offset]. */
-export function readVarint (buffer: Buffer, offset: number, end: number): [number, number] {
-  let value = 0
-  let multiplier = 1
-  for (let i = 0; i < 4; i++) {
-    if (offset >= end) throw new ProtocolError(ReasonCode.MalformedPacket, 'variable byte integer runs past the packet')
-    const byte = buffer[offset++] as number
-    value += (byte & 0x7f) * multiplier
-    if ((byte & 0x80) === 0) return [value, offset]
-    multiplier *= 128
-  }
-  throw new ProtocolError(ReasonCode.MalformedPacket, 'variable byte integer longer than 4 bytes')
-}
-
-export function varintLength (value: number): number {
-  return value < 128 ? 1 : value < 16_384 ? 2 : value < 2_097_152 ? 3 : 4
-}
-
-export function writeVarint (buffer: Buffer, offset: number, value: number): number {
-  do {
-    let byte = value % 128
-    value = Math.floor(value / 128)
-    if (value > 0) byte |= 0x80
-    buffer[offset++] = byte
-  } while (value > 0)
-  return offset
 }
 
 function readString (buffer: Buffer, offset: number, end: number, what: string): [string, number] {

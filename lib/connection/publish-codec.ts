@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer'
 import { type InboundPublishProperties, inboundPublishProperties, outboundPublishProperties, remainingExpirySec } from '../codec/publish-properties'
 import { encodeProperties, type PropertiesToWrite, readProperties } from '../codec/properties'
+import { varintLength, writeVarint } from '../codec/varint'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { Message, QoS } from '../types'
 
@@ -69,10 +70,6 @@ export function decodePublish (firstByte: number, body: Buffer, protocolVersion:
   return header
 }
 
-function remainingLengthBytes (length: number): number {
-  return length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4
-}
-
 /** An empty MQTT 5 property block: its length, zero. */
 const NO_PROPERTIES = Buffer.from([0])
 
@@ -86,17 +83,9 @@ export function encodePublish (topic: string, payload: Buffer, qos: QoS, retain:
   const propertyBlock = protocolVersion !== 5 ? undefined : properties === undefined ? NO_PROPERTIES : encodeProperties(properties)
   const topicBytes = Buffer.byteLength(topic)
   const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (propertyBlock?.length ?? 0) + payload.length
-  const headerBytes = 1 + remainingLengthBytes(remaining)
-  const packet = Buffer.allocUnsafe(headerBytes + remaining)
+  const packet = Buffer.allocUnsafe(1 + varintLength(remaining) + remaining)
   packet[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0)
-  let position = 1
-  let length = remaining
-  do {
-    let byte = length % 128
-    length = Math.floor(length / 128)
-    if (length > 0) byte |= 0x80
-    packet[position++] = byte
-  } while (length > 0)
+  let position = writeVarint(packet, 1, remaining)
   packet.writeUInt16BE(topicBytes, position)
   position += 2
   position += packet.write(topic, position, 'utf8')
