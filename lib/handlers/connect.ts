@@ -76,7 +76,8 @@ export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPack
   conn.pauseInput()
   authenticate(conn, packet, (result) => {
     if (conn.state !== 'authenticating') return
-    if (result === true) {
+    // A numeric answer is a CONNACK code, and code 0 means accepted (MQTT 3.1.1, 3.2.2.3).
+    if (result === true || result === 0) {
       accept(conn, packet)
       return
     }
