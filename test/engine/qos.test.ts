@@ -2,6 +2,7 @@
 // it, delivery at the lesser QoS, exactly-once for inbound QoS 2, overlapping subscriptions.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { Session } from '../../lib/session/session'
 import { startBroker } from '../helpers/broker'
 import { publishPacket } from '../helpers/raw-client'
 
@@ -249,4 +250,57 @@ test('a PUBLISH with both QoS bits set closes the connection [MQTT-3.3.1-4]', as
   const client = await h.client({ clientId: 'three' })
   client.send(Buffer.from([0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01]))
   await client.expectClosed()
+})
+
+test('subscribing again to the same filter replaces its QoS [MQTT-3.8.4-3]', async (t) => {
+  const h = await startBroker(t)
+  const sub = await h.client({ clientId: 'sub' })
+  await sub.subscribe('re', 2)
+  await sub.subscribe('re', 0, 2)
+  assert.equal(h.broker.subscriptionCount, 1)
+  const pub = await h.client({ clientId: 'pub' })
+  pub.send(publishPacket('re', 'x', 2, { messageId: 1 }))
+  await pub.expectPacket({ cmd: 'pubrec', messageId: 1 })
+  await sub.expectPacket(publishPacket('re', 'x', 0))
+  await sub.expectNothingPending()
+})
+
+test('a QoS 0 PUBLISH with DUP set closes the connection [MQTT-3.3.1-2]', async (t) => {
+  const h = await startBroker(t)
+  const client = await h.client({ clientId: 'dup0' })
+  client.send(Buffer.from([0x38, 0x04, 0x00, 0x01, 0x61, 0x78]))
+  await client.expectClosed()
+})
+
+test('a PUBREL whose fixed header flags are not 0010 closes the connection [MQTT-3.6.1-1]', async (t) => {
+  const h = await startBroker(t)
+  const client = await h.client({ clientId: 'pubrel' })
+  client.send(publishPacket('t', 'x', 2, { messageId: 1 }))
+  await client.expectPacket({ cmd: 'pubrec', messageId: 1 })
+  client.send(Buffer.from([0x60, 0x02, 0x00, 0x01]))
+  await client.expectClosed()
+})
+
+test('packet ids wrap from 65535 to 1 and skip ids still in flight [MQTT-2.3.1-2]', () => {
+  const sent: number[] = []
+  const channel = {
+    writable: true,
+    sendPublish: (_message: unknown, _qos: unknown, _retain: unknown, _dup: unknown, packetId: number) => { sent.push(packetId) },
+    sendPubrel: () => {}
+  }
+  const limits = { maxInflightMessages: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {} }
+  const session = new Session('wrap', true, limits)
+  session.attach(channel)
+  const message = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false }
+  // Id 1 stays in flight; ids 2..65535 are sent and acknowledged one by one.
+  session.deliver(message, 1, false)
+  for (let id = 2; id <= 65535; id++) {
+    session.deliver(message, 1, false)
+    assert.equal(session.complete(id), true)
+  }
+  session.deliver(message, 1, false)
+  session.deliver(message, 1, false)
+  assert.deepEqual(sent.slice(0, 2), [1, 2])
+  assert.deepEqual(sent.slice(-3), [65535, 2, 3])
+  assert.equal(sent.includes(0), false)
 })
