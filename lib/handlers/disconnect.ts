@@ -4,5 +4,7 @@ import type { Connection } from '../connection/connection'
 export function handleDisconnect (conn: Connection): void {
   conn.disconnecting = true
   conn.will = undefined
-  conn.close('disconnect')
+  // Flush: acknowledgements written for packets that came just before DISCONNECT (a PUBACK for
+  // a PUBLISH in the same read) must still reach the client.
+  conn.close('disconnect', true)
 }
