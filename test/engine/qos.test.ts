@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Session } from '../../lib/session/session'
 import { startBroker } from '../helpers/broker'
-import { publishPacket } from '../helpers/raw-client'
+import { encode, publishPacket } from '../helpers/raw-client'
 
 test('QoS 0 both ways: no acknowledgement, delivered with no packet id', async (t) => {
   const h = await startBroker(t)
@@ -303,4 +303,15 @@ test('packet ids wrap from 65535 to 1 and skip ids still in flight [MQTT-2.3.1-2
   assert.deepEqual(sent.slice(0, 2), [1, 2])
   assert.deepEqual(sent.slice(-3), [65535, 2, 3])
   assert.equal(sent.includes(0), false)
+})
+
+test('a PUBLISH and a DISCONNECT read together: the PUBACK still reaches the client before the close', async (t) => {
+  const h = await startBroker(t)
+  const sub = await h.client({ clientId: 'sub' })
+  await sub.subscribe('last', 1)
+  const pub = await h.client({ clientId: 'pub' })
+  pub.send(Buffer.concat([encode(publishPacket('last', 'words', 1, { messageId: 9 }), 4), encode({ cmd: 'disconnect' }, 4)]))
+  await pub.expectPacket({ cmd: 'puback', messageId: 9 })
+  await pub.expectClosed()
+  await sub.expectPacket(publishPacket('last', 'words', 1, { messageId: 1 }))
 })
