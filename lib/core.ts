@@ -105,6 +105,11 @@ export class BrokerCore implements BrokerContext {
 
   /** [MQTT-3.1.2-8] the will is published when the connection ends without DISCONNECT. */
   private publishWill (conn: Connection, will: Message): boolean {
+    // $SYS is the broker's own tree: a will may not write there any more than a PUBLISH may.
+    if (will.topic === '$SYS' || will.topic.startsWith('$SYS/')) {
+      this.logger.notice(`Dropped will of ${conn.clientId} to '${will.topic}': $SYS is read-only.`)
+      return false
+    }
     const authorize = this.auth.authorizePublish
     // Runs inside a socket's close handler: a hook that throws must not escape from here.
     if (authorize !== undefined && !askAuthorizer(() => authorize(conn.info, will.topic, will.qos, will.retain), false, (error) => this.hookFailed(error, conn.clientId))) {
