@@ -141,3 +141,16 @@ test('will flag 0 with will QoS or will retain set closes the connection [MQTT-3
   }
   assert.equal(h.broker.clientCount, 0)
 })
+
+test('a will to $SYS is not published: $SYS is read-only to clients', async (t) => {
+  const h = await startBroker(t)
+  const sys = await h.client({ clientId: 'sys' })
+  await sys.subscribe('$SYS/#', 0)
+  const dev = await h.client({ clientId: 'dev', will: { topic: '$SYS/broker/version', payload: 'forged', retain: true } })
+  const gone = once(h.broker, 'clientDisconnected')
+  await dev.destroy()
+  assert.equal((await gone)[0].willPublished, false)
+  await sys.expectNothingPending()
+  assert.equal(h.broker.retainedCount, 0)
+  assert.ok(h.log.lines.includes("Dropped will of dev to '$SYS/broker/version': $SYS is read-only."))
+})
