@@ -66,7 +66,7 @@ export function checkProtocolHeader (conn: Connection, body: Buffer): boolean {
 
 export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPacket): void {
   readIdentity(conn, packet)
-  const refusal = checkIdentity(conn) ?? checkLimits(conn)
+  const refusal = checkIdentity(conn) ?? checkLimits(conn, packet)
   if (refusal !== undefined) {
     refuse(conn, refusal[0], refusal[1])
     return
@@ -124,8 +124,14 @@ function checkIdentity (conn: Connection): [number, string] | undefined {
   return undefined
 }
 
-function checkLimits (conn: Connection): [number, string] | undefined {
+function checkLimits (conn: Connection, packet: mqttPacket.IConnectPacket): [number, string] | undefined {
   const { options, clients } = conn.ctx
+  // A will is a message published later, held to message_size_limit like any PUBLISH; refused
+  // as Mosquitto does (CONNACK 5 in MQTT 3.1.1, Packet Too Large in MQTT 5).
+  const willBytes = packet.will?.payload === undefined ? 0 : Buffer.byteLength(packet.will.payload)
+  if (options.messageSizeLimit > 0 && willBytes > options.messageSizeLimit) {
+    return [ReasonCode.PacketTooLarge, `will payload of ${willBytes} bytes over message_size_limit ${options.messageSizeLimit}`]
+  }
   const max = options.maxConnections
   // A takeover replaces a client rather than adding one.
   if (max >= 0 && clients.size >= max && !clients.has(conn.clientId)) {
