@@ -36,7 +36,7 @@ export class RawClient {
   private closedError: Error | undefined
   private parseError: Error | undefined
   private readonly closedPromise: Promise<void>
-  private parser: mqttPacket.Parser
+  private readonly parser: mqttPacket.Parser
 
   private constructor (readonly socket: net.Socket, public protocolVersion: 3 | 4 | 5) {
     this.parser = this.makeParser()
@@ -102,7 +102,7 @@ export class RawClient {
   nextReceived (waitMs = WAIT_MS): Promise<Received> {
     const queued = this.inbox.shift()
     if (queued !== undefined) return Promise.resolve(queued)
-    if (this.closedError !== undefined) return Promise.reject(new Error('expected a packet, but the connection is closed'))
+    if (this.closedError !== undefined) return Promise.reject(new Error(`expected a packet, but ${this.closedError.message}`))
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const index = this.waiters.indexOf(settle)
