@@ -136,6 +136,8 @@ export class Session implements Subscriber {
   }
 
   private hasInflightRoom (): boolean {
+    // Only 65535 packet ids exist [MQTT-2.3.1-2]: with no configured limit that is the window.
+    if (this.inflight.size >= 65535) return false
     const max = this.limits.maxInflightMessages
     return max === 0 || this.inflight.size < max
   }
