@@ -315,3 +315,25 @@ test('a PUBLISH and a DISCONNECT read together: the PUBACK still reaches the cli
   await pub.expectClosed()
   await sub.expectPacket(publishPacket('last', 'words', 1, { messageId: 1 }))
 })
+
+test('with no inflight limit the 65,535 packet ids are the window: later messages queue and go out in order', () => {
+  const sent: string[] = []
+  const channel = {
+    writable: true,
+    sendPublish: (message: { payload: Buffer }, _qos: unknown, _retain: unknown, _dup: unknown, packetId: number) => { sent.push(`${packetId}:${message.payload.toString()}`) },
+    sendPubrel: () => {}
+  }
+  const limits = { maxInflightMessages: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {} }
+  const session = new Session('unlimited', true, limits)
+  session.attach(channel)
+  for (let i = 1; i <= 65535 + 3; i++) session.deliver({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }, 1, false)
+  assert.equal(sent.length, 65535)
+  assert.equal(session.queuedCount, 3)
+  // Each acknowledgement frees one id for the next queued message, in order.
+  assert.equal(session.complete(7), true)
+  assert.deepEqual(sent.slice(65535), ['7:65536'])
+  assert.equal(session.complete(1), true)
+  assert.equal(session.complete(2), true)
+  assert.deepEqual(sent.slice(65535), ['7:65536', '1:65537', '2:65538'])
+  assert.equal(session.queuedCount, 0)
+})
