@@ -47,12 +47,18 @@ test('clientDisconnected names the reason for each way a connection ends', async
   await old.expectClosed()
   const polite = await h.client({ clientId: 'polite' })
   await polite.disconnect()
+  // A TCP reset reaches the broker as a socket error (ECONNRESET).
+  const reset = await h.client({ clientId: 'reset' })
+  const resetSeen = once(h.broker, 'clientDisconnected')
+  reset.socket.resetAndDestroy()
+  await resetSeen
   await h.broker.close()
   assert.deepEqual(reasons, [
     ['closed', 'socketClosed'],
     ['violator', 'protocolError'],
     ['dup', 'takenOver'],
     ['polite', 'disconnect'],
+    ['reset', 'socketError'],
     ['dup', 'serverShutdown']
   ])
 })
