@@ -337,3 +337,19 @@ test('with no inflight limit the 65,535 packet ids are the window: later message
   assert.deepEqual(sent.slice(65535), ['7:65536', '1:65537', '2:65538'])
   assert.equal(session.queuedCount, 0)
 })
+
+test('payloads whose remaining length takes 1 to 4 bytes arrive intact, byte for byte', async (t) => {
+  const h = await startBroker(t)
+  const sub = await h.client({ clientId: 'sub' })
+  await sub.subscribe('size/#', 1)
+  const pub = await h.client({ clientId: 'pub' })
+  const sizes = [0, 100, 20_000, 3_000_000]
+  for (const [i, size] of sizes.entries()) {
+    const payload = Buffer.alloc(size, i + 1)
+    pub.send(publishPacket(`size/${size}`, payload, 1, { messageId: i + 1 }))
+    await pub.expectPacket({ cmd: 'puback', messageId: i + 1 })
+    await sub.expectPacket(publishPacket(`size/${size}`, payload, 1, { messageId: i + 1 }))
+    sub.send({ cmd: 'puback', messageId: i + 1 })
+  }
+  await sub.expectNothingPending()
+})
