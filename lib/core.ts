@@ -154,6 +154,11 @@ export class BrokerCore implements BrokerContext {
   }
 
   private publishWill (client: ClientInfo, will: Message): boolean {
+    // $SYS is the broker's own tree: a will may not write there any more than a PUBLISH may.
+    if (will.topic === '$SYS' || will.topic.startsWith('$SYS/')) {
+      this.logger.notice(`Dropped will of ${client.clientId} to '${will.topic}': $SYS is read-only.`)
+      return false
+    }
     const authorize = this.auth.authorizePublish
     // Runs in a socket's close handler or a timer: a hook that throws must not escape from here.
     if (authorize !== undefined && !askAuthorizer(() => authorize(client, will.topic, will.qos, will.retain), false, (error) => this.hookFailed(error, client.clientId))) {

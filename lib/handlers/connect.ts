@@ -72,7 +72,7 @@ export interface ConnectRequest {
 
 export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPacket, body: Buffer): void {
   const request = readIdentity(conn, packet, body)
-  const refusal = checkIdentity(conn, request) ?? checkLimits(conn)
+  const refusal = checkIdentity(conn, request) ?? checkLimits(conn, packet)
   if (refusal !== undefined) {
     refuse(conn, refusal[0], refusal[1])
     return
@@ -87,7 +87,8 @@ export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPack
   }
   authenticate(conn, packet, (result) => {
     if (conn.state !== 'authenticating') return
-    if (result === true) {
+    // A numeric answer is a CONNACK code, and code 0 means accepted (MQTT 3.1.1, 3.2.2.3).
+    if (result === true || result === 0) {
       accept(conn, request)
       return
     }
@@ -178,8 +179,14 @@ function checkIdentity (conn: Connection, request: ConnectRequest): [number, str
   return undefined
 }
 
-function checkLimits (conn: Connection): [number, string] | undefined {
+function checkLimits (conn: Connection, packet: mqttPacket.IConnectPacket): [number, string] | undefined {
   const { options, clients } = conn.ctx
+  // A will is a message published later, held to message_size_limit like any PUBLISH; refused
+  // as Mosquitto does (CONNACK 5 in MQTT 3.1.1, Packet Too Large in MQTT 5).
+  const willBytes = packet.will?.payload === undefined ? 0 : Buffer.byteLength(packet.will.payload)
+  if (options.messageSizeLimit > 0 && willBytes > options.messageSizeLimit) {
+    return [ReasonCode.PacketTooLarge, `will payload of ${willBytes} bytes over message_size_limit ${options.messageSizeLimit}`]
+  }
   const max = options.maxConnections
   // A takeover replaces a client rather than adding one.
   if (max >= 0 && clients.size >= max && !clients.has(conn.clientId)) {

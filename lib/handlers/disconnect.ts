@@ -22,5 +22,7 @@ export function handleDisconnect (conn: Connection, packet: mqttPacket.IDisconne
   } else {
     conn.will = undefined
   }
-  conn.close('disconnect')
+  // Flush: acknowledgements written for packets that came just before DISCONNECT (a PUBACK for
+  // a PUBLISH in the same read) must still reach the client.
+  conn.close('disconnect', true)
 }

@@ -165,6 +165,8 @@ export class Session implements Subscriber {
   }
 
   private hasInflightRoom (channel: DeliveryChannel): boolean {
+    // Only 65535 packet ids exist [MQTT-2.3.1-2]: with no configured limit that is the window.
+    if (this.inflight.size >= 65535) return false
     const max = this.limits.maxInflightMessages
     const size = this.inflight.size
     // [MQTT-3.3.4-7] never more unacknowledged QoS 1/2 messages than the client's Receive Maximum

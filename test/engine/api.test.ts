@@ -58,6 +58,16 @@ test('broker.publish with retain stores the message; subscribing delivers it wit
   await sub.expectPacket(publishPacket('state/lamp', 'on', 1, { retain: true, messageId: 1 }))
 })
 
+test('broker.publish with retain and an empty payload removes the retained message', () => {
+  const broker = createBroker()
+  broker.publish({ topic: 'state/lamp', payload: 'on', retain: true })
+  broker.publish({ topic: 'state/lamp', payload: '', retain: true })
+  assert.equal(broker.retainedCount, 0)
+  const got: DeliveredMessage[] = []
+  broker.subscribe('state/#', 0, (message) => got.push(message))
+  assert.deepEqual(got, [])
+})
+
 test('in-process delivery is synchronous; each subscribe() call is a subscriber of its own with its own QoS', () => {
   const broker = createBroker()
   const got: DeliveredMessage[] = []

@@ -57,6 +57,7 @@ test('an async authenticate hook gets the credentials and decides', async (t) =>
         requests.push(request)
         await new Promise((resolve) => setImmediate(resolve))
         if (request.username === 'denied') return 5
+        if (request.username === 'zero') return 0
         return request.password?.toString() === 'open sesame'
       }
     }
@@ -65,8 +66,11 @@ test('an async authenticate hook gets the credentials and decides', async (t) =>
   await ok.expectNothingPending()
   await expectRefused(h, { clientId: 'hooked-2', username: 'ali', password: 'nope' }, 4)
   await expectRefused(h, { clientId: 'hooked-3', username: 'denied', password: 'open sesame' }, 5)
+  // A numeric 0 is the CONNACK code for "accepted".
+  const zero = await h.client({ clientId: 'hooked-4', username: 'zero' })
+  await zero.expectNothingPending()
   assert.deepEqual(requests[0], { clientId: 'hooked', username: 'ali', password: Buffer.from('open sesame'), remoteAddress: '127.0.0.1' })
-  assert.equal(requests.length, 3)
+  assert.equal(requests.length, 4)
 })
 
 test('an authenticate hook that throws or rejects gets CONNACK 3 and the broker keeps serving', async (t) => {

@@ -81,3 +81,19 @@ test('after close() the process exits on its own: no timer, socket or server lef
   assert.equal(code, 0, stderr)
   assert.match(stdout, /^closed\n/)
 })
+
+test('listen() that cannot bind every listener rejects and leaves none bound', async (t) => {
+  const holder = createBroker({ listeners: [{ port: 0, host: '127.0.0.1' }] })
+  const [held] = await holder.listen()
+  t.after(() => holder.close())
+  const broker = createBroker({ listeners: [{ port: 0, host: '127.0.0.1' }, { port: held?.port ?? 0, host: '127.0.0.1' }] })
+  const bound: number[] = []
+  broker.on('listening', ({ port }) => bound.push(port))
+  await assert.rejects(broker.listen(), /EADDRINUSE/)
+  assert.equal(bound.length, 1, 'the first listener was bound before the second failed')
+  assert.equal(await tryConnect(bound[0] ?? 0), 'ECONNREFUSED')
+  assert.deepEqual(broker.addresses, [])
+  await broker.close()
+  // The broker holding the port is untouched.
+  assert.equal(await tryConnect(held?.port ?? 0), 'connected')
+})

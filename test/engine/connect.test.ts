@@ -169,3 +169,13 @@ test('packets sent right behind CONNECT wait for CONNACK and are then handled in
   await client.expectPacket({ cmd: 'suback', messageId: 7, granted: [1] })
   await client.expectPacket({ cmd: 'pingresp' })
 })
+
+test('a connection is logged the way Mosquitto logs it', async (t) => {
+  const h = await startBroker(t)
+  const client = await h.client({ clientId: 'sensor-1', keepalive: 60, username: 'alice' })
+  const port = client.socket.localPort
+  const old = await h.client({ clientId: 'legacy', protocolVersion: 3, clean: false })
+  await old.expectNothingPending()
+  assert.ok(h.log.lines.includes(`New client connected from 127.0.0.1:${port} as sensor-1 (p2, c1, k60, u'alice').`))
+  assert.ok(h.log.lines.includes(`New client connected from 127.0.0.1:${old.socket.localPort} as legacy (p1, c0, k0).`))
+})

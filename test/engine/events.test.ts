@@ -2,21 +2,22 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { test } from 'node:test'
-import type { BrokerEvents } from '../../lib'
+import { type Broker, type BrokerEvents, createBroker } from '../../lib'
 import { startBroker } from '../helpers/broker'
 import { publishPacket, unsubackPacket } from '../helpers/raw-client'
 
 type Recorded = Array<[keyof BrokerEvents, unknown]>
 
-function record (broker: { on: (event: never, listener: (payload: unknown) => void) => unknown }, names: Array<keyof BrokerEvents>): Recorded {
+/** Records the first argument of each named event, in the order they were emitted. */
+function record (broker: Broker, names: Array<keyof BrokerEvents>): Recorded {
   const seen: Recorded = []
-  for (const name of names) broker.on(name as never, (payload: unknown) => seen.push([name, payload]))
+  for (const name of names) broker.on(name, (...args: unknown[]) => seen.push([name, args[0]]))
   return seen
 }
 
 test('clientConnected and clientDisconnected carry the client as plain data', async (t) => {
   const h = await startBroker(t)
-  const seen = record(h.broker as never, ['clientConnected', 'clientDisconnected'])
+  const seen = record(h.broker, ['clientConnected', 'clientDisconnected'])
   const client = await h.client({ clientId: 'dev', username: 'alice', clean: false, keepalive: 30 })
   const port = client.socket.localPort
   const gone = once(h.broker, 'clientDisconnected')
@@ -46,19 +47,25 @@ test('clientDisconnected names the reason for each way a connection ends', async
   await old.expectClosed()
   const polite = await h.client({ clientId: 'polite' })
   await polite.disconnect()
+  // A TCP reset reaches the broker as a socket error (ECONNRESET).
+  const reset = await h.client({ clientId: 'reset' })
+  const resetSeen = once(h.broker, 'clientDisconnected')
+  reset.socket.resetAndDestroy()
+  await resetSeen
   await h.broker.close()
   assert.deepEqual(reasons, [
     ['closed', 'socketClosed'],
     ['violator', 'protocolError'],
     ['dup', 'takenOver'],
     ['polite', 'disconnect'],
+    ['reset', 'socketError'],
     ['dup', 'serverShutdown']
   ])
 })
 
 test('subscribe, unsubscribe and publish events', async (t) => {
   const h = await startBroker(t, {}, { auth: { authorizeSubscribe: (_client, filter, qos) => filter === 'denied' ? false : qos } })
-  const seen = record(h.broker as never, ['subscribe', 'unsubscribe', 'publish'])
+  const seen = record(h.broker, ['subscribe', 'unsubscribe', 'publish'])
   const client = await h.client({ clientId: 'c' })
   client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 1 }, { topic: 'denied', qos: 2 }] })
   await client.expectPacket({ cmd: 'suback', messageId: 1, granted: [1, 0x80] })
@@ -85,7 +92,6 @@ test('willPublished names the client and topic', async (t) => {
 })
 
 test('listening reports the bound address; closed fires once on close()', async (t) => {
-  const { createBroker } = await import('../../lib')
   const broker = createBroker({ listeners: [{ port: 0, host: '127.0.0.1' }] })
   const listening = once(broker, 'listening')
   const [address] = await broker.listen()

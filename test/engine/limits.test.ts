@@ -83,3 +83,16 @@ test('topic levels: a filter with too many levels gets SUBACK 0x80; such a PUBLI
   await sub.expectNothingPending()
   assert.ok(h.log.lines.some((line) => line.startsWith("Dropped PUBLISH from pub on 'a/b/c/d...': more than 3 topic levels.")))
 })
+
+test('message_size_limit: a CONNECT whose will payload is over the limit is refused with CONNACK 5 and a log line', async (t) => {
+  const h = await startBroker(t, { messageSizeLimit: 10 })
+  const ok = await h.client({ clientId: 'ok', will: { topic: 'lwt', payload: 'x'.repeat(10) } })
+  await ok.expectNothingPending()
+  const big = await h.open()
+  big.send(connectPacket({ clientId: 'big', will: { topic: 'lwt', payload: 'x'.repeat(11) } }))
+  // MQTT 3.1.1 has no "too large" code; Mosquitto answers 5 (not authorised) here too.
+  await big.expectPacket({ cmd: 'connack', returnCode: 5, sessionPresent: false })
+  await big.expectClosed()
+  assert.deepEqual(h.broker.clients().map((c) => c.clientId), ['ok'])
+  assert.ok(h.log.lines.includes('Client big (127.0.0.1) refused: will payload of 11 bytes over message_size_limit 10.'))
+})

@@ -2,8 +2,9 @@
 // it, delivery at the lesser QoS, exactly-once for inbound QoS 2, overlapping subscriptions.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { Session } from '../../lib/session/session'
 import { startBroker } from '../helpers/broker'
-import { publishPacket } from '../helpers/raw-client'
+import { encode, publishPacket } from '../helpers/raw-client'
 
 test('QoS 0 both ways: no acknowledgement, delivered with no packet id', async (t) => {
   const h = await startBroker(t)
@@ -249,4 +250,108 @@ test('a PUBLISH with both QoS bits set closes the connection [MQTT-3.3.1-4]', as
   const client = await h.client({ clientId: 'three' })
   client.send(Buffer.from([0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01]))
   await client.expectClosed()
+})
+
+test('subscribing again to the same filter replaces its QoS [MQTT-3.8.4-3]', async (t) => {
+  const h = await startBroker(t)
+  const sub = await h.client({ clientId: 'sub' })
+  await sub.subscribe('re', 2)
+  await sub.subscribe('re', 0, 2)
+  assert.equal(h.broker.subscriptionCount, 1)
+  const pub = await h.client({ clientId: 'pub' })
+  pub.send(publishPacket('re', 'x', 2, { messageId: 1 }))
+  await pub.expectPacket({ cmd: 'pubrec', messageId: 1 })
+  await sub.expectPacket(publishPacket('re', 'x', 0))
+  await sub.expectNothingPending()
+})
+
+test('a QoS 0 PUBLISH with DUP set closes the connection [MQTT-3.3.1-2]', async (t) => {
+  const h = await startBroker(t)
+  const client = await h.client({ clientId: 'dup0' })
+  client.send(Buffer.from([0x38, 0x04, 0x00, 0x01, 0x61, 0x78]))
+  await client.expectClosed()
+})
+
+test('a PUBREL whose fixed header flags are not 0010 closes the connection [MQTT-3.6.1-1]', async (t) => {
+  const h = await startBroker(t)
+  const client = await h.client({ clientId: 'pubrel' })
+  client.send(publishPacket('t', 'x', 2, { messageId: 1 }))
+  await client.expectPacket({ cmd: 'pubrec', messageId: 1 })
+  client.send(Buffer.from([0x60, 0x02, 0x00, 0x01]))
+  await client.expectClosed()
+})
+
+test('packet ids wrap from 65535 to 1 and skip ids still in flight [MQTT-2.3.1-2]', () => {
+  const sent: number[] = []
+  const channel = {
+    writable: true,
+    receiveMaximum: 65535,
+    sendPublish: (_message: unknown, _qos: unknown, _retain: unknown, _dup: unknown, packetId: number) => { sent.push(packetId); return true },
+    sendPubrel: () => {}
+  }
+  const limits = { maxInflightMessages: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {}, onExpired: () => {} }
+  const session = new Session('wrap', 0, limits)
+  session.attach(channel)
+  const message = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false }
+  // Id 1 stays in flight; ids 2..65535 are sent and acknowledged one by one.
+  session.deliver(message, 1, false)
+  for (let id = 2; id <= 65535; id++) {
+    session.deliver(message, 1, false)
+    assert.equal(session.complete(id), true)
+  }
+  session.deliver(message, 1, false)
+  session.deliver(message, 1, false)
+  assert.deepEqual(sent.slice(0, 2), [1, 2])
+  assert.deepEqual(sent.slice(-3), [65535, 2, 3])
+  assert.equal(sent.includes(0), false)
+})
+
+test('a PUBLISH and a DISCONNECT read together: the PUBACK still reaches the client before the close', async (t) => {
+  const h = await startBroker(t)
+  const sub = await h.client({ clientId: 'sub' })
+  await sub.subscribe('last', 1)
+  const pub = await h.client({ clientId: 'pub' })
+  pub.send(Buffer.concat([encode(publishPacket('last', 'words', 1, { messageId: 9 }), 4), encode({ cmd: 'disconnect' }, 4)]))
+  await pub.expectPacket({ cmd: 'puback', messageId: 9 })
+  await pub.expectClosed()
+  await sub.expectPacket(publishPacket('last', 'words', 1, { messageId: 1 }))
+})
+
+test('with no inflight limit the 65,535 packet ids are the window: later messages queue and go out in order', () => {
+  const sent: string[] = []
+  const channel = {
+    writable: true,
+    receiveMaximum: 65535,
+    sendPublish: (message: { payload: Buffer }, _qos: unknown, _retain: unknown, _dup: unknown, packetId: number) => { sent.push(`${packetId}:${message.payload.toString()}`); return true },
+    sendPubrel: () => {}
+  }
+  const limits = { maxInflightMessages: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {}, onExpired: () => {} }
+  const session = new Session('unlimited', 0, limits)
+  session.attach(channel)
+  for (let i = 1; i <= 65535 + 3; i++) session.deliver({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }, 1, false)
+  assert.equal(sent.length, 65535)
+  assert.equal(session.queuedCount, 3)
+  // Each acknowledgement frees one id for the next queued message, in order.
+  assert.equal(session.complete(7), true)
+  assert.deepEqual(sent.slice(65535), ['7:65536'])
+  assert.equal(session.complete(1), true)
+  assert.equal(session.complete(2), true)
+  assert.deepEqual(sent.slice(65535), ['7:65536', '1:65537', '2:65538'])
+  assert.equal(session.queuedCount, 0)
+})
+
+test('payloads whose remaining length takes 1 to 4 bytes arrive intact, byte for byte', async (t) => {
+  const h = await startBroker(t)
+  const sub = await h.client({ clientId: 'sub' })
+  await sub.subscribe('size/#', 1)
+  const pub = await h.client({ clientId: 'pub' })
+  const sizes = [0, 100, 20_000, 3_000_000]
+  for (const [i, size] of sizes.entries()) {
+    const payload = Buffer.alloc(size, i + 1)
+    pub.send(publishPacket(`size/${size}`, payload, 1, { messageId: i + 1 }))
+    await pub.expectPacket({ cmd: 'puback', messageId: i + 1 })
+    await sub.expectPacket(publishPacket(`size/${size}`, payload, 1, { messageId: i + 1 }))
+    sub.send({ cmd: 'puback', messageId: i + 1 })
+  }
+  await sub.expectNothingPending()
 })

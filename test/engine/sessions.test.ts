@@ -18,7 +18,7 @@ async function publisher (h: Harness): Promise<RawClient> {
   return await h.client({ clientId: 'pub' })
 }
 
-test('a first persistent connection has session present 0; the next one 1 [MQTT-3.2.2-2]', async (t) => {
+test('a first persistent connection has session present 0 [MQTT-3.2.2-3]; the next one 1 [MQTT-3.2.2-2]', async (t) => {
   const h = await startBroker(t)
   const first = await h.client({ clientId: 'dev', clean: false }, false)
   await dropAndWait(h, first)

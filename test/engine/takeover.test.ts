@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { DisconnectReason } from '../../lib'
 import { startBroker } from '../helpers/broker'
-import { publishPacket } from '../helpers/raw-client'
+import { connectPacket, publishPacket } from '../helpers/raw-client'
 
 test('a second connection with the same client id closes the first [MQTT-3.1.4-2]', async (t) => {
   const h = await startBroker(t)
@@ -71,4 +71,15 @@ test('messages in flight to the old connection are re-sent to the new one with D
   await second.expectPacket(publishPacket('cmd/a', 'one', 1, { messageId: 1, dup: true }))
   second.send({ cmd: 'puback', messageId: 1 })
   await second.expectNothingPending()
+})
+
+test('a CONNECT that is refused does not take over the connected client', async (t) => {
+  const h = await startBroker(t, { users: { alice: 'pw' } })
+  const alice = await h.client({ clientId: 'dev', username: 'alice', password: 'pw' })
+  const intruder = await h.open()
+  intruder.send(connectPacket({ clientId: 'dev', username: 'alice', password: 'guess' }))
+  await intruder.expectPacket({ cmd: 'connack', returnCode: 4, sessionPresent: false })
+  await intruder.expectClosed()
+  await alice.expectNothingPending()
+  assert.deepEqual(h.broker.clients().map((c) => c.clientId), ['dev'])
 })

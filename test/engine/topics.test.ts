@@ -276,4 +276,18 @@ describe('topics on the wire', () => {
     await w2.expectPacket(publishPacket('t', 'm2', 0))
     await w1.expectNothingPending()
   })
+
+  test('$share: members that are online are preferred over an offline persistent member', async (t) => {
+    const h = await startBroker(t)
+    const away = await h.client({ clientId: 'away', clean: false })
+    await away.subscribe('$share/g/t', 1)
+    const online = await h.client({ clientId: 'online' })
+    await online.subscribe('$share/g/t', 1)
+    await away.disconnect()
+    const pub = await h.client({ clientId: 'pub' })
+    for (let i = 1; i <= 3; i++) pub.send(publishPacket('t', `m${i}`, 0))
+    await pub.expectNothingPending()
+    for (let i = 1; i <= 3; i++) await online.expectPacket(publishPacket('t', `m${i}`, 0))
+    await online.expectNothingPending()
+  })
 })

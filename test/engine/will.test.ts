@@ -1,6 +1,7 @@
 // Last Will (MQTT 3.1.1, 3.1.2.5-3.1.2.7, 3.1.4): published when a connection ends without
 // DISCONNECT, never after DISCONNECT, with its own QoS and retain flag.
 import assert from 'node:assert/strict'
+import type mqttPacket from 'mqtt-packet'
 import { once } from 'node:events'
 import { test } from 'node:test'
 import { startBroker } from '../helpers/broker'
@@ -140,4 +141,23 @@ test('will flag 0 with will QoS or will retain set closes the connection [MQTT-3
     await dev.expectClosed()
   }
   assert.equal(h.broker.clientCount, 0)
+})
+
+test('a will to $SYS is not published: $SYS is read-only to clients', async (t) => {
+  const h = await startBroker(t)
+  const sys = await h.client({ clientId: 'sys' })
+  await sys.subscribe('$SYS/broker/version', 0)
+  // The broker's own retained version comes first.
+  const version = await sys.next() as mqttPacket.IPublishPacket
+  assert.match(version.payload.toString(), /^roost version /)
+  const dev = await h.client({ clientId: 'dev', will: { topic: '$SYS/broker/version', payload: 'forged', retain: true } })
+  const gone = once(h.broker, 'clientDisconnected')
+  await dev.destroy()
+  assert.equal((await gone)[0].willPublished, false)
+  await sys.expectNothingPending()
+  assert.equal(h.broker.retainedCount, 0)
+  const late = await h.client({ clientId: 'late' })
+  await late.subscribe('$SYS/broker/version', 0)
+  assert.match((await late.next() as mqttPacket.IPublishPacket).payload.toString(), /^roost version /)
+  assert.ok(h.log.lines.includes("Dropped will of dev to '$SYS/broker/version': $SYS is read-only."))
 })

@@ -34,8 +34,9 @@ export class RawClient {
   private readonly waiters: Waiter[] = []
   private pending: Buffer = Buffer.alloc(0)
   private closedError: Error | undefined
+  private parseError: Error | undefined
   private readonly closedPromise: Promise<void>
-  private parser: mqttPacket.Parser
+  private readonly parser: mqttPacket.Parser
 
   private constructor (readonly socket: net.Socket, public protocolVersion: 3 | 4 | 5) {
     this.parser = this.makeParser()
@@ -43,7 +44,7 @@ export class RawClient {
     // A reset from the broker is just another way of being closed; the test decides if it matters.
     socket.on('error', () => {})
     this.closedPromise = new Promise((resolve) => socket.once('close', () => {
-      this.closedError = new Error('connection closed by the broker')
+      this.closedError ??= new Error('connection closed by the broker')
       for (const waiter of this.waiters.splice(0)) waiter(this.closedError)
       resolve()
     }))
@@ -63,7 +64,7 @@ export class RawClient {
 
   private makeParser (): mqttPacket.Parser {
     const parser = mqttPacket.parser({ protocolVersion: this.protocolVersion })
-    parser.on('error', (error: Error) => { throw new Error(`broker sent a packet the parser rejects: ${error.message}`) })
+    parser.on('error', (error: Error) => { this.parseError = error })
     return parser
   }
 
@@ -78,7 +79,12 @@ export class RawClient {
       let parsed: Packet | undefined
       this.parser.once('packet', (packet: Packet) => { parsed = packet })
       this.parser.parse(bytes)
-      assert.ok(parsed !== undefined, `could not parse packet ${bytes.toString('hex')}`)
+      if (parsed === undefined) {
+        // The broker sent something no client could read: fail whoever waits, and hang up.
+        this.closedError = new Error(`broker sent an unparsable packet ${bytes.toString('hex')}: ${this.parseError?.message ?? 'incomplete'}`)
+        this.socket.destroy()
+        return
+      }
       const received = { packet: parsed, bytes }
       const waiter = this.waiters.shift()
       if (waiter !== undefined) waiter(received)
@@ -96,7 +102,7 @@ export class RawClient {
   nextReceived (waitMs = WAIT_MS): Promise<Received> {
     const queued = this.inbox.shift()
     if (queued !== undefined) return Promise.resolve(queued)
-    if (this.closedError !== undefined) return Promise.reject(new Error('expected a packet, but the connection is closed'))
+    if (this.closedError !== undefined) return Promise.reject(new Error(`expected a packet, but ${this.closedError.message}`))
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const index = this.waiters.indexOf(settle)
@@ -133,6 +139,7 @@ export class RawClient {
     const outcome = await this.nextReceived(waitMs).then((received) => received, (error: Error) => error)
     if (outcome instanceof Error) {
       if (this.closedError === undefined) throw new Error(`expected the connection to close: ${outcome.message}`)
+      if (this.parseError !== undefined) throw this.closedError
       return
     }
     assert.fail(`expected the connection to close, got ${JSON.stringify(describe(outcome.packet))}`)
