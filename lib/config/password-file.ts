@@ -97,6 +97,8 @@ export async function passwordMatches (entry: PasswordEntry, given: Buffer): Pro
  * The authenticate hook for a password file. A client without a username is let in only when
  * anonymous access is allowed; a username must be in the file with the right password, or the
  * CONNACK says "bad user name or password" (3.1.1 return code 4, MQTT 5 reason 0x86).
+ * Mosquitto 2.0 answers a wrong password with 5 "not authorised"; Roost uses the code the
+ * specification names for exactly this case, as its built-in users table does.
  */
 export function passwordFileAuth (table: PasswordTable, allowAnonymous: boolean): Auth {
   return {
