@@ -9,6 +9,9 @@ import mqttPacket from 'mqtt-packet'
 
 export const ROOT = path.resolve(__dirname, '..', '..')
 
+/** How long a test waits for a line or a command before it fails rather than hangs. */
+const GUARD_MS = 15_000
+
 /** A temp dir, removed by the returned cleanup. */
 export function makeTempDir (): { dir: string, write: (name: string, text: string) => string, remove: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-cli-'))
@@ -101,14 +104,17 @@ export function startRoost (args: string[], cwd: string = ROOT): RoostProcess {
     stderr: () => out.stderr,
     exited,
     waitForOutput: (text, stream = 'stderr') => new Promise<void>((resolve, reject) => {
+      // A guard so a missing line fails the test instead of hanging the run; not a timing check.
+      const guard = setTimeout(() => finish(new Error(`roost did not print '${text}' within ${GUARD_MS} ms; ${stream}:\n${out[stream]}`)), GUARD_MS)
+      const finish = (error?: Error): void => {
+        clearTimeout(guard)
+        waiters.splice(waiters.indexOf(waiter), 1)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
       const waiter = (): void => {
-        if (out[stream].includes(text)) {
-          waiters.splice(waiters.indexOf(waiter), 1)
-          resolve()
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          waiters.splice(waiters.indexOf(waiter), 1)
-          reject(new Error(`roost exited before printing '${text}'; stderr:\n${out.stderr}`))
-        }
+        if (out[stream].includes(text)) finish()
+        else if (child.exitCode !== null || child.signalCode !== null) finish(new Error(`roost exited before printing '${text}'; stderr:\n${out.stderr}`))
       }
       waiters.push(waiter)
       waiter()
@@ -121,11 +127,16 @@ export function startRoost (args: string[], cwd: string = ROOT): RoostProcess {
 export function runCommand (command: string, args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    // A guard so a stuck client fails the test instead of hanging the run; not a timing check.
+    const guard = setTimeout(() => child.kill('SIGKILL'), GUARD_MS)
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (text: string) => { stdout += text })
     child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
     child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
+    child.once('close', (code) => {
+      clearTimeout(guard)
+      resolve({ code, stdout, stderr })
+    })
   })
 }
