@@ -86,9 +86,10 @@ export interface RoostProcess {
   kill: () => void
 }
 
-/** Starts `roost <args>` from the TypeScript source, in the repository root. */
-export function startRoost (args: string[], cwd: string = ROOT): RoostProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/cli/roost-entry.ts'), ...args], {
+/** Starts `roost <args>`: from the TypeScript source unless a built entry script is given. */
+export function startRoost (args: string[], cwd: string = ROOT, builtEntry?: string): RoostProcess {
+  const entry = builtEntry === undefined ? ['--import', 'tsx', path.join(ROOT, 'test/cli/roost-entry.ts')] : [builtEntry]
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe']
   })
