@@ -107,7 +107,9 @@ const WORDS: Record<string, WordHandler> = {
   },
   log_dest (state, line) {
     state.conf.logDestinations ??= new Set()
-    addLogDestination(state.conf.logDestinations, line, line.values[0] ?? singleValue(line))
+    // Only the first word decides: `log_dest file <path>` has a second one, refused as unsupported.
+    const [destination] = line.values
+    addLogDestination(state.conf.logDestinations, line, destination === 'file' ? destination : singleValue(line))
   },
   pid_file (state, line) { state.conf.pidFile = restOfLine(line) },
   include_dir (state, line, isMainFile) {

@@ -195,6 +195,7 @@ describe('mosquitto.conf errors name file:line', () => {
     ['log_dest file', 'log_dest file /var/log/roost.log\n', "1: 'log_dest file' is not supported yet: use stdout or stderr and redirect it"],
     ['log_dest syslog', 'log_dest syslog\n', "1: 'log_dest syslog' is not supported yet: use stdout or stderr and redirect it"],
     ['an unknown log_dest', 'log_dest printer\n', "1: unknown log_dest 'printer': use stdout, stderr or none"],
+    ['log_dest with extra words', 'log_dest stdout stderr\n', "1: 'log_dest' takes one value, but 'stdout stderr' has more (comments must be on their own line)"],
     ['log_type subscribe', 'log_type subscribe\n', "1: 'log_type subscribe' is not supported yet"],
     ['an unknown log_type', 'log_type chatty\n', "1: unknown log_type 'chatty': use debug, error, warning, notice, information, all or none"]
   ]
