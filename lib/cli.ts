@@ -1,1 +1,117 @@
-export function main (_argv: string[]): void { throw new Error("not yet") }
+// The roost command: the broker in the foreground, configured by a mosquitto.conf file and a few
+// Mosquitto-style flags. SIGINT and SIGTERM close it cleanly; a second signal ends it at once.
+import { unlinkSync, writeFileSync } from 'node:fs'
+import { Broker } from './broker'
+import { parseCommandLine, EXIT_CONFIG_ERROR, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, USAGE, UsageError } from './config/command-line'
+import { describeFsError } from './config/lines'
+import { createSettingsLogger } from './config/logging'
+import { resolveSettings, type RoostSettings } from './config/settings'
+import { ConfigError } from './errors'
+import type { Logger } from './logger'
+import { version } from '../package.json'
+
+/** One line on stderr, for failures before or instead of the log. */
+function fail (message: string, code: number): never {
+  process.stderr.write(`roost: ${message}\n`)
+  process.exit(code)
+}
+
+function describeListenError (error: unknown): string {
+  const { code, address, port } = error as NodeJS.ErrnoException & { address?: string, port?: number }
+  const where = address !== undefined ? `${address}:${String(port)}` : 'the configured address'
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: address already in use (is another broker running?)`
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such address on this machine`
+  if (code === 'ENOTFOUND') return `cannot listen on ${where}: unknown host name`
+  return `cannot listen: ${error instanceof Error ? error.message : String(error)}`
+}
+
+function writePidFile (file: string): void {
+  try {
+    writeFileSync(file, `${process.pid}\n`)
+  } catch (error) {
+    fail(`cannot write pid_file '${file}': ${describeFsError(error)}`, EXIT_RUNTIME_ERROR)
+  }
+}
+
+function removePidFile (file: string | undefined): void {
+  if (file === undefined) return
+  try { unlinkSync(file) } catch { /* already gone: nothing to clean up */ }
+}
+
+function logStart (logger: Logger, settings: RoostSettings): void {
+  logger.notice(`roost version ${version} starting`)
+  logger.notice(settings.configFile !== undefined ? `Config loaded from ${settings.configFile}.` : 'Using default config.')
+  if (settings.localOnly) {
+    logger.warning('Starting in local only mode. Connections will only be possible from clients running on this machine.')
+    logger.warning('Give -h 0.0.0.0 or a configuration file with a listener to allow remote access.')
+  }
+}
+
+function stopOnSignals (broker: Broker, logger: Logger, pidFile: string | undefined): void {
+  let stopping = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      removePidFile(pidFile)
+      process.exit(EXIT_RUNTIME_ERROR)
+    }
+    stopping = true
+    logger.notice(`Received ${signal}, closing.`)
+    broker.close().then(() => {
+      removePidFile(pidFile)
+      logger.notice(`roost version ${version} terminating`)
+      process.exit(EXIT_OK)
+    }, (error: unknown) => {
+      removePidFile(pidFile)
+      fail(`error while closing: ${error instanceof Error ? error.message : String(error)}`, EXIT_RUNTIME_ERROR)
+    })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+}
+
+async function run (argv: string[]): Promise<void> {
+  let settings: RoostSettings
+  try {
+    const commandLine = parseCommandLine(argv)
+    if (commandLine.help) {
+      process.stdout.write(USAGE + '\n')
+      return
+    }
+    if (commandLine.version) {
+      process.stdout.write(`roost version ${version}\n`)
+      return
+    }
+    settings = resolveSettings(commandLine)
+  } catch (error) {
+    if (error instanceof UsageError) fail(`${error.message}\n${USAGE}`, EXIT_USAGE_ERROR)
+    if (error instanceof ConfigError) fail(error.message, EXIT_CONFIG_ERROR)
+    throw error
+  }
+  const logger = createSettingsLogger(settings.log)
+  logStart(logger, settings)
+  let broker: Broker
+  try {
+    broker = new Broker(settings.options, settings.auth === undefined ? { logger } : { logger, auth: settings.auth })
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, EXIT_CONFIG_ERROR)
+    throw error
+  }
+  // Signals are handled from here on, so a Ctrl-C during startup still closes what was opened.
+  stopOnSignals(broker, logger, settings.pidFile)
+  if (settings.pidFile !== undefined) writePidFile(settings.pidFile)
+  try {
+    await broker.listen()
+  } catch (error) {
+    removePidFile(settings.pidFile)
+    fail(describeListenError(error), EXIT_RUNTIME_ERROR)
+  }
+  logger.notice(`roost version ${version} running`)
+}
+
+/** Entry point of bin/roost.js: runs until a signal; exits with the codes listed in --help. */
+export function main (argv: string[]): void {
+  run(argv).catch((error: unknown) => {
+    fail(`unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, EXIT_RUNTIME_ERROR)
+  })
+}
