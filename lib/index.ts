@@ -11,3 +11,5 @@ export type { ClientInfo, DeliveredMessage, Message, ProtocolVersion, PublishPro
 export type { MessageHandler } from './local'
 export { topicMatches, topicFilterProblem, topicNameProblem } from './topics/validate'
 export { parseSharedFilter } from './topics/shared'
+export { createClient, MqttClient, ClientError, CLIENT_DEFAULTS } from './client'
+export type { ClientErrorCode, ClientEvents, ClientOptions, ClientOptionsInput, ClientPublish, ClientState, ClientSubscription, ConnackProperties, ConnectProperties, SubscribeProperties, WillOptions } from './client'

@@ -1,0 +1,89 @@
+// PUBLISH packets from the server: topic aliases resolved, QoS 1 acknowledged, QoS 2 delivered
+// exactly once (the packet id is kept until PUBREL: "method B" of MQTT 3.1.1, 4.3.3), and our
+// receive maximum enforced (MQTT 5.0, 4.9).
+import type mqttPacket from 'mqtt-packet'
+import { encodeAck, PUBACK, PUBCOMP, PUBREC } from '../connection/acks'
+import type { PacketDecoder } from '../connection/decoder'
+import { decodePublish } from '../connection/publish-codec'
+import { ProtocolError, ReasonCode } from '../errors'
+import type { DeliveredMessage, PublishProperties, QoS } from '../types'
+import { InboundAliases } from './aliases'
+import type { ClientLink } from './types'
+
+export type MessageSink = (message: DeliveredMessage & { dup: boolean }) => void
+
+export class Incoming {
+  /** [MQTT-4.3.3-2] QoS 2 packet ids received and not yet released by PUBREL. */
+  private readonly awaitingRelease = new Set<number>()
+  private readonly aliases: InboundAliases
+
+  constructor (private readonly link: ClientLink, private readonly decoder: PacketDecoder,
+    private readonly receiveMaximum: number, topicAliasMaximum: number, private readonly deliver: MessageSink) {
+    this.aliases = new InboundAliases(topicAliasMaximum)
+  }
+
+  /** A new connection: aliases start over; QoS 2 state survives only with the session. */
+  onConnected (sessionPresent: boolean): void {
+    this.aliases.reset()
+    if (!sessionPresent) this.awaitingRelease.clear()
+  }
+
+  /** Throws ProtocolError for a packet the server must not send. */
+  onPublish (firstByte: number, body: Buffer, whole: Buffer): void {
+    const version = this.link.protocolVersion
+    let topic: string
+    let payload: Buffer
+    let qos: QoS
+    let retain: boolean
+    let dup: boolean
+    let messageId: number
+    let properties: PublishProperties | undefined
+    const fast = decodePublish(firstByte, body, version)
+    if (fast !== undefined) {
+      ({ topic, payload, qos, retain, dup, messageId } = fast)
+    } else {
+      const packet = this.decoder.decode(whole, version) as mqttPacket.IPublishPacket
+      topic = packet.topic
+      payload = Buffer.isBuffer(packet.payload) ? Buffer.from(packet.payload) : Buffer.from(packet.payload, 'utf8')
+      qos = packet.qos
+      retain = packet.retain
+      dup = packet.dup
+      messageId = packet.messageId ?? 0
+      properties = packet.properties
+    }
+    if (version === 5) {
+      topic = this.aliases.resolve(topic, properties?.topicAlias)
+      if (properties?.topicAlias !== undefined) {
+        const { topicAlias: _alias, ...rest } = properties
+        properties = Object.keys(rest).length > 0 ? rest : undefined
+      }
+    } else if (topic === '') {
+      throw new ProtocolError(ReasonCode.ProtocolError, 'PUBLISH with an empty topic')
+    }
+    const message: DeliveredMessage & { dup: boolean } = { topic, payload, qos, retain, dup }
+    if (properties !== undefined) message.properties = properties
+    if (qos === 0) {
+      this.deliver(message)
+    } else if (qos === 1) {
+      this.deliver(message)
+      this.link.write(encodeAck(PUBACK, messageId))
+    } else {
+      if (!this.awaitingRelease.has(messageId)) {
+        // [MQTT-3.3.4-9] the server must not exceed the receive maximum we announced
+        if (this.awaitingRelease.size >= this.receiveMaximum) {
+          throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than ${this.receiveMaximum} QoS 2 messages unreleased`)
+        }
+        this.awaitingRelease.add(messageId)
+        this.deliver(message)
+      }
+      // A duplicate before PUBREL is acknowledged again but not delivered again [MQTT-4.3.3-2].
+      this.link.write(encodeAck(PUBREC, messageId))
+    }
+  }
+
+  /** PUBREL: the id may be reused; PUBCOMP even for an unknown id, so the server can finish. */
+  onPubrel (packetId: number): void {
+    const known = this.awaitingRelease.delete(packetId)
+    this.link.write(encodeAck(PUBCOMP, packetId, known || this.link.protocolVersion !== 5 ? 0 : ReasonCode.PacketIdentifierNotFound))
+  }
+}
