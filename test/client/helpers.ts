@@ -42,18 +42,21 @@ export async function waitForPort (port: number): Promise<void> {
   throw new Error(`nothing listens on port ${port}`)
 }
 
-/** The next `event` from `emitter` (its arguments), or a failure after WAIT_MS. */
+/** The next `event` from `emitter` (its arguments), or a failure after WAIT_MS. Unlike events.once(),
+ * an 'error' event does not reject a wait for another event. */
 export async function next<T extends unknown[] = unknown[]> (emitter: EventEmitter, event: string): Promise<T> {
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(), WAIT_MS)
-  try {
-    return await once(emitter, event, { signal: controller.signal }) as T
-  } catch (error) {
-    if (controller.signal.aborted) throw new Error(`no '${event}' event within ${WAIT_MS} ms`)
-    throw error
-  } finally {
-    clearTimeout(timer)
-  }
+  return await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener)
+      reject(new Error(`no '${event}' event within ${WAIT_MS} ms`))
+    }, WAIT_MS)
+    function listener (...args: unknown[]): void {
+      clearTimeout(timer)
+      emitter.off(event, listener)
+      resolve(args as T)
+    }
+    emitter.on(event, listener)
+  })
 }
 
 /** Collects `count` emissions of `event`, in order. */
