@@ -10,6 +10,16 @@ import type { DeliveredMessage, PublishProperties, QoS } from '../types'
 import { InboundAliases } from './aliases'
 import type { ClientLink } from './types'
 
+/**
+ * Properties as a caller expects them: without the topic alias (the topic is resolved already)
+ * and with user properties in a plain object (mqtt-packet builds one without a prototype).
+ */
+function deliverable (properties: PublishProperties): PublishProperties | undefined {
+  const { topicAlias: _alias, ...rest } = properties
+  if (rest.userProperties !== undefined) rest.userProperties = { ...rest.userProperties }
+  return Object.keys(rest).length > 0 ? rest : undefined
+}
+
 export type MessageSink = (message: DeliveredMessage & { dup: boolean }) => void
 
 export class Incoming {
@@ -53,10 +63,7 @@ export class Incoming {
     }
     if (version === 5) {
       topic = this.aliases.resolve(topic, properties?.topicAlias)
-      if (properties?.topicAlias !== undefined) {
-        const { topicAlias: _alias, ...rest } = properties
-        properties = Object.keys(rest).length > 0 ? rest : undefined
-      }
+      if (properties !== undefined) properties = deliverable(properties)
     } else if (topic === '') {
       throw new ProtocolError(ReasonCode.ProtocolError, 'PUBLISH with an empty topic')
     }

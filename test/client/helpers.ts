@@ -59,6 +59,23 @@ export async function next<T extends unknown[] = unknown[]> (emitter: EventEmitt
   })
 }
 
+/** Resolves with the first `event` whose first argument passes `test`. */
+export async function until<T> (emitter: EventEmitter, event: string, test: (value: T) => boolean): Promise<T> {
+  return await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener)
+      reject(new Error(`no matching '${event}' event within ${WAIT_MS} ms`))
+    }, WAIT_MS)
+    function listener (value: T): void {
+      if (!test(value)) return
+      clearTimeout(timer)
+      emitter.off(event, listener)
+      resolve(value)
+    }
+    emitter.on(event, listener)
+  })
+}
+
 /** Collects `count` emissions of `event`, in order. */
 export async function collect<T> (emitter: EventEmitter, event: string, count: number): Promise<T[]> {
   const seen: T[] = []
