@@ -9,19 +9,19 @@ import { ProtocolError, ReasonCode } from '../errors'
 import { TypedEmitter } from '../events'
 import { type Logger, silentLogger } from '../logger'
 import { MQTT_MAX_PACKET_BYTES } from '../options'
-import type { ProtocolVersion, QoS } from '../types'
+import type { ProtocolVersion } from '../types'
 import { dispatchFrame, type DispatchTarget } from './dispatch'
 import { ClientError } from './errors'
 import { Incoming } from './incoming'
 import { Keepalive } from './keepalive'
 import { type ClientOptions, type ClientOptionsInput, resolveClientOptions } from './options'
-import { Outgoing, type SendLimits } from './outgoing'
+import { Outgoing, sendLimits } from './outgoing'
 import { PacketIds } from './packet-ids'
-import { encodeConnect, encodeDisconnect, PINGREQ_PACKET } from './packets'
+import { DISCONNECT_PACKET, encodeConnect, encodeDisconnect, PINGREQ_PACKET } from './packets'
 import { Backoff } from './reconnect'
 import { Requests } from './requests'
 import { openSocket } from './transport'
-import type { ClientEvents, ClientLink, ClientPublish, ClientState, ClientSubscription, ConnackProperties, SubscribeProperties } from './types'
+import type { ClientEvents, ClientLink, ClientPublish, ClientState, ClientSubscription, ConnackProperties, DisconnectOptions, SubscribeProperties } from './types'
 
 /** How long end() lets DISCONNECT flush before the socket is destroyed. */
 const CLOSE_FLUSH_MS = 1000
@@ -60,7 +60,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     this.logger = this.options.logger ?? silentLogger
     this.clientId = this.options.clientId
     this.backoff = new Backoff(this.options.reconnectPeriodMs, this.options.reconnectMaxMs)
-    this.outgoing = new Outgoing(this, this.ids, this.options.maxQueuedMessages, this.options.useTopicAliases, this.ownLimits())
+    this.outgoing = new Outgoing(this, this.ids, this.options.maxQueuedMessages, this.options.useTopicAliases, sendLimits(this.options))
     const props = this.options.protocolVersion === 5 ? this.options.properties : undefined
     this.incoming = new Incoming(this, this.decoder, props?.receiveMaximum ?? 65535, props?.topicAliasMaximum ?? 0,
       (message) => {
@@ -106,14 +106,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
 
   /**
    * Sends DISCONNECT (unless `force`), closes the socket and frees every timer. Messages still in
-   * flight or queued are rejected with CLOSED. Safe to call more than once.
+   * flight or queued are rejected with CLOSED. Safe to call more than once. MQTT 5 may give a
+   * reason code (0x04: publish my will anyway) and properties (a new session expiry interval).
    */
-  end (force = false): Promise<void> {
-    this.ending ??= this.shutdown(force)
+  end (force = false, disconnect?: DisconnectOptions): Promise<void> {
+    this.ending ??= this.shutdown(force, disconnect)
     return this.ending
   }
 
-  private async shutdown (force: boolean): Promise<void> {
+  private async shutdown (force: boolean, disconnect: DisconnectOptions | undefined): Promise<void> {
     const wasConnected = this.currentState === 'connected'
     this.currentState = 'closed'
     this.backoff.cancel()
@@ -125,7 +126,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
       })
       if (wasConnected && !force) {
         // [MQTT-3.14.4-1] after DISCONNECT the client sends nothing more and closes
-        this.write(encodeDisconnect(this.protocolVersion))
+        let packet: Buffer = DISCONNECT_PACKET
+        try {
+          packet = encodeDisconnect(this.protocolVersion, disconnect?.reasonCode, disconnect?.properties)
+        } catch (error) {
+          this.report(error)
+        }
+        this.write(packet)
         this.dropConnection(socket, undefined, true)
       } else {
         this.dropConnection(socket)
@@ -156,6 +163,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
       }
     })
     this.socket = socket
+    // The framer checks the remaining length, a few bytes short of the whole packet that
+    // maximumPacketSize counts: close enough to refuse what we said we would not take.
     const inboundLimit = this.options.protocolVersion === 5 ? this.options.properties?.maximumPacketSize : undefined
     const framer = new Framer(this, Math.min(inboundLimit ?? MQTT_MAX_PACKET_BYTES, MQTT_MAX_PACKET_BYTES))
     this.framer = framer
@@ -209,7 +218,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     this.logger.info(`Client ${this.clientId} connected to ${this.options.host}:${this.options.port} (session present: ${String(sessionPresent)}).`)
     this.incoming.onConnected(sessionPresent)
     this.requests.onConnected(sessionPresent)
-    this.outgoing.onConnected(sessionPresent, this.serverLimits(props))
+    this.outgoing.onConnected(sessionPresent, sendLimits(this.options, props))
     const event: ClientEvents['connect'][0] = { sessionPresent }
     if (packet.properties !== undefined) event.properties = props
     this.emit('connect', event)
@@ -285,30 +294,6 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     }
     // Reconnecting is off: the client is done, and so is everything waiting on it.
     void this.end(true)
-  }
-
-  private ownLimits (): SendLimits {
-    return {
-      window: this.options.maxInflightMessages,
-      maxPacketBytes: this.options.maxPacketBytes,
-      maximumQoS: 2,
-      retainAvailable: true,
-      topicAliasMaximum: 0
-    }
-  }
-
-  private serverLimits (props: ConnackProperties): SendLimits {
-    const own = this.ownLimits()
-    if (this.protocolVersion !== 5) return own
-    return {
-      // [MQTT-3.3.4-7] no more unacknowledged QoS 1/2 PUBLISH than the server's receive maximum
-      window: Math.min(own.window, props.receiveMaximum ?? 65535),
-      // [MQTT-3.1.2-24] never a packet over the server's maximum packet size
-      maxPacketBytes: Math.min(own.maxPacketBytes, props.maximumPacketSize ?? Infinity),
-      maximumQoS: (props.maximumQoS ?? 2) as QoS,
-      retainAvailable: props.retainAvailable ?? true,
-      topicAliasMaximum: props.topicAliasMaximum ?? 0
-    }
   }
 
   private report (error: unknown): void {

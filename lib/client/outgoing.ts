@@ -10,7 +10,8 @@ import type { PublishProperties, QoS } from '../types'
 import { OutboundAliases } from './aliases'
 import { ClientError } from './errors'
 import type { PacketIds } from './packet-ids'
-import type { ClientLink, ClientPublish } from './types'
+import type { ClientOptions } from './options'
+import type { ClientLink, ClientPublish, ConnackProperties } from './types'
 
 /** What the server allows, from CONNACK (MQTT 5) or our own options. */
 export interface SendLimits {
@@ -19,6 +20,27 @@ export interface SendLimits {
   maximumQoS: QoS
   retainAvailable: boolean
   topicAliasMaximum: number
+}
+
+/** Our own limits, lowered by what the server's CONNACK says (MQTT 5). */
+export function sendLimits (options: ClientOptions, connack?: ConnackProperties): SendLimits {
+  const own: SendLimits = {
+    window: options.maxInflightMessages,
+    maxPacketBytes: options.maxPacketBytes,
+    maximumQoS: 2,
+    retainAvailable: true,
+    topicAliasMaximum: 0
+  }
+  if (options.protocolVersion !== 5 || connack === undefined) return own
+  return {
+    // [MQTT-3.3.4-7] no more unacknowledged QoS 1/2 PUBLISH than the server's receive maximum
+    window: Math.min(own.window, connack.receiveMaximum ?? 65535),
+    // [MQTT-3.1.2-24] never a packet over the server's maximum packet size
+    maxPacketBytes: Math.min(own.maxPacketBytes, connack.maximumPacketSize ?? Infinity),
+    maximumQoS: (connack.maximumQoS ?? 2) as QoS,
+    retainAvailable: connack.retainAvailable ?? true,
+    topicAliasMaximum: connack.topicAliasMaximum ?? 0
+  }
 }
 
 interface PendingPublish {

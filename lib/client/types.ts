@@ -63,6 +63,16 @@ export interface SubscribeProperties {
   userProperties?: Record<string, string | string[]>
 }
 
+/** MQTT 5 DISCONNECT contents for end() (MQTT 5.0, 3.14). */
+export interface DisconnectOptions {
+  reasonCode?: number
+  properties?: {
+    sessionExpiryInterval?: number
+    reasonString?: string
+    userProperties?: Record<string, string | string[]>
+  }
+}
+
 export interface ClientPublish {
   topic: string
   payload?: Buffer | string | Uint8Array

@@ -275,4 +275,44 @@ describe('client engine against a scripted server', () => {
     await reconnecting
     await peer.closedByClient()
   })
+
+  it('gives up on a server that sends no CONNACK within connectTimeoutMs, and tries again', async () => {
+    const c = client({ connectTimeoutMs: 100 })
+    const failed = next<[ClientError]>(c, 'error')
+    const reconnecting = next(c, 'reconnecting')
+    c.connect()
+    const silent = await server.connection()
+    await silent.expect('connect')
+    assert.equal((await failed)[0].code, 'CONNECT_TIMEOUT')
+    await reconnecting
+    await silent.closedByClient()
+    const peer = await server.connection()
+    await peer.accept()
+    await next(c, 'connect')
+  })
+
+  it('ends with an MQTT 5 DISCONNECT carrying the reason code and properties given', async () => {
+    const c = client({ protocolVersion: 5, cleanSession: false, properties: { sessionExpiryInterval: 600 } }).connect()
+    const peer = await server.connection()
+    const connect = await peer.accept()
+    assert.deepEqual([connect.clean, connect.properties], [false, { sessionExpiryInterval: 600 }])
+    await next(c, 'connect')
+    const ended = c.end(false, { reasonCode: 0x04, properties: { sessionExpiryInterval: 0, reasonString: 'bye' } })
+    const disconnect = await peer.expect('disconnect')
+    assert.deepEqual([disconnect.reasonCode, disconnect.properties], [0x04, { sessionExpiryInterval: 0, reasonString: 'bye' }])
+    await ended
+  })
+
+  it('keeps the connection when a message listener throws, and reports the throw', async () => {
+    const c = client().connect()
+    const peer = await server.connection()
+    await peer.accept()
+    await next(c, 'connect')
+    c.once('message', () => { throw new Error('listener bug') })
+    const reported = next<[Error]>(c, 'error')
+    peer.send({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 1, dup: false, retain: false, messageId: 3 })
+    assert.equal((await reported)[0].message, 'listener bug')
+    assert.equal((await peer.expect('puback')).messageId, 3)
+    assert.equal(c.connected, true)
+  })
 })
