@@ -61,9 +61,9 @@ export function encodeSubscribe (messageId: number, subscriptions: ClientSubscri
     subscriptions: subscriptions.map((sub) => {
       const entry: mqttPacket.ISubscription = { topic: sub.filter, qos: sub.qos }
       if (version === 5) {
-        entry.nl = sub.nl === true
-        entry.rap = sub.rap === true
-        entry.rh = sub.rh ?? 0
+        entry.nl = (sub.nl ?? sub.noLocal) === true
+        entry.rap = (sub.rap ?? sub.retainAsPublished) === true
+        entry.rh = sub.rh ?? sub.retainHandling ?? 0
       }
       return entry
     })

@@ -49,7 +49,7 @@ export class Requests {
       if (problem !== undefined) return Promise.reject(new ClientError('INVALID_PACKET', `invalid topic filter "${String(sub.filter)}": ${problem}`))
       if (sub.qos !== 0 && sub.qos !== 1 && sub.qos !== 2) return Promise.reject(new ClientError('INVALID_PACKET', `invalid QoS ${String(sub.qos)} for "${sub.filter}"`))
       // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error
-      if (sub.nl === true && this.link.protocolVersion === 5 && sub.filter.startsWith('$share/')) {
+      if ((sub.nl ?? sub.noLocal) === true && this.link.protocolVersion === 5 && sub.filter.startsWith('$share/')) {
         return Promise.reject(new ClientError('INVALID_PACKET', `no local is not allowed on shared subscription "${sub.filter}"`))
       }
     }

@@ -56,6 +56,10 @@ export interface ClientSubscription {
   rap?: boolean
   /** Retain Handling: 0 send retained, 1 only for a new subscription, 2 never. */
   rh?: 0 | 1 | 2
+  /** Long names for the same options, as Node-RED's dialogs spell them; the short ones win. */
+  noLocal?: boolean
+  retainAsPublished?: boolean
+  retainHandling?: 0 | 1 | 2
 }
 
 export interface SubscribeProperties {

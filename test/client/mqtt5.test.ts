@@ -151,8 +151,8 @@ describe('client engine speaking MQTT 5 to mosquitto', () => {
       { filter: 'opts/nl', qos: 1, nl: true },
       { filter: 'opts/rap/plain', qos: 1 },
       { filter: 'opts/rap/as-published', qos: 1, rap: true },
-      // Retain handling 2: no retained messages at subscribe time.
-      { filter: 'opts/rap/kept', qos: 1, rh: 2 }
+      // Retain handling 2: no retained messages at subscribe time (the long option name).
+      { filter: 'opts/rap/kept', qos: 1, retainHandling: 2 }
     ]), [1, 1, 1, 1])
     await c.publish({ topic: 'opts/nl', payload: 'mine', qos: 1 })
     await other.publish({ topic: 'opts/nl', payload: 'theirs', qos: 1 })
