@@ -152,16 +152,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     this.currentState = 'connecting'
     const { host, port } = this.options
     this.logger.debug(`Client ${this.clientId} connecting to ${host}:${port}.`)
-    const socket = openSocket(this.options, () => {
-      if (socket !== this.socket) return
-      try {
-        this.write(encodeConnect(this.options, this.clientId))
-      } catch (error) {
-        // A CONNECT that cannot be encoded never will be: trying again would only repeat it.
-        this.report(error)
-        void this.end(true)
-      }
-    })
+    let socket: net.Socket
+    try {
+      socket = this.openSocket()
+    } catch (error) {
+      // Bad TLS material (a key that does not parse) fails at once, and would every time.
+      this.report(error)
+      void this.end(true)
+      return
+    }
     this.socket = socket
     // The framer checks the remaining length, a few bytes short of the whole packet that
     // maximumPacketSize counts: close enough to refuse what we said we would not take.
@@ -174,6 +173,21 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     this.connectTimer = setTimeout(() => {
       this.dropConnection(socket, new ClientError('CONNECT_TIMEOUT', `no CONNACK from ${host}:${port} within ${this.options.connectTimeoutMs} ms`))
     }, this.options.connectTimeoutMs)
+  }
+
+  /** Opens the socket; CONNECT goes out as soon as it (and TLS) is up. */
+  private openSocket (): net.Socket {
+    const socket = openSocket(this.options, () => {
+      if (socket !== this.socket) return
+      try {
+        this.write(encodeConnect(this.options, this.clientId))
+      } catch (error) {
+        // A CONNECT that cannot be encoded never will be: trying again would only repeat it.
+        this.report(error)
+        void this.end(true)
+      }
+    })
+    return socket
   }
 
   onFrame (firstByte: number, body: Buffer, whole: Buffer): void {

@@ -161,6 +161,16 @@ describe('client engine against a Roost broker', () => {
     assert.throws(() => createClient({ host: '127.0.0.1', will: { topic: 'w/#' } }), code('INVALID_OPTIONS'))
   })
 
+  it('ends at once, reporting why, when its TLS key cannot be used', async () => {
+    const c = client({ tls: { key: 'not a key', cert: 'not a certificate' } })
+    const failed = next<[Error]>(c, 'error')
+    const ended = next(c, 'end')
+    c.connect()
+    assert.match((await failed)[0].message, /PEM|key|certificate/i)
+    await ended
+    assert.equal(c.state, 'closed')
+  })
+
   it('unsubscribes: the broker stops sending and the filter is not made again later', async () => {
     const c = client().connect()
     await next(c, 'connect')
