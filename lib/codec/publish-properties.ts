@@ -10,14 +10,12 @@ export interface InboundPublishProperties {
   userPropertyPairs: Array<[string, string]> | undefined
   topicAlias: number | undefined
   messageExpiryInterval: number | undefined
+  /** Only a server may send these (MQTT 5.0, 3.3.4); the broker refuses them from clients. */
+  subscriptionIdentifiers: number[] | undefined
 }
 
 export function inboundPublishProperties (read: PropertyValues): InboundPublishProperties {
   const v = read.values
-  // [MQTT-3.3.4-6] a PUBLISH from a client must not carry a Subscription Identifier
-  if (read.subscriptionIdentifiers !== undefined) {
-    throw new ProtocolError(ReasonCode.ProtocolError, 'PUBLISH from a client carries a subscription identifier')
-  }
   const format = v.payloadFormatIndicator as number | undefined
   if (format !== undefined && format !== 0 && format !== 1) {
     throw new ProtocolError(ReasonCode.ProtocolError, `payload format indicator ${format}`)
@@ -34,7 +32,8 @@ export function inboundPublishProperties (read: PropertyValues): InboundPublishP
     properties: any ? properties : undefined,
     userPropertyPairs: read.userProperties,
     topicAlias: v.topicAlias as number | undefined,
-    messageExpiryInterval: v.messageExpiryInterval as number | undefined
+    messageExpiryInterval: v.messageExpiryInterval as number | undefined,
+    subscriptionIdentifiers: read.subscriptionIdentifiers
   }
 }
 

@@ -95,6 +95,9 @@ const WORDS: Record<string, WordHandler> = {
   message_size_limit: option('messageSizeLimit', (line) => parseInteger(line)),
   max_keepalive: option('maxKeepalive', (line) => parseInteger(line)),
   retain_available: option('retainAvailable', parseBoolean),
+  // MQTT 5: Maximum Packet Size and Topic Alias Maximum announced in CONNACK.
+  max_packet_size: option('maxPacketSize', (line) => parseInteger(line)),
+  max_topic_alias: option('maxTopicAlias', (line) => parseInteger(line)),
   persistent_client_expiration: option('persistentClientExpirationSec', parseDurationSec),
   sys_interval: option('sysIntervalSec', (line) => parseInteger(line)),
   password_file (state, line) {

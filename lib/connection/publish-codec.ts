@@ -7,7 +7,7 @@ import { type InboundPublishProperties, inboundPublishProperties, outboundPublis
 import { encodeProperties, type PropertiesToWrite, readProperties } from '../codec/properties'
 import { varintLength, writeVarint } from '../codec/varint'
 import { ProtocolError, ReasonCode } from '../errors'
-import type { Message, QoS } from '../types'
+import type { Message, PublishProperties, QoS } from '../types'
 
 export interface PublishHeader {
   topic: string
@@ -79,8 +79,8 @@ const NO_PROPERTIES = Buffer.from([0])
  * an MQTT 3.1.1 receiver gets the message without them.
  */
 export function encodePublish (topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean,
-  messageId: number, protocolVersion: number, properties?: PropertiesToWrite): Buffer {
-  const propertyBlock = protocolVersion !== 5 ? undefined : properties === undefined ? NO_PROPERTIES : encodeProperties(properties)
+  messageId: number, protocolVersion: number, properties?: PropertiesToWrite | PublishProperties): Buffer {
+  const propertyBlock = protocolVersion !== 5 ? undefined : properties === undefined ? NO_PROPERTIES : encodeProperties(properties as PropertiesToWrite)
   const topicBytes = Buffer.byteLength(topic)
   const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (propertyBlock?.length ?? 0) + payload.length
   const packet = Buffer.allocUnsafe(1 + varintLength(remaining) + remaining)

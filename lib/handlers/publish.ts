@@ -20,6 +20,10 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   stats.publishReceived++
   stats.publishBytesReceived += payload.length
 
+  // [MQTT-3.3.4-6] a PUBLISH from a client must not carry a Subscription Identifier
+  if (publish.v5?.subscriptionIdentifiers !== undefined) {
+    throw new ProtocolError(ReasonCode.ProtocolError, 'PUBLISH from a client carries a subscription identifier')
+  }
   const topic = publish.v5 === undefined ? publish.topic : resolveTopicAlias(conn, publish)
   // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] not empty
   const problem = topicNameProblem(topic)

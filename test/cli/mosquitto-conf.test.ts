@@ -41,6 +41,8 @@ describe('mosquitto.conf words', () => {
       'message_size_limit 1024',
       'max_keepalive 120',
       'retain_available false',
+      'max_packet_size 2048',
+      'max_topic_alias 5',
       'persistent_client_expiration 2h',
       'sys_interval\t30',
       'pid_file /tmp/roost test.pid',
@@ -58,6 +60,8 @@ describe('mosquitto.conf words', () => {
       messageSizeLimit: 1024,
       maxKeepalive: 120,
       retainAvailable: false,
+      maxPacketSize: 2048,
+      maxTopicAlias: 5,
       persistentClientExpirationSec: 7200,
       sysIntervalSec: 30
     })

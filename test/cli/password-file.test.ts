@@ -123,7 +123,11 @@ describe('password_file in a broker started from mosquitto.conf', () => {
   })
 
   it('MQTT 5: refuses a wrong password with reason code 0x86', async () => {
-    // CONNACK: flags 0, reason 0x86 Bad User Name or Password, no properties.
-    assert.deepEqual(await connectRaw(port, { clientId: 'c7', username: 'sensor', password: 'wrong', protocolVersion: 5 }), Buffer.from([0x20, 0x03, 0x00, 0x86, 0x00]))
+    // CONNACK: flags 0, reason 0x86 Bad User Name or Password, and the Reason String property
+    // (0x1F) a client gets unless it turned problem information off [MQTT-3.1.2-29].
+    const reason = Buffer.from('bad username or password')
+    const properties = Buffer.concat([Buffer.from([0x1f, 0, reason.length]), reason])
+    const expected = Buffer.concat([Buffer.from([0x20, 3 + properties.length, 0x00, 0x86, properties.length]), properties])
+    assert.deepEqual(await connectRaw(port, { clientId: 'c7', username: 'sensor', password: 'wrong', protocolVersion: 5 }), expected)
   })
 })
