@@ -4,8 +4,8 @@
 // ready when the broker reports its SUBSCRIBE, never after a pause.
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, test } from 'node:test'
-import { ProcessPool, subscribed } from './processes'
-import { type RunningBroker, startBroker } from './support'
+import { ProcessPool } from './processes'
+import { disconnected, type RunningBroker, startBroker, subscribed } from './support'
 
 const PUB = 'mosquitto_pub'
 const SUB = 'mosquitto_sub'
@@ -44,11 +44,12 @@ describe('mosquitto_pub and mosquitto_sub', { timeout: 30_000 }, () => {
   test('a persistent session (-c -i) receives the QoS 1 messages published while it was away', async () => {
     const session = ['-c', '-i', 'cli-persistent', '-q', '1', '-t', 'cli/away/#']
     // First visit: subscribe, take one message, and leave with DISCONNECT (-C 1).
+    const gone = disconnected(running.broker, 'cli-persistent')
     const firstVisit = processes.start(SUB, [...at(), ...session, '-C', '1', '-v', '-W', GIVE_UP_SEC])
     await subscribed(running.broker, 'cli-persistent')
     await processes.run(PUB, [...at(), '-t', 'cli/away/0', '-m', 'while here', '-q', '1'])
     assert.deepEqual(await firstVisit.finished, { code: 0, stdout: 'cli/away/0 while here\n', stderr: '' })
-    assert.equal(running.broker.clients().some((info) => info.clientId === 'cli-persistent'), false)
+    assert.equal(await gone, 'disconnect')
 
     for (let i = 1; i <= 3; i++) {
       const published = await processes.run(PUB, [...at(), '-t', `cli/away/${i}`, '-m', `while away ${i}`, '-q', '1'])

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, test } from 'node:test'
 import type { IClientOptions } from 'mqtt'
-import { ClientPool, type RunningBroker, startBroker, summary } from './support'
+import { ClientPool, disconnected, type RunningBroker, startBroker, summary } from './support'
 
 const VERSIONS: Array<{ name: string, options: IClientOptions }> = [
   { name: 'MQTT 3.1.1', options: { protocolVersion: 4 } },
@@ -142,7 +142,9 @@ for (const { name, options: versionOptions } of VERSIONS) {
       const watcher = await connect()
       await watcher.client.subscribeAsync('will2/+', { qos: 1 })
       const polite = await connect({ will: { topic: 'will2/polite', payload: Buffer.from('gone'), qos: 1, retain: false } })
+      const gone = disconnected(running.broker, polite.client.options.clientId ?? '')
       await polite.client.endAsync()
+      assert.equal(await gone, 'disconnect')
       const publisher = await connect()
       await publisher.client.publishAsync('will2/sentinel', 'after', { qos: 1 })
       assert.deepEqual(summary(await watcher.inbox.waitFor(1)), [{ topic: 'will2/sentinel', payload: 'after' }])
@@ -153,7 +155,9 @@ for (const { name, options: versionOptions } of VERSIONS) {
       const first = await connect({ clientId, clean: false })
       assert.equal(first.sessionPresent, false)
       await first.client.subscribeAsync('queued/#', { qos: 1 })
+      const gone = disconnected(running.broker, clientId)
       await first.client.endAsync()
+      assert.equal(await gone, 'disconnect')
 
       const publisher = await connect()
       for (let i = 1; i <= 5; i++) await publisher.client.publishAsync(`queued/${i}`, `message ${i}`, { qos: 1 })
@@ -168,7 +172,9 @@ for (const { name, options: versionOptions } of VERSIONS) {
       await publisher.client.publishAsync('queued/live', 'live', { qos: 1 })
       assert.deepEqual(summary((await back.inbox.waitFor(6)).slice(5)), [{ topic: 'queued/live', payload: 'live' }])
       // Clean up the session for the other tests.
+      const goneAgain = disconnected(running.broker, clientId)
       await back.client.endAsync()
+      await goneAgain
       await connect({ clientId, clean: true })
     })
 

@@ -2,7 +2,6 @@
 // their output captured, waited for, and killed by the test's cleanup if still running, so a
 // failing test never leaves a process behind.
 import { type ChildProcess, spawn } from 'node:child_process'
-import type { Broker } from '../../lib'
 
 export interface Finished {
   /** Exit code, or null when the process was ended by a signal. */
@@ -50,16 +49,4 @@ export class ProcessPool {
       await closed
     }))
   }
-}
-
-/** Resolves when the client with this id has subscribed (its SUBACK is on the way). */
-export function subscribed (broker: Broker, clientId: string): Promise<void> {
-  return new Promise((resolve) => {
-    const listener = (event: { clientId: string }): void => {
-      if (event.clientId !== clientId) return
-      broker.off('subscribe', listener)
-      resolve()
-    }
-    broker.on('subscribe', listener)
-  })
 }

@@ -87,3 +87,27 @@ export class Inbox {
 export function summary (messages: Received[]): Array<{ topic: string, payload: string }> {
   return messages.map((message) => ({ topic: message.topic, payload: message.payload.toString() }))
 }
+
+/** Resolves when the client with this id has subscribed (its SUBACK is on the way). */
+export function subscribed (broker: Broker, clientId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const listener = (event: { clientId: string }): void => {
+      if (event.clientId !== clientId) return
+      broker.off('subscribe', listener)
+      resolve()
+    }
+    broker.on('subscribe', listener)
+  })
+}
+
+/** Resolves with the reason once the client with this id has gone from the broker. */
+export function disconnected (broker: Broker, clientId: string): Promise<string> {
+  return new Promise((resolve) => {
+    const listener = (event: { clientId: string, reason: string }): void => {
+      if (event.clientId !== clientId) return
+      broker.off('clientDisconnected', listener)
+      resolve(event.reason)
+    }
+    broker.on('clientDisconnected', listener)
+  })
+}
