@@ -9,6 +9,8 @@ interface ParserInternals {
   settings: { protocolVersion?: number }
   _resetState (): void
   _list: { length: number }
+  /** Read position; only a completed packet resets it, and _resetState() does not. */
+  _pos: number
 }
 
 export class PacketDecoder {
@@ -33,6 +35,8 @@ export class PacketDecoder {
     this.error = undefined
     if (error !== undefined || packet === undefined || internals._list.length > 0) {
       internals._resetState()
+      // Left where the failed packet stopped, it would offset the next packet's length read.
+      internals._pos = 0
       throw new ProtocolError(ReasonCode.MalformedPacket, error?.message ?? 'malformed packet')
     }
     return packet
