@@ -14,6 +14,8 @@ import { handleUnsubscribe } from './unsubscribe'
 
 const CONNECT = 1
 const PUBLISH = 3
+const PUBACK = 4
+const PUBCOMP = 7
 
 export function handleFrame (conn: Connection, firstByte: number, body: Buffer, whole: Buffer): void {
   const type = firstByte >> 4
@@ -34,6 +36,11 @@ export function handleFrame (conn: Connection, firstByte: number, body: Buffer, 
       handlePublish(conn, publish)
       return
     }
+  }
+  // PUBACK, PUBREC, PUBREL, PUBCOMP: a packet identifier, and before MQTT 5 nothing else
+  // (MQTT 3.1.1, 3.4.1-3.7.1: remaining length 2). mqtt-packet reads a missing id as -1.
+  if (type >= PUBACK && type <= PUBCOMP && (body.length < 2 || (conn.protocolVersion !== 5 && body.length !== 2))) {
+    throw new ProtocolError(ReasonCode.MalformedPacket, 'acknowledgement with a remaining length other than 2')
   }
   const packet = conn.ctx.decoder.decode(whole, conn.protocolVersion)
   switch (packet.cmd) {
