@@ -179,8 +179,11 @@ function accept (conn: Connection, packet: mqttPacket.IConnectPacket): void {
   conn.will = willMessage(conn, packet)
   ctx.clients.set(clientId, conn)
   conn.state = 'connected'
-  // MQTT 3.1 has no session present flag (MQTT 3.1.1, 3.2.2.2 is new in 3.1.1).
-  conn.sendPacket({ cmd: 'connack', sessionPresent: conn.protocolVersion === 3 ? false : sessionPresent, returnCode: 0 })
+  // MQTT 3.1 has no session present flag (MQTT 3.1.1, 3.2.2.2 is new in 3.1.1); MQTT 5 has a
+  // reason code where earlier versions have a return code (mqtt-packet refuses the other one).
+  conn.sendPacket(conn.protocolVersion === 5
+    ? { cmd: 'connack', sessionPresent, reasonCode: ReasonCode.Success }
+    : { cmd: 'connack', sessionPresent: conn.protocolVersion === 3 ? false : sessionPresent, returnCode: 0 })
   ctx.stats.connectionsAccepted++
   if (ctx.clients.size > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.clients.size
   ctx.logger.notice(`New client connected from ${conn.remoteAddress}:${conn.remotePort} as ${clientId} (p${conn.protocolVersion === 4 ? 2 : conn.protocolVersion === 3 ? 1 : 5}, c${conn.cleanSession ? 1 : 0}, k${conn.keepaliveSec}${conn.username !== undefined ? `, u'${conn.username}'` : ''}).`)
