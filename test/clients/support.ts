@@ -76,6 +76,14 @@ export class Inbox {
     })
   }
 
+  /** Resolves with every message after the first `from`, up to and including one on `topic`. */
+  async waitForTopic (topic: string, from = 0): Promise<Received[]> {
+    for (let count = from + 1; ; count++) {
+      const messages = await this.waitFor(count)
+      if (messages[count - 1]?.topic === topic) return messages.slice(from)
+    }
+  }
+
   /** Resolves once at least `count` messages have arrived in total. */
   async waitFor (count: number): Promise<Received[]> {
     if (this.messages.length < count) await new Promise<void>((resolve) => this.waiters.push({ count, resolve }))
