@@ -212,3 +212,24 @@ for (const { name, options: versionOptions } of VERSIONS) {
     })
   })
 }
+
+describe('MQTT.js client, MQTT 5', { timeout: 20_000 }, () => {
+  let running: RunningBroker
+  const pool = new ClientPool()
+
+  before(async () => { running = await startBroker() })
+  after(async () => {
+    await pool.endAll()
+    await running.broker.close()
+  })
+
+  test('is accepted (MQTT.js only resolves on a CONNACK with reason code 0) and completes a QoS 1 round trip', async () => {
+    const { client, inbox, sessionPresent } = await pool.connect(running.port, { protocolVersion: 5, clientId: 'v5-client' })
+    assert.equal(sessionPresent, false)
+    assert.equal(running.broker.clients().find((info) => info.clientId === 'v5-client')?.protocolVersion, 5)
+    await client.subscribeAsync('v5/t', { qos: 1 })
+    await client.publishAsync('v5/t', 'five', { qos: 1 })
+    const [message] = await inbox.waitFor(1)
+    assert.deepEqual([message?.topic, message?.payload.toString(), message?.qos], ['v5/t', 'five', 1])
+  })
+})
