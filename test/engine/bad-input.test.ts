@@ -40,6 +40,8 @@ describe('bad input', { timeout: 100_000 }, () => {
   const pool = new ClientPool()
   let watcher: Inbox
   let cases = 0
+  /** The client id of the latest misbehaving connection, whose will the cases expect. */
+  let lastBadClient = ''
 
   before(async () => {
     running = await startBroker({}, { logger: recorder.logger })
@@ -75,6 +77,7 @@ describe('bad input', { timeout: 100_000 }, () => {
    */
   async function misbehave (bytes: Array<Buffer | readonly number[]>, options: { connect?: boolean, end?: boolean, connectOptions?: ConnectOptions } = {}): Promise<Outcome> {
     const n = ++cases
+    lastBadClient = `bad-${n}`
     const raw = await RawClient.open(running.port)
     const from = watcher.messages.length
     let skip = 0
@@ -93,7 +96,7 @@ describe('bad input', { timeout: 100_000 }, () => {
   }
 
   const brief = (message: Received): { topic: string, payload: string } => ({ topic: message.topic, payload: message.payload.toString() })
-  const willOf = (): Array<{ topic: string, payload: string }> => [{ topic: `will/bad-${cases}`, payload: 'died' }]
+  const willOf = (): Array<{ topic: string, payload: string }> => [{ topic: `will/${lastBadClient}`, payload: 'died' }]
 
   describe('truncated packets: the socket ends in the middle of a packet', () => {
     const connect = connectPacket('truncated')

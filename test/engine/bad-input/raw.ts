@@ -46,7 +46,7 @@ export class RawClient {
     return this.received
   }
 
-  /** Sends DISCONNECT-free CONNECT and waits for its CONNACK, asserting nothing. */
+  /** Sends a CONNECT and resolves with the first 4 bytes back (the CONNACK); asserts nothing. */
   async handshake (clientId: string, options: ConnectOptions = {}): Promise<Buffer> {
     this.send(connectPacket(clientId, options))
     return (await this.receive(4)).subarray(0, 4)
