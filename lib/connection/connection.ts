@@ -121,9 +121,20 @@ export class Connection implements DeliveryChannel, FrameSink {
     this.closeWithReason(ReasonCode.ImplementationSpecificError, 'protocolError')
   }
 
-  /** Holds further packets while CONNECT is authenticated, then lets them through in order. */
-  pauseInput (): void { this.framer.pause() }
-  resumeInput (): void { this.framer.resume() }
+  /**
+   * Holds further packets while CONNECT is authenticated, then lets them through in order. The
+   * socket stops reading too, so a client cannot make the framer buffer without bound while a
+   * slow authentication hook runs: TCP flow control holds the rest.
+   */
+  pauseInput (): void {
+    this.framer.pause()
+    this.socket.pause()
+  }
+
+  resumeInput (): void {
+    this.framer.resume()
+    if (this.state !== 'closed') this.socket.resume()
+  }
 
   /** Starts keepalive supervision once CONNACK is sent: 1.5 x keepalive [MQTT-3.1.2-24]. */
   startKeepalive (): void {
