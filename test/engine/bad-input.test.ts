@@ -8,7 +8,7 @@ import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import type { Broker, Logger } from '../../lib'
+import { type Broker, createBroker, type Logger } from '../../lib'
 import { ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
 import { randomBuffers } from './bad-input/prng'
 import { CONNACK_ACCEPTED, type ConnectOptions, connectPacket, packet, publishPacket, RawClient, remainingLength, subscribePacket } from './bad-input/raw'
@@ -521,6 +521,59 @@ describe('a client that never reads', { timeout: 60_000 }, () => {
     await client.publishAsync('after/stall', 'alive', { qos: 1 })
     assert.deepEqual((await inbox.waitFor(1)).map((m) => [m.payload.toString(), m.qos]), [['alive', 1]])
     assert.deepEqual(recorder.failures.splice(0), [])
+  })
+})
+
+describe('data sent while CONNECT is being authenticated', { timeout: 30_000 }, () => {
+  let broker: Broker
+  let tap: net.Server
+  let tapPort = 0
+  const tapped: net.Socket[] = []
+  /** Settles the authentication in progress; set by the hook. */
+  let settle: (accepted: boolean) => void = () => {}
+  /** Called by the hook when an authentication begins. */
+  let authenticationBegan: () => void = () => {}
+  let pausedDuringAuth: boolean | undefined
+
+  before(async () => {
+    broker = createBroker({ listeners: [] }, {
+      // A slow authentication hook (a database, an HTTP call): the test decides when it answers.
+      auth: {
+        authenticate: () => new Promise<boolean>((resolve) => {
+          pausedDuringAuth = tapped[tapped.length - 1]?.isPaused()
+          settle = resolve
+          authenticationBegan()
+        })
+      }
+    })
+    tap = net.createServer((socket) => {
+      tapped.push(socket)
+      broker.accept(socket)
+    })
+    await new Promise<void>((resolve) => tap.listen(0, '127.0.0.1', resolve))
+    tapPort = (tap.address() as net.AddressInfo).port
+  })
+  after(async () => {
+    await broker.close()
+    await new Promise((resolve) => tap.close(resolve))
+  })
+
+  test('the socket stops reading while a slow hook authenticates; 32 MB sent meanwhile is handled in order once accepted', async () => {
+    const raw = await RawClient.open(tapPort)
+    const authenticating = new Promise<void>((resolve) => { authenticationBegan = resolve })
+    raw.send(connectPacket('eager'))
+    await authenticating
+    // The broker's end of the socket stopped reading when authentication began.
+    assert.equal(pausedDuringAuth, true)
+    const publish = publishPacket('eager/t', Buffer.alloc(64 * 1024, 0x65), 0)
+    for (let i = 0; i < 512; i++) raw.send(publish)
+    raw.send([0xc0, 0x00])
+    settle(true)
+    // CONNACK, then the PINGREQ sent after all 512 publishes is answered: nothing was lost or reordered.
+    assert.deepEqual(await raw.receive(6), Buffer.from([0x20, 0x02, 0x00, 0x00, 0xd0, 0x00]))
+    assert.equal(broker.stats.publishReceived, 512)
+    raw.destroy()
+    await raw.closed
   })
 })
 
