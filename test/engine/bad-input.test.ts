@@ -5,6 +5,7 @@
 // and after every case a fresh well-behaved client completes a QoS 1 round trip.
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import { Duplex } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -574,6 +575,53 @@ describe('data sent while CONNECT is being authenticated', { timeout: 30_000 }, 
     assert.equal(broker.stats.publishReceived, 512)
     raw.destroy()
     await raw.closed
+  })
+})
+
+describe('input split into single bytes', { timeout: 30_000 }, () => {
+  test('a whole session delivered one byte per chunk is understood exactly', async () => {
+    const broker = createBroker({ listeners: [] })
+    const delivered: Array<{ topic: string, payload: string, qos: number }> = []
+    broker.subscribe('frag/#', 2, (message) => { delivered.push({ topic: message.topic, payload: message.payload.toString(), qos: message.qos }) })
+    const sent: Buffer[] = []
+    const stream = new Duplex({
+      read () {},
+      write (chunk: Buffer, _encoding, callback) {
+        sent.push(chunk)
+        callback()
+      }
+    })
+    const closed = new Promise((resolve) => stream.once('close', resolve))
+    broker.accept(stream)
+    const longPayload = 'x'.repeat(300) // a remaining length of two bytes, split between chunks
+    const session = Buffer.concat([
+      connectPacket('fragmented', { will: { topic: 'frag/will', payload: 'unused', qos: 1, retain: false }, keepaliveSec: 0 }),
+      subscribePacket('other/#', 1, 5),
+      publishPacket('frag/one', longPayload, 1, 10),
+      publishPacket('frag/two', 'exactly once', 2, 11),
+      Buffer.from([0x62, 0x02, 0x00, 0x0b]), // PUBREL 11
+      Buffer.from([0xc0, 0x00]), // PINGREQ
+      Buffer.from([0xe0, 0x00]) // DISCONNECT
+    ])
+    for (const byte of session) {
+      stream.push(Buffer.from([byte]))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await closed
+    assert.deepEqual(Buffer.concat(sent), Buffer.from([
+      0x20, 0x02, 0x00, 0x00, // CONNACK
+      0x90, 0x03, 0x00, 0x05, 0x01, // SUBACK 5, QoS 1
+      0x40, 0x02, 0x00, 0x0a, // PUBACK 10
+      0x50, 0x02, 0x00, 0x0b, // PUBREC 11
+      0x70, 0x02, 0x00, 0x0b, // PUBCOMP 11
+      0xd0, 0x00 // PINGRESP
+    ]))
+    // Both messages routed once; DISCONNECT means no will [MQTT-3.1.2-10].
+    assert.deepEqual(delivered, [
+      { topic: 'frag/one', payload: longPayload, qos: 1 },
+      { topic: 'frag/two', payload: 'exactly once', qos: 2 }
+    ])
+    await broker.close()
   })
 })
 
