@@ -140,7 +140,7 @@ describe('bad input', { timeout: 100_000 }, () => {
 
     for (const [name, bytes] of [
       ['SUBSCRIBE with no topic filter [MQTT-3.8.3-3]', packet(0x82, [0, 1])],
-      ['SUBSCRIBE requesting QoS 3 [MQTT-3-8.3-4]', subscribePacket('qos/three', 3)],
+      ['SUBSCRIBE requesting QoS 3 [MQTT-3.8.3-4]', subscribePacket('qos/three', 3)],
       ['UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]', packet(0xa2, [0, 1])],
       ['PUBLISH QoS 1 without room for its packet identifier', packet(0x32, [0, 1, 0x61])],
       ['PUBLISH QoS 1 with packet identifier 0 [MQTT-2.3.1-1]', publishPacket('zero/id', 'x', 1, 0)],
@@ -260,7 +260,7 @@ describe('bad input', { timeout: 100_000 }, () => {
     for (const [name, topic] of [
       ['invalid UTF-8 [MQTT-1.5.3-1]', [0x61, 0x2f, 0xc3, 0x28]],
       ['U+0000 [MQTT-1.5.3-2]', [0x61, 0x00]],
-      ["a wildcard [MQTT-3.1.3-11]", 'will/+']
+      ['a wildcard (a will topic is a topic name) [MQTT-3.3.2-2]', 'will/+']
     ] as const) {
       test(`CONNECT with a will topic with ${name}: closed without CONNACK`, CASE, async () => {
         const bytes = connectPacket('bad-will', { will: { topic: topic as string | number[], payload: 'x', qos: 0, retain: false } })
