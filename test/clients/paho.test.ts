@@ -1,5 +1,6 @@
-// Python paho-mqtt from Debian's python3-paho-mqtt (1.6 API) against the broker. The client code
-// is in paho/client.py; it prints one JSON object per scenario, checked here field by field.
+// Python paho-mqtt from Debian's python3-paho-mqtt against the broker: written to the 1.6 API,
+// which paho 2.x also runs when asked for 1.x callbacks. The client code is in paho/client.py;
+// it prints one JSON object per scenario, checked here field by field.
 // Always /usr/bin/python3: the python3 first on PATH may be another installation without paho.
 import assert from 'node:assert/strict'
 import path from 'node:path'
@@ -22,11 +23,13 @@ describe('Python paho-mqtt client', { timeout: 60_000 }, () => {
 
   /** Runs one scenario of client.py and returns its JSON output. */
   async function scenario (name: string, protocol = 'mqttv311'): Promise<Record<string, unknown>> {
-    const finished = await processes.run(PYTHON, [SCRIPT, name, String(running.port), protocol])
+    // paho 2.x warns that the 1.x callback API is deprecated: not a failure of the broker.
+    const finished = await processes.run(PYTHON, ['-W', 'ignore::DeprecationWarning', SCRIPT, name, String(running.port), protocol])
     assert.equal(finished.stderr, '')
     assert.equal(finished.code, 0, finished.stdout)
     const result = JSON.parse(finished.stdout) as Record<string, unknown>
-    assert.equal(result.paho_version, '1.6.1')
+    // Written to the 1.6 API that Debian bookworm ships; client.py also runs on paho 2.x.
+    assert.match(String(result.paho_version), /^(1\.6|2)\./)
     return result
   }
 

@@ -1,4 +1,5 @@
-"""Drives the broker with Debian's paho-mqtt 1.6 and prints what happened as one JSON object.
+"""Drives the broker with Debian's paho-mqtt (1.6, or 2.x with 1.x callbacks) and prints what
+happened as one JSON object.
 
 Usage: /usr/bin/python3 client.py <scenario> <port> [mqttv31|mqttv311]
 Scenarios: roundtrip (QoS 0, 1, 2), retained, will. Every wait is bounded; a wait that runs out
@@ -26,6 +27,13 @@ def wait(event, what):
         give_up(what)
 
 
+def new_client(client_id, protocol):
+    """Debian bookworm ships paho 1.6; paho 2.x needs the 1.x callback signatures asked for."""
+    if hasattr(mqtt, "CallbackAPIVersion"):
+        return mqtt.Client(mqtt.CallbackAPIVersion.VERSION1, client_id=client_id, clean_session=True, protocol=protocol)
+    return mqtt.Client(client_id=client_id, clean_session=True, protocol=protocol)
+
+
 class Recorder:
     """A paho client that records CONNACK, SUBACK, acknowledged publishes and messages."""
 
@@ -37,7 +45,7 @@ class Recorder:
         self.subscribed = threading.Event()
         self.connack = None
         self.granted = None
-        self.client = mqtt.Client(client_id=client_id, clean_session=True, protocol=protocol)
+        self.client = new_client(client_id, protocol)
         if will is not None:
             self.client.will_set(will["topic"], will["payload"], qos=will["qos"], retain=will["retain"])
         self.client.on_connect = self.on_connect
