@@ -2,7 +2,6 @@
 // SUBACK, then send the retained messages the new subscriptions match [MQTT-3.3.1-6].
 import type mqttPacket from 'mqtt-packet'
 import type { Connection } from '../connection/connection'
-import { ProtocolError, ReasonCode } from '../errors'
 import { sendRetained } from '../retained/deliver'
 import type { Session } from '../session/session'
 import { addSubscription } from '../session/subscriptions'
@@ -16,8 +15,6 @@ const SUBACK_FAILURE = 0x80
 export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribePacket): void {
   const { ctx } = conn
   const session = conn.session as Session
-  // [MQTT-3.8.3-3] a SUBSCRIBE carries at least one topic filter
-  if (packet.subscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE without a topic filter')
   const granted: number[] = []
   const accepted: Array<{ filter: string, qos: QoS }> = []
   for (const { topic: filter, qos: requested } of packet.subscriptions) {
