@@ -2,6 +2,7 @@
 // SUBACK, then send the retained messages the new subscriptions match [MQTT-3.3.1-6].
 import type mqttPacket from 'mqtt-packet'
 import type { Connection } from '../connection/connection'
+import { ProtocolError, ReasonCode } from '../errors'
 import { sendRetained } from '../retained/deliver'
 import type { Session } from '../session/session'
 import { addSubscription } from '../session/subscriptions'
@@ -14,6 +15,8 @@ const SUBACK_FAILURE = 0x80
 
 export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribePacket): void {
   const { ctx } = conn
+  // [MQTT-3.8.3-3] a SUBSCRIBE carries at least one filter; mqtt-packet lets an empty one through
+  if (packet.subscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE with no topic filter')
   const session = conn.session as Session
   const granted: number[] = []
   const accepted: Array<{ filter: string, qos: QoS }> = []

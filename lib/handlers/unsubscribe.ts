@@ -2,11 +2,14 @@
 // had no such subscription [MQTT-3.10.4-5].
 import type mqttPacket from 'mqtt-packet'
 import type { Connection } from '../connection/connection'
+import { ProtocolError, ReasonCode } from '../errors'
 import type { Session } from '../session/session'
 import { removeSubscription } from '../session/subscriptions'
 
 export function handleUnsubscribe (conn: Connection, packet: mqttPacket.IUnsubscribePacket): void {
   const { ctx } = conn
+  // [MQTT-3.10.3-2] an UNSUBSCRIBE carries at least one filter; mqtt-packet lets an empty one through
+  if (packet.unsubscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'UNSUBSCRIBE with no topic filter')
   const session = conn.session as Session
   for (const filter of packet.unsubscriptions) removeSubscription(ctx.router, session, filter)
   conn.sendPacket({ cmd: 'unsuback', messageId: packet.messageId } as mqttPacket.IUnsubackPacket)
