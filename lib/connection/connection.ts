@@ -130,9 +130,20 @@ export class Connection implements DeliveryChannel, FrameSink {
     this.closeWithReason(ReasonCode.ImplementationSpecificError, 'protocolError')
   }
 
-  /** Holds further packets while CONNECT is authenticated, then lets them through in order. */
-  pauseInput (): void { this.framer.pause() }
-  resumeInput (): void { this.framer.resume() }
+  /**
+   * Holds further packets while CONNECT is authenticated, then lets them through in order. The
+   * socket stops reading too, so a client cannot make the framer buffer without bound while a
+   * slow authentication hook runs: TCP flow control holds the rest.
+   */
+  pauseInput (): void {
+    this.framer.pause()
+    this.socket.pause()
+  }
+
+  resumeInput (): void {
+    this.framer.resume()
+    if (this.state !== 'closed') this.socket.resume()
+  }
 
   /** Starts keepalive supervision once CONNACK is sent: 1.5 x keepalive [MQTT-3.1.2-24]. */
   startKeepalive (): void {
@@ -266,7 +277,9 @@ export class Connection implements DeliveryChannel, FrameSink {
     this.framer.stop()
     if (flush && !this.socket.destroyed) {
       this.uncork()
-      this.socket.end()
+      // Destroyed once the last bytes are handed on ('finish'), without waiting for the peer to
+      // close its side; a peer that does not read is cut off after CLOSE_FLUSH_MS.
+      this.socket.end(() => this.socket.destroy())
       setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS).unref()
     } else {
       this.socket.destroy()

@@ -94,11 +94,14 @@ function runStep (conn: Connection, v5: V5State, data: Buffer | undefined): void
     logger.error(`Enhanced authentication hook failed for ${conn.describe()}: ${error instanceof Error ? error.message : String(error)}.`)
     finish({ outcome: 'fail', reasonCode: ReasonCode.UnspecifiedError })
   }
+  let result: EnhancedAuthResult | Promise<EnhancedAuthResult>
   try {
-    const result = (conn.ctx.auth.authenticateEnhanced as NonNullable<typeof auth.authenticateEnhanced>)(request)
-    if (result instanceof Promise) result.then(finish, fail)
-    else finish(result)
+    result = (auth.authenticateEnhanced as NonNullable<typeof auth.authenticateEnhanced>)(request)
   } catch (error) {
     fail(error)
+    return
   }
+  // finish() runs outside the try: an error while accepting is the broker's, not the hook's.
+  if (result instanceof Promise) result.then(finish, fail).catch((error: unknown) => { conn.protocolFailure(error) })
+  else finish(result)
 }

@@ -207,15 +207,19 @@ function authenticate (conn: Connection, packet: mqttPacket.IConnectPacket, done
     conn.ctx.logger.error(`Authentication hook failed for ${conn.describe()}: ${error instanceof Error ? error.message : String(error)}.`)
     done(ReasonCode.ServerUnavailable)
   }
+  let result: AuthenticateResult | Promise<AuthenticateResult>
   try {
-    const result = auth.authenticate !== undefined ? auth.authenticate(request) : builtinAuthenticate(options, request)
-    if (typeof result === 'object' && result !== null && typeof (result as Promise<AuthenticateResult>).then === 'function') {
-      (result as Promise<AuthenticateResult>).then(done, fail)
-    } else {
-      done(result as AuthenticateResult)
-    }
+    result = auth.authenticate !== undefined ? auth.authenticate(request) : builtinAuthenticate(options, request)
   } catch (error) {
     fail(error)
+    return
+  }
+  // done() runs outside the try: an error while accepting is the broker's, not the hook's, and
+  // goes to the connection's error path (synchronously via the dispatcher, or here when async).
+  if (typeof result === 'object' && result !== null && typeof (result as Promise<AuthenticateResult>).then === 'function') {
+    (result as Promise<AuthenticateResult>).then(done, fail).catch((error: unknown) => { conn.protocolFailure(error) })
+  } else {
+    done(result as AuthenticateResult)
   }
 }
 

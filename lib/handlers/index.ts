@@ -18,6 +18,8 @@ import { handleUnsubscribe } from './unsubscribe'
 
 const CONNECT = 1
 const PUBLISH = 3
+const PUBACK = 4
+const PUBCOMP = 7
 const AUTH = 15
 const NO_PROPERTIES: PropertyValues = Object.freeze({ values: Object.freeze({}) }) as PropertyValues
 
@@ -38,6 +40,12 @@ export function handleFrame (conn: Connection, firstByte: number, body: Buffer, 
   } else if (conn.state !== 'connected') {
     return
   }
+  // PUBACK, PUBREC, PUBREL, PUBCOMP: a packet identifier, and before MQTT 5 nothing else
+  // (MQTT 3.1.1, 3.4.1-3.7.1: remaining length 2). mqtt-packet reads a missing id as -1.
+  if (type >= PUBACK && type <= PUBCOMP && (body.length < 2 || (conn.protocolVersion !== 5 && body.length !== 2))) {
+    throw new ProtocolError(ReasonCode.MalformedPacket, 'acknowledgement with a remaining length other than 2')
+  }
+
   if (type === PUBLISH) {
     handlePublish(conn, decodePublish(firstByte, body, conn.protocolVersion))
     return
