@@ -1,0 +1,80 @@
+// MQTT.js (a client nobody here wrote) against the broker: connects with automatic reconnects
+// off, keeps every CONNACK, PUBLISH and server DISCONNECT it receives, and ends with its test.
+import { once } from 'node:events'
+import type { TestContext } from 'node:test'
+import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt'
+
+/** Longest wait for anything a test expects; a broken broker fails the test instead of hanging it. */
+export const WAIT_MS = 5000
+
+export interface Received {
+  topic: string
+  payload: string
+  packet: IPublishPacket
+}
+
+export interface V5Client {
+  client: MqttClient
+  connack: IConnackPacket
+  /** The next message not yet taken, in arrival order. */
+  next (): Promise<Received>
+  /** Every message received and not yet taken by next(). */
+  readonly pending: Received[]
+  /** Resolves with the DISCONNECT the server sends. */
+  disconnected: Promise<IDisconnectPacket>
+  /** Closes the socket without DISCONNECT, so a will is published. */
+  drop (): Promise<void>
+}
+
+export function bounded<T> (promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${WAIT_MS} ms`)), WAIT_MS)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+export async function connectV5 (t: TestContext, port: number, options: IClientOptions = {}): Promise<V5Client> {
+  const client = mqtt.connect({
+    host: '127.0.0.1',
+    port,
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: WAIT_MS,
+    ...options
+  })
+  t.after(() => client.end(true))
+  const pending: Received[] = []
+  const waiters: Array<(message: Received) => void> = []
+  client.on('message', (topic, payload, packet) => {
+    const message = { topic, payload: payload.toString(), packet }
+    const waiter = waiters.shift()
+    if (waiter !== undefined) waiter(message)
+    else pending.push(message)
+  })
+  const disconnected = new Promise<IDisconnectPacket>((resolve) => client.once('disconnect', resolve))
+  // An 'error' before CONNACK rejects; later ones (the socket ending) are expected in some tests.
+  client.on('error', () => {})
+  const [connack] = await bounded(once(client, 'connect') as Promise<[IConnackPacket]>, 'CONNACK')
+  return {
+    client,
+    connack,
+    pending,
+    disconnected,
+    next: async () => {
+      const ready = pending.shift()
+      if (ready !== undefined) return ready
+      return await bounded(new Promise<Received>((resolve) => waiters.push(resolve)), 'message')
+    },
+    drop: async () => {
+      const closed = once(client, 'close')
+      client.stream.destroy()
+      await bounded(closed, 'close')
+    }
+  }
+}
+
+/** Publishes and resolves with what MQTT.js reports: the PUBACK for QoS 1 (reason code included). */
+export async function publish (c: V5Client, topic: string, payload: string, options: mqtt.IClientPublishOptions = {}): Promise<mqtt.Packet | undefined> {
+  return await bounded(c.client.publishAsync(topic, payload, options), `acknowledgement of ${topic}`)
+}
