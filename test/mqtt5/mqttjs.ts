@@ -2,7 +2,7 @@
 // off, keeps every CONNACK, PUBLISH and server DISCONNECT it receives, and ends with its test.
 import { once } from 'node:events'
 import type { TestContext } from 'node:test'
-import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt'
 
 /** Longest wait for anything a test expects; a broken broker fails the test instead of hanging it. */
 export const WAIT_MS = 5000
@@ -20,6 +20,8 @@ export interface V5Client {
   next (): Promise<Received>
   /** Every message received and not yet taken by next(). */
   readonly pending: Received[]
+  /** Resolves with the next packet of this type MQTT.js receives from now on (acks carry reason codes MQTT.js hides). */
+  nextPacket (cmd: Packet['cmd']): Promise<Packet>
   /** Resolves with the DISCONNECT the server sends. */
   disconnected: Promise<IDisconnectPacket>
   /** Closes the socket without DISCONNECT, so a will is published. */
@@ -66,6 +68,14 @@ export async function connectV5 (t: TestContext, port: number, options: IClientO
       if (ready !== undefined) return ready
       return await bounded(new Promise<Received>((resolve) => waiters.push(resolve)), 'message')
     },
+    nextPacket: async (cmd) => await bounded(new Promise<Packet>((resolve) => {
+      const listener = (packet: Packet): void => {
+        if (packet.cmd !== cmd) return
+        client.off('packetreceive', listener)
+        resolve(packet)
+      }
+      client.on('packetreceive', listener)
+    }), cmd),
     drop: async () => {
       const closed = once(client, 'close')
       client.stream.destroy()
