@@ -1,6 +1,5 @@
 // MQTT.js (a client nobody here wrote) against the broker: connects with automatic reconnects
 // off, keeps every CONNACK, PUBLISH and server DISCONNECT it receives, and ends with its test.
-import { once } from 'node:events'
 import type { TestContext } from 'node:test'
 import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt'
 
@@ -57,7 +56,7 @@ export async function connectV5 (t: TestContext, port: number, options: IClientO
   const disconnected = new Promise<IDisconnectPacket>((resolve) => client.once('disconnect', resolve))
   // An 'error' before CONNACK rejects; later ones (the socket ending) are expected in some tests.
   client.on('error', () => {})
-  const [connack] = await bounded(once(client, 'connect') as Promise<[IConnackPacket]>, 'CONNACK')
+  const connack = await bounded(new Promise<IConnackPacket>((resolve) => client.once('connect', resolve)), 'CONNACK')
   return {
     client,
     connack,
@@ -77,7 +76,7 @@ export async function connectV5 (t: TestContext, port: number, options: IClientO
       client.on('packetreceive', listener)
     }), cmd),
     drop: async () => {
-      const closed = once(client, 'close')
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
       client.stream.destroy()
       await bounded(closed, 'close')
     }
