@@ -86,11 +86,11 @@ test('mosquitto_pub with a topic alias is understood [MQTT-3.3.2-12]', async (t)
   assert.deepEqual(await sub.output, ['al/set|via alias|'])
 })
 
-test('a persistent mosquitto_sub session (-c, session-expiry-interval) gets what was published while it was away', async (t) => {
+test('a persistent mosquitto_sub session (-c, session-expiry-interval) gets what was published while it was away, with its subscription identifier', async (t) => {
   const h = await startBroker(t)
   // -c makes mosquitto_sub send a Session Expiry Interval itself (-1 unless -x says otherwise), so
   // `-D connect session-expiry-interval` beside it is refused as a duplicate property: -x sets it.
-  const session = [...V5, '-c', '-x', '60', '-t', 'away/#', '-q', '1']
+  const session = [...V5, '-c', '-x', '60', '-t', 'away/#', '-q', '1', '-D', 'subscribe', 'subscription-identifier', '9']
   // -E: subscribe, then leave with DISCONNECT; the session lives on for 60 seconds.
   const first = await startSub(t, h.broker, h.port, 'keeper', [...session, '-E'])
   assert.deepEqual(await first.output, [])
@@ -98,10 +98,10 @@ test('a persistent mosquitto_sub session (-c, session-expiry-interval) gets what
   await runPub(t, h.port, [...V5, '-i', 'cli-pub', '-t', 'away/1', '-m', 'first', '-q', '1', '-D', 'publish', 'user-property', 'n', '1'])
   await runPub(t, h.port, [...V5, '-i', 'cli-pub', '-t', 'away/2', '-m', 'second', '-q', '1', '-D', 'publish', 'message-expiry-interval', '3600'])
   const connected = once(h.broker, 'clientConnected')
-  const second = await startSub(t, h.broker, h.port, 'keeper', [...session, '-C', '2', '-F', '%t|%p|%P|%q'])
+  const second = await startSub(t, h.broker, h.port, 'keeper', [...session, '-C', '2', '-F', '%t|%p|%P|%q|%S'])
   const [event] = await bounded(connected, 'clientConnected')
   assert.deepEqual([event.clientId, event.sessionPresent], ['keeper', true])
-  assert.deepEqual(await second.output, ['away/1|first|n:1|1', 'away/2|second||1'])
+  assert.deepEqual(await second.output, ['away/1|first|n:1|1|9', 'away/2|second||1|9'])
 })
 
 test('a mosquitto_sub will with will-delay-interval waits for its delay (MQTT 5.0, 3.1.3.2.2)', async (t) => {
@@ -121,4 +121,22 @@ test('a mosquitto_sub will with will-delay-interval waits for its delay (MQTT 5.
   assert.deepEqual(await watcher.output, ['wills/dev|gone|why:lost|text/plain|1'])
   const [will] = await published
   assert.deepEqual(will, { clientId: 'dev', topic: 'wills/dev' })
+})
+
+test('mosquitto_sub with receive-maximum 1 gets every QoS 1 message, in order [MQTT-3.3.4-7] [MQTT-4.6.0-6]', async (t) => {
+  const h = await startBroker(t)
+  const sub = await startSub(t, h.broker, h.port, 'one-at-a-time', [...V5, '-t', 'rm/#', '-q', '1', '-C', '6', '-F', '%t|%p|%q', '-D', 'connect', 'receive-maximum', '1'])
+  const pub = await connectV5(t, h.port, { clientId: 'js-pub' })
+  // Published without waiting for each PUBACK: the broker holds them back one by one.
+  await Promise.all([1, 2, 3, 4, 5, 6].map(async (i) => await pub.client.publishAsync(`rm/${i}`, String(i), { qos: 1 })))
+  assert.deepEqual(await sub.output, [1, 2, 3, 4, 5, 6].map((i) => `rm/${i}|${i}|1`))
+})
+
+test('mosquitto_sub with maximum-packet-size is never sent a larger PUBLISH [MQTT-3.1.2-25]', async (t) => {
+  const h = await startBroker(t)
+  const sub = await startSub(t, h.broker, h.port, 'small', [...V5, '-t', 'mps/#', '-q', '1', '-C', '2', '-F', '%t|%p', '-D', 'connect', 'maximum-packet-size', '64'])
+  await runPub(t, h.port, [...V5, '-i', 'cli-pub', '-t', 'mps/big', '-m', 'x'.repeat(100), '-q', '1'])
+  await runPub(t, h.port, [...V5, '-i', 'cli-pub', '-t', 'mps/small', '-m', 'fits', '-q', '1'])
+  await runPub(t, h.port, [...V5, '-i', 'cli-pub', '-t', 'mps/small', '-m', 'fits too', '-q', '0'])
+  assert.deepEqual(await sub.output, ['mps/small|fits', 'mps/small|fits too'])
 })
