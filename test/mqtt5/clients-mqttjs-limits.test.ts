@@ -74,3 +74,34 @@ test('a DISCONNECT refused as a protocol error still publishes the will (MQTT 5.
   const message = await watcher.next()
   assert.deepEqual([message.topic, message.payload], ['wills/zero', 'bad disconnect'])
 })
+
+test('with retain unavailable, CONNACK says so and a retained PUBLISH ends the connection with 0x9A [MQTT-3.2.2-14]', async (t) => {
+  const h = await startBroker(t, { retainAvailable: false })
+  const c = await connectV5(t, h.port, { clientId: 'keeper' })
+  assert.equal(c.connack.properties?.retainAvailable, false)
+  c.client.publish('kept/x', 'retained', { qos: 1, retain: true }, () => {})
+  assert.equal((await bounded(c.disconnected, 'DISCONNECT')).reasonCode, 0x9a)
+  assert.equal(h.broker.retainedCount, 0)
+})
+
+test('refusals and denials carry MQTT 5 reason codes: CONNACK 0x86, PUBACK 0x87, SUBACK 0x87', async (t) => {
+  const h = await startBroker(t, { allowAnonymous: false, users: { alice: 'secret' } }, {
+    auth: {
+      authorizePublish: (_client, topic) => !topic.startsWith('private/'),
+      authorizeSubscribe: (_client, filter, qos) => filter.startsWith('private/') ? false : qos
+    }
+  })
+  const refused = await bounded(new Promise<Error & { code?: number }>((resolve) => {
+    const client = mqtt.connect({ host: '127.0.0.1', port: h.port, protocolVersion: 5, reconnectPeriod: 0, clientId: 'mallory', username: 'alice', password: 'guess' })
+    t.after(() => client.end(true))
+    client.once('error', resolve)
+  }), 'refusal')
+  assert.equal(refused.code, 0x86)
+  const c = await connectV5(t, h.port, { clientId: 'alice', username: 'alice', password: 'secret' })
+  const puback = c.nextPacket('puback')
+  await assert.rejects(c.client.publishAsync('private/x', 'no', { qos: 1 }), /Not authorized/)
+  assert.equal((await puback as { reasonCode?: number }).reasonCode, 0x87)
+  const suback = c.nextPacket('suback')
+  await assert.rejects(c.client.subscribeAsync({ 'public/#': { qos: 1 }, 'private/#': { qos: 1 } }), /Subscribe error/)
+  assert.deepEqual((await suback as { granted?: number[] }).granted, [1, 0x87])
+})
