@@ -1,8 +1,9 @@
 // Debian's Python paho-mqtt (1.6) in MQTT 5 mode against the broker, through
 // test/mqtt5/paho/paho_v5.py: CONNACK properties, PUBLISH properties with interleaved repeated user
 // properties (MQTT 5.0, 3.3.2.3), reason codes in SUBACK and UNSUBACK, No Local, and the
-// request/response pattern built on Response Information (4.10). paho 1.6 hands on_publish only
-// the packet id, so PUBACK reason codes are covered with MQTT.js.
+// request/response pattern built on Response Information (4.10), topic aliases from paho and a will
+// sent on DISCONNECT 0x04. paho 1.6 hands on_publish only the packet id, so PUBACK reason codes are
+// covered with MQTT.js.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -92,5 +93,18 @@ test('paho request/response over the Response Information prefix, correlation da
   const h = await startBroker(t, { responseInformationRoot: 'rr' })
   assert.deepEqual(await runPaho(t, h.port, 'request-response'), [
     pahoMessage({ topic: 'rr/paho-requester/reply', payload: 'ping pong', qos: 1, correlation_data: Buffer.from('corr-42').toString('hex'), user_properties: [['handled-by', 'paho-responder']] })
+  ])
+})
+
+test('paho topic aliases resolve, and its DISCONNECT 0x04 publishes the will with its properties (MQTT 5.0, 3.3.2.3.4, 3.14.2.1)', async (t) => {
+  const h = await startBroker(t, { maxTopicAlias: 4 })
+  const telemetry = (payload: string): Record<string, unknown> => pahoMessage({ topic: 'tele/dev/temp', payload, qos: 1 })
+  assert.deepEqual(await runPaho(t, h.port, 'alias-and-will'), [
+    { topic_alias_maximum: 4 },
+    telemetry('first'),
+    telemetry('second'),
+    telemetry('third'),
+    // Sent at once, so all of the expiry interval is left.
+    { ...pahoMessage({ topic: 'tele/dev/status', payload: 'offline', qos: 1, content_type: 'text/plain', user_properties: [['cause', 'asked']] }), expiry: 3600 }
   ])
 })

@@ -2,7 +2,7 @@
 paho reports, one JSON object per line, for the test that runs it to compare exactly.
 
 Usage: /usr/bin/python3 paho_v5.py <port> <scenario>
-Scenarios: connack, properties, acks, request-response. Every wait is bounded; the script exits
+Scenarios: connack, properties, acks, request-response, alias-and-will. Every wait is bounded; the script exits
 by itself, with status 1 if something it waited for never came.
 """
 import json
@@ -165,7 +165,41 @@ def scenario_request_response():
     close(requester, responder)
 
 
+def scenario_alias_and_will():
+    sub = connect('paho-watch')
+    sub.subscribe('tele/#', options=SubscribeOptions(qos=1))
+    sub.subacks.get('SUBACK')
+    will = Properties(PacketTypes.WILLMESSAGE)
+    will.ContentType = 'text/plain'
+    will.UserProperty = ('cause', 'asked')
+    will.MessageExpiryInterval = 3600
+    dev = mqtt.Client(client_id='paho-dev', protocol=mqtt.MQTTv5)
+    dev.connacks = Waiter()
+    dev.published = Waiter()
+    dev.on_connect = lambda c, u, flags, rc, props: c.connacks.put((rc, props))
+    dev.on_publish = lambda c, u, mid: c.published.put(mid)
+    dev.will_set('tele/dev/status', 'offline', qos=1, properties=will)
+    dev.connect('127.0.0.1', PORT, keepalive=30, clean_start=True)
+    dev.loop_start()
+    rc, props = dev.connacks.get('CONNACK')
+    emit(topic_alias_maximum=props.TopicAliasMaximum)
+    # The first PUBLISH sets alias 2 with its topic; the next ones send an empty topic and the alias.
+    for payload, topic in (('first', 'tele/dev/temp'), ('second', ''), ('third', '')):
+        alias = Properties(PacketTypes.PUBLISH)
+        alias.TopicAlias = 2
+        dev.publish(topic, payload, qos=1, properties=alias)
+        dev.published.get('PUBACK')
+        emit(**received(sub.messages.get('message')))
+    # DISCONNECT with reason code 0x04: the broker publishes the will.
+    dev.disconnect(reasoncode=mqtt.ReasonCodes(PacketTypes.DISCONNECT, 'Disconnect with will message'))
+    dev.loop_stop()
+    will_message = sub.messages.get('will')
+    emit(expiry=will_message.properties.MessageExpiryInterval, **received(will_message))
+    close(sub)
+
+
 {
+    'alias-and-will': scenario_alias_and_will,
     'connack': scenario_connack,
     'properties': scenario_properties,
     'acks': scenario_acks,
