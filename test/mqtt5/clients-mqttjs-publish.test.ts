@@ -225,3 +225,16 @@ function pick (packet: object, ...keys: string[]): Record<string, unknown> {
   const source = packet as Record<string, unknown>
   return Object.fromEntries(keys.map((key) => [key, source[key]]))
 }
+
+test('a session queued for MQTT 5 is resumed by the same client id speaking 3.1.1, without properties', async (t) => {
+  const h = await startBroker(t)
+  const v5 = await connectV5(t, h.port, { clientId: 'switcher', clean: false, properties: { sessionExpiryInterval: 300 } })
+  await v5.client.subscribeAsync('switch/#', { qos: 1, properties: { subscriptionIdentifier: 6 } })
+  await v5.client.endAsync()
+  const pub = await connectV5(t, h.port, { clientId: 'pub' })
+  await publish(pub, 'switch/a', 'queued', { qos: 1, properties: { ...PROPERTIES, messageExpiryInterval: 300 } })
+  const v4 = await connectV5(t, h.port, { clientId: 'switcher', clean: false, protocolVersion: 4 })
+  assert.equal(v4.connack.sessionPresent, true)
+  const message = await v4.next()
+  assert.deepEqual([message.topic, message.payload, message.packet.qos, message.packet.properties], ['switch/a', 'queued', 1, undefined])
+})
