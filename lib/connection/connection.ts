@@ -236,7 +236,11 @@ export class Connection implements DeliveryChannel, FrameSink {
     const alias = dup ? undefined : v5.outboundAlias(message.topic)
     const topic = alias?.known === true ? '' : message.topic
     const properties = outboundPublishProperties(message, remainingExpirySec(message, Date.now()), subscriptionIds, alias?.alias)
-    return encodePublish(topic, message.payload, qos, retain, dup, packetId, 5, properties)
+    const packet = encodePublish(topic, message.payload, qos, retain, dup, packetId, 5, properties)
+    // A packet over the client's Maximum Packet Size is dropped [MQTT-3.1.2-25]: an alias it would
+    // have set is never learned, so it must not be used later without its topic [MQTT-3.3.2-12].
+    if (alias?.known === false && v5.maximumPacketSize > 0 && packet.length > v5.maximumPacketSize) v5.forgetOutboundAlias(message.topic)
+    return packet
   }
 
   sendPubrel (packetId: number): void {

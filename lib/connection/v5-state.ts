@@ -36,4 +36,9 @@ export class V5State {
     aliases.set(topic, fresh)
     return { alias: fresh, known: false }
   }
+
+  /** Takes back the alias just given to `topic` when its PUBLISH was never sent. */
+  forgetOutboundAlias (topic: string): void {
+    this.outboundAliases?.delete(topic)
+  }
 }
