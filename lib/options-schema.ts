@@ -31,6 +31,7 @@ export const BROKER_OPTIONS_SCHEMA = {
     maxTopicLevels: { type: 'integer', minimum: 1, maximum: 65535 },
     connectTimeoutSec: { type: 'number', exclusiveMinimum: 0 },
     maxPacketSize: { type: 'integer', minimum: 0, maximum: 268435460 },
+    maxQos: { type: 'integer', enum: [0, 1, 2] },
     maxTopicAlias: { type: 'integer', minimum: 0, maximum: 65535 },
     responseInformationRoot: { type: 'string', minLength: 1, pattern: '^[^#+\\u0000]+$' },
     retainAvailable: { type: 'boolean' },

@@ -46,6 +46,8 @@ export interface BrokerOptions {
   connectTimeoutSec: number
   /** `max_packet_size`: largest packet accepted from a client, in bytes; 0 for the protocol's limit. Sent to MQTT 5 clients as Maximum Packet Size. */
   maxPacketSize: number
+  /** `max_qos`: the highest QoS clients may publish with and be granted (sent to MQTT 5 clients as Maximum QoS). */
+  maxQos: 0 | 1 | 2
   /** `max_topic_alias`: topic aliases an MQTT 5 client may use towards the broker; 0 turns them off. */
   maxTopicAlias: number
   /** Root of the Response Information given to MQTT 5 clients that ask for it: `<root>/<client id>/`. */
@@ -79,6 +81,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   maxTopicLevels: 200,
   connectTimeoutSec: 10,
   maxPacketSize: 0,
+  maxQos: 2,
   maxTopicAlias: 10,
   responseInformationRoot: 'responses',
   retainAvailable: true,

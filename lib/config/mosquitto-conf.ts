@@ -98,6 +98,7 @@ const WORDS: Record<string, WordHandler> = {
   // MQTT 5: Maximum Packet Size and Topic Alias Maximum announced in CONNACK.
   max_packet_size: option('maxPacketSize', (line) => parseInteger(line)),
   max_topic_alias: option('maxTopicAlias', (line) => parseInteger(line)),
+  max_qos: option('maxQos', (line) => parseInteger(line) as 0 | 1 | 2),
   persistent_client_expiration: option('persistentClientExpirationSec', parseDurationSec),
   sys_interval: option('sysIntervalSec', (line) => parseInteger(line)),
   password_file (state, line) {

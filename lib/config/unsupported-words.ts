@@ -14,7 +14,7 @@ export const NOT_YET_SUPPORTED_WORDS: ReadonlySet<string> = new Set([
   'use_subject_as_username', 'psk_file', 'psk_hint', 'ocsp_stapling',
   // listeners beyond plain TCP
   'protocol', 'http_dir', 'mount_point', 'socket_domain', 'bind_interface', 'websockets_headers_size',
-  'websockets_log_level', 'max_qos', 'accept_protocol_versions',
+  'websockets_log_level', 'accept_protocol_versions',
   // bridges
   'connection', 'address', 'addresses', 'topic', 'bridge_attempt_unsubscribe', 'bridge_bind_address', 'bridge_cafile',
   'bridge_capath', 'bridge_certfile', 'bridge_keyfile', 'bridge_alpn', 'bridge_identity', 'bridge_insecure',

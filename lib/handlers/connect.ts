@@ -175,7 +175,15 @@ function checkIdentity (conn: Connection, request: ConnectRequest): [number, str
     if (conn.protocolVersion !== 5) return [ReasonCode.ClientIdentifierNotValid, `keepalive ${conn.keepaliveSec} over max_keepalive ${options.maxKeepalive}`]
     conn.keepaliveSec = options.maxKeepalive
     request.serverKeepalive = options.maxKeepalive
+  } else if (conn.keepaliveSec === 0 && conn.protocolVersion === 5 && options.maxKeepalive < 65535) {
+    // An explicit max_keepalive means idle clients must be noticed: an MQTT 5 client asking for
+    // none is given the maximum, as Mosquitto does.
+    conn.keepaliveSec = options.maxKeepalive
+    request.serverKeepalive = options.maxKeepalive
   }
+  // [MQTT-3.2.2-12] a will above the QoS the server supports is refused
+  const willQos = request.packet.will?.qos ?? 0
+  if (willQos > options.maxQos) return [ReasonCode.QoSNotSupported, `will QoS ${willQos} over max_qos ${options.maxQos}`]
   return undefined
 }
 
@@ -264,6 +272,7 @@ function connackProperties (conn: Connection, request: ConnectRequest, authPrope
   // [MQTT-3.2.2-21] the keepalive to use instead of the client's
   if (request.serverKeepalive !== undefined) properties.serverKeepAlive = request.serverKeepalive
   if (!options.retainAvailable) properties.retainAvailable = false
+  if (options.maxQos < 2) properties.maximumQoS = options.maxQos
   if (options.maxTopicAlias > 0) properties.topicAliasMaximum = options.maxTopicAlias
   if (options.maxInflightMessages > 0 && options.maxInflightMessages < 65535) properties.receiveMaximum = options.maxInflightMessages
   if (conn.ctx.maxInboundPacketBytes < 268_435_460) properties.maximumPacketSize = conn.ctx.maxInboundPacketBytes

@@ -29,6 +29,8 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   const problem = topicNameProblem(topic)
   if (problem !== undefined) throw new ProtocolError(ReasonCode.TopicNameInvalid, `PUBLISH topic ${problem}`)
 
+  // [MQTT-3.2.2-11] a PUBLISH above the Maximum QoS: MQTT 5 says 0x9B; MQTT 3.1.1 can only close
+  if (qos > ctx.options.maxQos) throw new ProtocolError(ReasonCode.QoSNotSupported, `PUBLISH at QoS ${qos} over max_qos ${ctx.options.maxQos}`)
   if (qos === 2 && session.inboundQos2.has(messageId)) {
     conn.write(encodeAck(PUBREC, messageId))
     return

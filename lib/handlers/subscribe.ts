@@ -73,6 +73,8 @@ function grant (conn: Connection, filter: string, requested: number, options: Su
     ctx.logger.notice(`Client ${conn.clientId} subscription '${filter}' refused: filter ${problem}.`)
     return v5 ? ReasonCode.TopicFilterInvalid : ReasonCode.UnspecifiedError
   }
+  // [MQTT-3.2.2-?] never granted above max_qos (MQTT 5.0, 3.2.2.3.4)
+  requested = Math.min(requested, ctx.options.maxQos)
   const authorize = ctx.auth.authorizeSubscribe
   if (authorize === undefined) return requested
   // A hook that throws refuses this one filter (SUBACK 0x80), not the whole connection.

@@ -43,6 +43,7 @@ describe('mosquitto.conf words', () => {
       'retain_available false',
       'max_packet_size 2048',
       'max_topic_alias 5',
+      'max_qos 1',
       'persistent_client_expiration 2h',
       'sys_interval\t30',
       'pid_file /tmp/roost test.pid',
@@ -62,6 +63,7 @@ describe('mosquitto.conf words', () => {
       retainAvailable: false,
       maxPacketSize: 2048,
       maxTopicAlias: 5,
+      maxQos: 1,
       persistentClientExpirationSec: 7200,
       sysIntervalSec: 30
     })

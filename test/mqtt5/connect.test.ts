@@ -170,3 +170,39 @@ describe('MQTT 5 enhanced authentication (4.12)', () => {
     await client.expectClosed()
   })
 })
+
+describe('max_qos and max_keepalive for MQTT 5 clients', () => {
+  test('Maximum QoS is announced; subscriptions are granted no higher [MQTT-3.2.2-9]', async (t) => {
+    const h = await startBroker(t, { maxQos: 1 })
+    const { client, connack } = await connect5(h, { clientId: 'q' })
+    assert.equal(connack.properties?.maximumQoS, 1)
+    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 2 }] })
+    assert.deepEqual((await nextOf<mqttPacket.ISubackPacket>(client, 'suback')).granted, [1])
+  })
+
+  test('a PUBLISH above Maximum QoS: DISCONNECT 0x9B [MQTT-3.2.2-11]', async (t) => {
+    const h = await startBroker(t, { maxQos: 1 })
+    const { client } = await connect5(h, { clientId: 'q' })
+    client.send({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 2, messageId: 1, retain: false, dup: false })
+    assert.equal((await nextOf<mqttPacket.IDisconnectPacket>(client, 'disconnect')).reasonCode, 0x9b)
+    await client.expectClosed()
+  })
+
+  test('a will above Maximum QoS: CONNACK 0x9B [MQTT-3.2.2-12]; an MQTT 3.1.1 client gets 5', async (t) => {
+    const h = await startBroker(t, { maxQos: 0 })
+    const client = await h.open(5)
+    client.send(connect5Packet({ clientId: 'w', will: { topic: 'w', payload: Buffer.from('x'), qos: 1, retain: false } }))
+    assert.equal((await nextOf<mqttPacket.IConnackPacket>(client, 'connack')).reasonCode, 0x9b)
+    const old = await h.open(4)
+    old.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'w4', clean: true, keepalive: 0, will: { topic: 'w', payload: Buffer.from('x'), qos: 1, retain: false } })
+    await old.expectPacket({ cmd: 'connack', returnCode: 5, sessionPresent: false })
+  })
+
+  test('with an explicit max_keepalive, keepalive 0 is given the maximum as Server Keep Alive', async (t) => {
+    const h = await startBroker(t, { maxKeepalive: 300 })
+    const { connack } = await connect5(h, { clientId: 'idle', keepalive: 0 })
+    assert.equal(connack.properties?.serverKeepAlive, 300)
+    const relaxed = await startBroker(t)
+    assert.equal((await connect5(relaxed, { clientId: 'idle', keepalive: 0 })).connack.properties?.serverKeepAlive, undefined)
+  })
+})
