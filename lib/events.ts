@@ -29,7 +29,10 @@ export interface BrokerEvents {
   publish: [{ clientId?: string, topic: string, qos: QoS, retain: boolean, payloadBytes: number }]
   /** A Last Will message was published for a client. */
   willPublished: [{ clientId: string, topic: string }]
-  /** A failure that did not stop the broker (a socket error, a hook that threw). */
+  /**
+   * A failure inside the broker that did not stop it: a hook or in-process handler that threw, an
+   * internal error while handling a packet. A client's own socket errors are logged, not emitted.
+   */
   error: [{ error: Error, clientId?: string }]
   closed: []
 }

@@ -8,7 +8,7 @@ import type { Session } from '../session/session'
 /** PUBACK: QoS 1 delivery done, whatever its reason code. */
 export function handlePuback (conn: Connection, packetId: number, _reasonCode: number): void {
   const session = conn.session as Session
-  if (!session.complete(packetId)) conn.ctx.logger.debug(`Client ${conn.clientId} sent PUBACK for unknown packet id ${packetId}.`)
+  if (!session.complete(packetId, 'puback')) conn.ctx.logger.debug(`Client ${conn.clientId} sent PUBACK for packet id ${packetId}, not a QoS 1 message in flight.`)
 }
 
 /** PUBREC: the client has our QoS 2 message; we answer PUBREL [MQTT-4.3.3-1]. */
@@ -36,5 +36,5 @@ export function handlePubrel (conn: Connection, packetId: number): void {
 /** PUBCOMP: QoS 2 delivery done. */
 export function handlePubcomp (conn: Connection, packetId: number): void {
   const session = conn.session as Session
-  if (!session.complete(packetId)) conn.ctx.logger.debug(`Client ${conn.clientId} sent PUBCOMP for unknown packet id ${packetId}.`)
+  if (!session.complete(packetId, 'pubcomp')) conn.ctx.logger.debug(`Client ${conn.clientId} sent PUBCOMP for packet id ${packetId}, not a released QoS 2 message.`)
 }

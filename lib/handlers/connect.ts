@@ -181,6 +181,8 @@ function checkIdentity (conn: Connection, request: ConnectRequest): [number, str
     conn.keepaliveSec = options.maxKeepalive
     request.serverKeepalive = options.maxKeepalive
   }
+  // [MQTT-3.2.2-15] a retained will where retained messages are not kept is refused (0x9A)
+  if (request.packet.will?.retain === true && !options.retainAvailable) return [ReasonCode.RetainNotSupported, 'retained will while retain_available is false']
   // [MQTT-3.2.2-12] a will above the QoS the server supports is refused
   const willQos = request.packet.will?.qos ?? 0
   if (willQos > options.maxQos) return [ReasonCode.QoSNotSupported, `will QoS ${willQos} over max_qos ${options.maxQos}`]

@@ -105,9 +105,17 @@ export class Session implements Subscriber {
     this.enqueue(message, qos, retain, subscriptionIds)
   }
 
-  /** PUBACK or PUBCOMP: the message is done; the window has room for the next queued one. */
-  complete (packetId: number): boolean {
-    if (!this.inflight.delete(packetId)) return false
+  /**
+   * PUBACK or PUBCOMP (or a failed MQTT 5 PUBREC): the message is done and the window has room
+   * for the next queued one. An acknowledgement of the wrong kind for the id changes nothing.
+   */
+  complete (packetId: number, by?: 'puback' | 'pubcomp'): boolean {
+    const entry = this.inflight.get(packetId)
+    if (entry === undefined) return false
+    // PUBACK ends only a QoS 1 delivery, PUBCOMP only a released QoS 2 one (MQTT 3.1.1, 4.3).
+    if (by === 'puback' && entry.qos !== 1) return false
+    if (by === 'pubcomp' && (entry.qos !== 2 || !entry.released)) return false
+    this.inflight.delete(packetId)
     this.drain()
     return true
   }

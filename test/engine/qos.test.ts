@@ -355,3 +355,20 @@ test('payloads whose remaining length takes 1 to 4 bytes arrive intact, byte for
   }
   await sub.expectNothingPending()
 })
+
+test('an acknowledgement of the wrong kind does not end a delivery: PUBACK for QoS 2, PUBCOMP before PUBREL (MQTT 3.1.1, 4.3)', async (t) => {
+  const h = await startBroker(t, { maxInflightMessages: 1 })
+  const sub = await h.client({ clientId: 'sub' })
+  await sub.subscribe('k', 2)
+  h.broker.publish({ topic: 'k', payload: 'two', qos: 2 })
+  h.broker.publish({ topic: 'k', payload: 'next', qos: 2 })
+  await sub.expectPacket(publishPacket('k', 'two', 2, { messageId: 1 }))
+  // Neither frees the one-message window: the next message stays queued.
+  sub.send({ cmd: 'puback', messageId: 1 })
+  sub.send({ cmd: 'pubcomp', messageId: 1 })
+  await sub.expectNothingPending()
+  sub.send({ cmd: 'pubrec', messageId: 1 })
+  await sub.expectPacket({ cmd: 'pubrel', messageId: 1 })
+  sub.send({ cmd: 'pubcomp', messageId: 1 })
+  await sub.expectPacket(publishPacket('k', 'next', 2, { messageId: 2 }))
+})

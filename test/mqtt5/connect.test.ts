@@ -206,3 +206,18 @@ describe('max_qos and max_keepalive for MQTT 5 clients', () => {
     assert.equal((await connect5(relaxed, { clientId: 'idle', keepalive: 0 })).connack.properties?.serverKeepAlive, undefined)
   })
 })
+
+describe('retain_available false and wills', () => {
+  test('a retained will is refused with CONNACK 0x9A; MQTT 3.1.1 gets 5 [MQTT-3.2.2-15]', async (t) => {
+    const h = await startBroker(t, { retainAvailable: false })
+    const client = await h.open(5)
+    client.send(connect5Packet({ clientId: 'r5', will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: true } }))
+    assert.equal((await nextOf<mqttPacket.IConnackPacket>(client, 'connack')).reasonCode, 0x9a)
+    await client.expectClosed()
+    const old = await h.open(4)
+    old.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'r4', clean: true, keepalive: 0, will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: true } })
+    await old.expectPacket({ cmd: 'connack', returnCode: 5, sessionPresent: false })
+    // A will without retain is fine.
+    await connect5(h, { clientId: 'plain', will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: false } })
+  })
+})
