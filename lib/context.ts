@@ -32,6 +32,8 @@ export interface BrokerContext {
   readonly clients: Map<string, Connection>
   /** Largest packet the framer accepts from a client, derived from message_size_limit. */
   readonly maxInboundPacketBytes: number
+  /** CONNECTs accepted for authentication and not yet answered: they count towards max_connections. */
+  authenticating: number
   /** Stores (when retained) and routes a message that passed authorization; returns the deliveries made. */
   dispatchMessage (message: Message): number
   /** Ends a session: its delayed will goes out, its subscriptions and queues are dropped. */

@@ -33,6 +33,7 @@ export class BrokerCore implements BrokerContext {
   /** Every open socket, connected or not, so close() can end them all. */
   readonly connections = new Set<Connection>()
   readonly maxInboundPacketBytes: number
+  authenticating = 0
   readonly sessionLimits: SessionLimits
   private uncorkPending: Connection[] = []
   private uncorkScheduled = false

@@ -27,7 +27,7 @@ export type ConnectionState = 'awaitingConnect' | 'authenticating' | 'connected'
 export type ClientStream = Duplex & { remoteAddress?: string, remotePort?: number }
 
 export class Connection implements DeliveryChannel, FrameSink {
-  state: ConnectionState = 'awaitingConnect'
+  private current: ConnectionState = 'awaitingConnect'
   protocolVersion: ProtocolVersion = 4
   clientId = ''
   username: string | undefined
@@ -72,6 +72,16 @@ export class Connection implements DeliveryChannel, FrameSink {
   }
 
   private cachedInfo: ClientInfo | undefined
+
+  get state (): ConnectionState { return this.current }
+
+  /** Moves to a new state, keeping the broker's count of CONNECTs being authenticated. */
+  set state (next: ConnectionState) {
+    if (next === this.current) return
+    if (this.current === 'authenticating') this.ctx.authenticating--
+    if (next === 'authenticating') this.ctx.authenticating++
+    this.current = next
+  }
 
   /** Public, plain description of this client for events and hooks; fixed once connected. */
   get info (): ClientInfo {

@@ -198,8 +198,9 @@ function checkLimits (conn: Connection, packet: mqttPacket.IConnectPacket): [num
     return [ReasonCode.PacketTooLarge, `will payload of ${willBytes} bytes over message_size_limit ${options.messageSizeLimit}`]
   }
   const max = options.maxConnections
-  // A takeover replaces a client rather than adding one.
-  if (max >= 0 && clients.size >= max && !clients.has(conn.clientId)) {
+  // A takeover replaces a client rather than adding one; CONNECTs still being authenticated
+  // count, so a burst of slow logins cannot overshoot the limit.
+  if (max >= 0 && clients.size + conn.ctx.authenticating >= max && !clients.has(conn.clientId)) {
     return [ReasonCode.ServerUnavailable, `max_connections (${max}) reached`]
   }
   return undefined

@@ -96,3 +96,21 @@ test('message_size_limit: a CONNECT whose will payload is over the limit is refu
   assert.deepEqual(h.broker.clients().map((c) => c.clientId), ['ok'])
   assert.ok(h.log.lines.includes('Client big (127.0.0.1) refused: will payload of 11 bytes over message_size_limit 10.'))
 })
+
+test('max_connections counts CONNECTs still being authenticated', async (t) => {
+  let release: ((accepted: boolean) => void) | undefined
+  const h = await startBroker(t, { maxConnections: 1 }, {
+    auth: { authenticate: () => new Promise<boolean>((resolve) => { release = resolve }) }
+  })
+  const slow = await h.open()
+  slow.send(connectPacket({ clientId: 'slow' }))
+  // Bounded wait until the broker holds the first CONNECT in its authentication hook.
+  for (let i = 0; i < 300 && release === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.ok(release !== undefined, 'the authentication hook was called')
+  const second = await h.open()
+  second.send(connectPacket({ clientId: 'second' }))
+  await second.expectPacket({ cmd: 'connack', returnCode: 3, sessionPresent: false })
+  release(true)
+  await slow.expectPacket({ cmd: 'connack', returnCode: 0, sessionPresent: false })
+  assert.equal(h.broker.clientCount, 1)
+})
