@@ -19,7 +19,7 @@ import { topicFilterProblem, topicNameProblem } from './topics/validate'
 import { type BoundListener, listenTcp } from './transport/tcp'
 import { type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
 
-/** How often offline persistent sessions are checked against persistent_client_expiration. */
+/** How often, at most, offline persistent sessions are checked against persistent_client_expiration. */
 const EXPIRY_SWEEP_MS = 60_000
 
 export class Broker extends TypedEmitter<BrokerEvents> {
@@ -39,7 +39,9 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, auth, this)
     this.sys = new SysTree(this.core)
     if (this.options.persistentClientExpirationSec > 0) {
-      this.expiryTimer = setInterval(() => this.core.expireSessions(Date.now()), EXPIRY_SWEEP_MS)
+      // A short expiration is checked as often as it is long, so it is kept to within one interval.
+      const sweepMs = Math.min(EXPIRY_SWEEP_MS, this.options.persistentClientExpirationSec * 1000)
+      this.expiryTimer = setInterval(() => this.core.expireSessions(Date.now()), sweepMs)
       this.expiryTimer.unref()
     }
   }

@@ -189,3 +189,19 @@ test('MQTT 3.1 has no session present flag: always 0', async (t) => {
   const again = await h.client({ clientId: 'old', clean: false, protocolVersion: 3 }, false)
   await again.expectNothingPending()
 })
+
+test('persistent_client_expiration removes an offline persistent session with its queue, logged and counted', async (t) => {
+  const h = await startBroker(t, { persistentClientExpirationSec: 1 })
+  const first = await h.client({ clientId: 'gone', clean: false })
+  await first.subscribe('q', 1)
+  await dropAndWait(h, first)
+  h.broker.publish({ topic: 'q', payload: 'queued', qos: 1 })
+  // Bounded wait for the sweep (it runs once a second with a one-second expiration).
+  for (let i = 0; i < 50 && h.broker.sessionCount > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  assert.equal(h.broker.sessionCount, 0)
+  assert.equal(h.broker.subscriptionCount, 0)
+  assert.equal(h.broker.stats.clientsExpired, 1)
+  assert.ok(h.log.lines.includes('Expiring client gone due to timeout.'))
+  const back = await h.client({ clientId: 'gone', clean: false }, false)
+  await back.expectNothingPending()
+})
