@@ -31,9 +31,11 @@ export function registerBroker (RED: RedApi): void {
         })
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      node.error(message === 'invalid-users' || message === 'no-client-engine'
-        ? RED._(`roost-broker.errors.${message}`)
-        : RED._('roost-broker.errors.invalid-config', { error: message }))
+      node.error(message === 'invalid-users'
+        ? RED._('roost-broker.errors.invalid-users')
+        : message === 'no-client-engine'
+          ? RED._('roost-broker.errors.no-client-engine')
+          : RED._('roost-broker.errors.invalid-config', { error: message }))
     }
     node.on('close', (_removed: boolean, done: () => void) => {
       const transport = node.transport

@@ -27,8 +27,11 @@ export function isOutputType (value: unknown): value is OutputType {
   return typeof value === 'string' && (OUTPUT_TYPES as readonly string[]).includes(value)
 }
 
-/** The result: a msg, or the locale key (below `roost-in.errors.`) of why there is none. */
-export type InboundResult = { msg: NodeMessage } | { error: 'invalid-json-parse' | 'invalid-json-string', msg: NodeMessage }
+/** Why a message could not be converted: each is a locale key below `roost-in.errors.`. */
+export const INBOUND_ERROR_KEYS = ['invalid-json-parse', 'invalid-json-string'] as const
+
+/** The result: a msg, or the reason it could not be converted (with the raw msg for node.error). */
+export type InboundResult = { msg: NodeMessage } | { error: typeof INBOUND_ERROR_KEYS[number], msg: NodeMessage }
 
 export function toNodeMessage (message: TransportMessage, outputType: OutputType): InboundResult {
   const msg: NodeMessage = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain }

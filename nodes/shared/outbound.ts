@@ -13,9 +13,12 @@ export interface OutboundSettings {
   retain: '' | boolean
 }
 
-/** A msg that cannot be published; `key` is the locale key below `roost-out.errors.`. */
+/** Why a msg cannot be published: each is a locale key below `roost-out.errors.`. */
+export const OUTBOUND_ERROR_KEYS = ['no-topic', 'topic-wildcard', 'invalid-topic', 'invalid-qos', 'payload-too-large', 'invalid-properties'] as const
+export type OutboundErrorKey = typeof OUTBOUND_ERROR_KEYS[number]
+
 export class OutboundError extends Error {
-  constructor (readonly key: 'no-topic' | 'topic-wildcard' | 'invalid-topic' | 'invalid-qos' | 'payload-too-large' | 'invalid-properties', readonly details: Record<string, unknown> = {}) {
+  constructor (readonly key: OutboundErrorKey, readonly details: Record<string, unknown> = {}) {
     super(key)
     this.name = 'OutboundError'
   }
