@@ -37,6 +37,7 @@ export class RemoteTransport implements RoostTransport {
   private readonly statusListeners = new StatusListeners()
   private current: TransportStatus = { state: 'connecting' }
   private closing: Promise<void> | undefined
+  private readonly downWaiters = new Set<() => void>()
 
   constructor (private readonly options: RemoteTransportOptions) {
     this.supportsProperties = options.client.protocolVersion === 5
@@ -98,11 +99,15 @@ export class RemoteTransport implements RoostTransport {
   private async shutdown (): Promise<void> {
     const closeMessage = this.options.close
     if (closeMessage !== undefined && this.current.state === 'connected') {
+      // The broker may be going away at the same moment (an embedded broker in the same deploy):
+      // stop waiting for the acknowledgement when the connection drops, or close would hang.
+      const down = new Promise<void>((resolve) => { this.downWaiters.add(resolve) })
       try {
-        await this.client.publish(this.outgoing(closeMessage))
+        await Promise.race([this.client.publish(this.outgoing(closeMessage)), down])
       } catch (error) {
         this.reportError(error)
       }
+      this.downWaiters.clear()
     }
     try {
       await this.client.end()
@@ -129,6 +134,8 @@ export class RemoteTransport implements RoostTransport {
   }
 
   private readonly onDown = (): void => {
+    for (const resolve of this.downWaiters) resolve()
+    this.downWaiters.clear()
     if (this.current.state !== 'disconnected') this.setStatus({ state: 'disconnected' })
   }
 

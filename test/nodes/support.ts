@@ -1,5 +1,6 @@
 // Shared setup for the node specs: Node-RED's test helper with the Roost nodes from source.
 import net from 'node:net'
+import path from 'node:path'
 import helperModule from 'node-red-node-test-helper'
 import roostNodes from '../../nodes/index'
 
@@ -61,4 +62,44 @@ export function portIsFree (port: number, host = '127.0.0.1'): Promise<boolean> 
 
 export function embeddedBroker (id: string, extra: Record<string, unknown> = {}): FlowNode {
   return { id, type: 'roost-broker', name: 'local', mode: 'embedded', port: 0, bindAddress: '127.0.0.1', allowAnonymous: true, sysInterval: 0, ...extra }
+}
+
+/** Core nodes the examples use, loaded from the Node-RED the project depends on. */
+const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core')
+export const coreNodes = [
+  require(path.join(coreDir, 'common/20-inject.js')),
+  require(path.join(coreDir, 'common/21-debug.js')),
+  require(path.join(coreDir, 'common/90-comment.js')),
+  require(path.join(coreDir, 'function/10-function.js'))
+] as unknown[]
+
+export interface Mosquitto { port: number, stop: () => Promise<void> }
+
+/** Starts Debian's mosquitto on a free loopback port; resolves once it listens. */
+export async function startMosquitto (): Promise<Mosquitto> {
+  const { spawn } = await import('node:child_process')
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+  const os = await import('node:os')
+  const port = await freePort()
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-mosquitto-'))
+  const conf = path.join(dir, 'mosquitto.conf')
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type all\npersistence false\n`)
+  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
+  await new Promise<void>((resolve, reject) => {
+    let output = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes(`listen socket on port ${port}`)) resolve()
+    })
+    child.once('exit', (code) => { reject(new Error(`mosquitto exited with ${String(code)}: ${output}`)) })
+  })
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }
