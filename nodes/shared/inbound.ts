@@ -42,7 +42,8 @@ export function toNodeMessage (message: TransportMessage, outputType: OutputType
     if (properties.correlationData !== undefined) msg.correlationData = properties.correlationData
     if (properties.messageExpiryInterval !== undefined) msg.messageExpiryInterval = properties.messageExpiryInterval
     if (properties.payloadFormatIndicator !== undefined) msg.payloadFormatIndicator = properties.payloadFormatIndicator
-    if (properties.userProperties !== undefined) msg.userProperties = properties.userProperties
+    // A plain copy: decoders hand out null-prototype objects, which surprise flow code.
+    if (properties.userProperties !== undefined) msg.userProperties = { ...properties.userProperties }
   }
   const payload = message.payload
   switch (outputType) {

@@ -76,11 +76,11 @@ export const coreNodes = [
 export interface Mosquitto { port: number, stop: () => Promise<void> }
 
 /** Starts Debian's mosquitto on a free loopback port; resolves once it listens. */
-export async function startMosquitto (): Promise<Mosquitto> {
+export async function startMosquitto (fixedPort?: number): Promise<Mosquitto> {
   const { spawn } = await import('node:child_process')
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
   const os = await import('node:os')
-  const port = await freePort()
+  const port = fixedPort ?? await freePort()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-mosquitto-'))
   const conf = path.join(dir, 'mosquitto.conf')
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type all\npersistence false\n`)
