@@ -47,6 +47,8 @@ module.exports = {
   uiPort: ${editorPort},
   flowFile: 'flows.json',
   editorTheme: { tours: false, projects: { enabled: false } },
+  // No update-check prompt and no data sent anywhere from a development instance.
+  telemetry: { enabled: false },
   logging: { console: { level: 'info', metrics: false, audit: false } }
 }
 `)
