@@ -45,7 +45,8 @@ export interface ClientEvents {
   connect: [{ sessionPresent: boolean }]
   close: []
   offline: []
-  reconnecting: []
+  /** The next attempt is scheduled (the engine says when; other clients may not). */
+  reconnecting: [{ attempt: number, delayMs: number }?]
   error: [Error]
   message: [ClientMessage]
 }

@@ -1,9 +1,8 @@
-// Where the remote transport gets its MQTT client. The engine's own client (lib/client) is
-// plugged in here; setClientFactory() lets code (and the test suite) supply another one that
-// keeps the same contract.
-import type { EngineClientFactory } from './client-api'
+// Where the remote transport gets its MQTT client: the engine's own client (lib/client) when
+// the build has it, or whatever setClientFactory() supplied (code embedding the nodes, tests).
+import type { EngineClient, EngineClientFactory } from './client-api'
 
-let factory: EngineClientFactory | undefined
+let factory: EngineClientFactory | undefined = loadEngineClient()
 
 export function setClientFactory (next: EngineClientFactory | undefined): void {
   factory = next
@@ -11,4 +10,19 @@ export function setClientFactory (next: EngineClientFactory | undefined): void {
 
 export function clientFactory (): EngineClientFactory | undefined {
   return factory
+}
+
+/** The engine's client, bundled in by the build once lib/client exists; undefined before. */
+export function engineClientFactory (): EngineClientFactory | undefined {
+  return loadEngineClient()
+}
+
+function loadEngineClient (): EngineClientFactory | undefined {
+  try {
+    const engine = require('../../lib/client') as { createClient?: (options: object) => EngineClient }
+    const create = engine.createClient
+    return create === undefined ? undefined : (options) => create(options)
+  } catch {
+    return undefined
+  }
 }

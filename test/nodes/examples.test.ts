@@ -6,10 +6,14 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import type { BrokerNode } from '../../nodes/broker/runtime'
-import { setClientFactory } from '../../nodes/shared/client-engine'
+import { engineClientFactory, setClientFactory } from '../../nodes/shared/client-engine'
 import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
 import { mqttJsClientFactory } from './mqttjs-client'
 import { collect, coreNodes, type FlowNode, freePort, helper, type Mosquitto, type Msg, roost, startMosquitto, startServer, stopServer } from './support'
+
+// The engine's own client when the build has lib/client, else the MQTT.js stand-in.
+const remoteClient = engineClientFactory() ?? mqttJsClientFactory
+const clientName = engineClientFactory() === undefined ? 'MQTT.js stand-in client' : 'lib/client'
 
 const examplesDir = path.resolve(__dirname, '../../examples')
 const REQUIRED = [
@@ -66,18 +70,18 @@ function connected (id: string): Promise<void> {
   })
 }
 
-describe('examples', () => {
+describe(`examples (remote brokers through ${clientName})`, () => {
   // The remote example speaks MQTT 5, so its far end is Debian's mosquitto.
   let mosquitto: Mosquitto
   let remotePort: number
   before(async () => {
     await startServer()
-    setClientFactory(mqttJsClientFactory)
+    setClientFactory(remoteClient)
     mosquitto = await startMosquitto()
     remotePort = mosquitto.port
   })
   after(async () => {
-    setClientFactory(undefined)
+    setClientFactory(engineClientFactory())
     await mosquitto.stop()
     await stopServer()
   })

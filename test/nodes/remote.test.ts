@@ -1,17 +1,20 @@
 // Remote mode: the same in/out nodes through the client transport, against a Roost broker and
-// Debian's mosquitto started by the test. The client here is the MQTT.js stand-in with the
-// engine client's contract (see mqttjs-client.ts); with lib/client merged, the same specs run
-// against it by changing the factory in before().
+// Debian's mosquitto started by the test. The client is the engine's lib/client when the build
+// has it, else the MQTT.js stand-in with the same contract (mqttjs-client.ts).
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { type Broker, createBroker, type DeliveredMessage } from '../../lib'
 import type { BrokerNode } from '../../nodes/broker/runtime'
-import { setClientFactory } from '../../nodes/shared/client-engine'
+import { engineClientFactory, setClientFactory } from '../../nodes/shared/client-engine'
 import type { RemoteTransport } from '../../nodes/shared/remote-transport'
 import type { TransportStatus } from '../../nodes/shared/transport'
 import { mqttJsClientFactory } from './mqttjs-client'
 import { collect, type FlowNode, freePort, helper, type Mosquitto, type Msg, roost, startMosquitto, startServer, stopServer } from './support'
+
+// The engine's own client when the build has lib/client, else the MQTT.js stand-in.
+const remoteClient = engineClientFactory() ?? mqttJsClientFactory
+const clientName = engineClientFactory() === undefined ? 'MQTT.js stand-in client' : 'lib/client'
 
 function remoteBroker (id: string, port: number, extra: Record<string, unknown> = {}): FlowNode {
   return { id, type: 'roost-broker', mode: 'remote', host: '127.0.0.1', remotePort: String(port), protocolVersion: '4', keepalive: '30', cleansession: true, reconnectPeriod: '1', ...extra }
@@ -70,17 +73,17 @@ function watch (broker: Broker, filter: string): { messages: DeliveredMessage[],
   }
 }
 
-describe('remote mode against a Roost broker (MQTT 3.1.1)', () => {
+describe(`remote mode against a Roost broker (MQTT 3.1.1), ${clientName}`, () => {
   let far: Broker
   let port: number
   before(async () => {
     await startServer()
-    setClientFactory(mqttJsClientFactory)
+    setClientFactory(remoteClient)
     far = createBroker({ listeners: [{ port: 0, host: '127.0.0.1' }], allowAnonymous: false, users: { alice: 'wonderland' } })
     port = (await far.listen())[0]?.port ?? 0
   })
   after(async () => {
-    setClientFactory(undefined)
+    setClientFactory(engineClientFactory())
     await far.close()
     await stopServer()
   })
@@ -164,15 +167,15 @@ describe('remote mode against a Roost broker (MQTT 3.1.1)', () => {
   })
 })
 
-describe('remote mode against Debian mosquitto (MQTT 5)', () => {
+describe(`remote mode against Debian mosquitto (MQTT 5), ${clientName}`, () => {
   let mosquitto: Mosquitto
   before(async () => {
     await startServer()
-    setClientFactory(mqttJsClientFactory)
+    setClientFactory(remoteClient)
     mosquitto = await startMosquitto()
   })
   after(async () => {
-    setClientFactory(undefined)
+    setClientFactory(engineClientFactory())
     await mosquitto.stop()
     await stopServer()
   })
