@@ -2,6 +2,7 @@
 // binds it again without "port in use", closing never times out, and no handle, timer or
 // event listener is left behind.
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
 import type { BrokerNode } from '../../nodes/broker/runtime'
@@ -119,6 +120,26 @@ describe(`lifecycle: ${DEPLOYS} deploys in a row`, () => {
       assert.ok(timerCount() <= MAX_TIMERS, `${timerCount()} timers after deploy ${i}`)
     }
     await helper.unload()
+    assert.equal(await portIsFree(port), true)
+  })
+
+  it('a port already in use: the broker node reports it and the nodes show "failed", nothing crashes', async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((resolve) => { blocker.listen(0, '127.0.0.1', resolve) })
+    const port = (blocker.address() as net.AddressInfo).port
+    await helper.load(roost, flowOn(port))
+    const transport = transportOf('b1')
+    await transport.ready()
+    assert.equal(transport.status.state, 'disconnected')
+    assert.match(transport.status.error ?? '', /EADDRINUSE/)
+    // The last status the in node showed, from the helper's record of node.status() calls.
+    const spy = (helper as unknown as { _NodePrototype: { status: { getCalls: () => Array<{ thisValue: { id: string }, args: unknown[] }> } } })._NodePrototype.status
+    const shown = spy.getCalls().filter((call) => call.thisValue.id === 'in1').map((call) => call.args[0])
+    assert.deepEqual(shown.at(-1), { fill: 'red', shape: 'ring', text: 'roost-broker.status.failed' })
+    const logged = helper.log().args.map((args) => args[0] as { level: number, msg: string })
+    assert.ok(logged.some((entry) => entry.msg === 'roost-broker.errors.listen-failed'))
+    await helper.unload()
+    await new Promise<void>((resolve) => { blocker.close(() => { resolve() }) })
     assert.equal(await portIsFree(port), true)
   })
 })
