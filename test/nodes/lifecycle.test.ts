@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
 import type { BrokerNode } from '../../nodes/broker/runtime'
 import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
-import { embeddedBroker, freePort, helper, portIsFree, roost, startServer, stopServer } from './support'
+import { embeddedBroker, type FlowNode, freePort, helper, portIsFree, roost, startServer, stopServer } from './support'
 
 const DEPLOYS = 50
 
@@ -141,5 +141,32 @@ describe(`lifecycle: ${DEPLOYS} deploys in a row`, () => {
     await helper.unload()
     await new Promise<void>((resolve) => { blocker.close(() => { resolve() }) })
     assert.equal(await portIsFree(port), true)
+  })
+
+  it(`modified-nodes deploy of only roost in, ${DEPLOYS} times: the broker keeps running, subscriptions do not pile up`, async () => {
+    const port = await freePort()
+    const withTopic = (topic: string): FlowNode[] => flowOn(port).map((node) => node.id === 'in1' ? { ...node, topic } : node)
+    await helper.load(roost, withTopic('life/0'))
+    const transport = transportOf('b1')
+    await transport.ready()
+    for (let i = 1; i <= DEPLOYS; i++) {
+      await deploy(withTopic(`life/${i}`), 'nodes')
+      assert.equal(transportOf('b1'), transport, 'the broker was restarted although it did not change')
+      assert.equal(transport.broker.subscriptionCount, 1)
+      const got = new Promise((resolve) => { helper.getNode('sink').once('input', resolve) })
+      transport.broker.publish({ topic: `life/${i - 1}`, payload: 'old topic' })
+      transport.broker.publish({ topic: `life/${i}`, payload: 'new topic' })
+      assert.equal(((await got) as { payload: string }).payload, 'new topic')
+    }
+    await helper.unload()
+  })
+
+  it('invalid broker settings are reported, and the nodes using it say their broker is missing', async () => {
+    await helper.load(roost, flowOn(0).map((node) => node.id === 'b1' ? { ...node, maxInflightMessages: 70000 } : node))
+    const logged = helper.log().args.map((args) => (args[0] as { msg: string }).msg)
+    assert.ok(logged.includes('roost-broker.errors.invalid-config'), logged.join('\n'))
+    assert.ok(logged.includes('roost-in.errors.missing-config'))
+    assert.ok(logged.includes('roost-out.errors.missing-config'))
+    await helper.unload()
   })
 })
