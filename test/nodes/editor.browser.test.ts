@@ -4,7 +4,7 @@
 // mosquitto_pub in the debug sidebar. Screenshots go to test-output/.
 import assert from 'node:assert/strict'
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -92,6 +92,33 @@ describe('editor in headless Chromium', () => {
     const tabs = await page.locator('#roost-broker-tabs li:visible').allInnerTexts()
     assert.deepEqual(tabs.map((t) => t.trim()), ['Connection', 'Security', 'Limits'])
     await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog.png') })
+    // Remote mode swaps the Limits tab for Messages (birth, close, will), as core mqtt-broker has.
+    await page.selectOption('#node-config-input-mode', 'remote')
+    await page.waitForSelector('#node-config-input-host:visible')
+    const remoteTabs = await page.locator('#roost-broker-tabs li:visible').allInnerTexts()
+    assert.deepEqual(remoteTabs.map((t) => t.trim()), ['Connection', 'Security', 'Messages'])
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-remote.png') })
+    await page.click('#red-ui-tab-roost-broker-tab-messages')
+    await page.waitForSelector('#node-config-input-willTopic:visible')
+    // The starter flow's broker node has no birth/will fields: the dialog shows their defaults.
+    assert.equal(await page.inputValue('#node-config-input-willQos'), '0')
+    assert.equal(await page.inputValue('#node-config-input-remotePort'), '1883')
+    assert.equal(await page.inputValue('#node-config-input-protocolVersion'), '4')
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-messages.png') })
+    await page.selectOption('#node-config-input-mode', 'embedded')
+    // Messages is hidden in embedded mode, so the dialog went back to Connection.
+    await page.waitForSelector('#node-config-input-port:visible')
+    // Node-RED's tab bar reads two clicks within 400 ms as a double click (rename), not a switch.
+    await page.waitForTimeout(450)
+    await page.click('#red-ui-tab-roost-broker-tab-security a')
+    await page.waitForSelector('#roost-broker-tab-security .red-ui-editableList-addButton:visible')
+    await page.click('#roost-broker-tab-security .red-ui-editableList-addButton')
+    await page.fill('.roost-broker-user-name', 'sensor')
+    await page.fill('.roost-broker-user-password', 's3cret')
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-security.png') })
+    await page.waitForTimeout(450)
+    await page.click('#red-ui-tab-roost-broker-tab-connection a')
+    await page.waitForSelector('#node-config-input-port:visible')
     // An invalid port is marked as such by the editor's validation.
     await page.fill('#node-config-input-port', '70000')
     await page.locator('#node-config-input-port').blur()
@@ -114,5 +141,16 @@ describe('editor in headless Chromium', () => {
     assert.equal(pub.code, 0, pub.stderr)
     await page.waitForSelector('.red-ui-debug-msg:has-text("greetings-from-mosquitto_pub")')
     await page.screenshot({ path: path.join(outputDir, 'editor-debug-sidebar.png') })
+  })
+
+  it('the user added in the dialog is live on the broker, and kept out of flows.json', async () => {
+    const right = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-u', 'sensor', '-P', 's3cret', '-t', 'auth/check', '-m', 'ok'])
+    assert.equal(right.code, 0, right.stderr)
+    const wrong = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-u', 'sensor', '-P', 'wrong', '-t', 'auth/check', '-m', 'no'])
+    assert.notEqual(wrong.code, 0)
+    const flowsJson = readFileSync(path.join(userDir, 'flows.json'), 'utf8')
+    assert.ok(flowsJson.includes('roost-starter-broker'))
+    assert.ok(!flowsJson.includes('s3cret') && !flowsJson.includes('sensor'))
+    assert.ok(existsSync(path.join(userDir, 'flows_cred.json')))
   })
 })
