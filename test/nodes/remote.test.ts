@@ -165,6 +165,22 @@ describe(`remote mode against a Roost broker (MQTT 3.1.1), ${clientName}`, () =>
     await helper.load(roost, [{ id: 'tab', type: 'tab' }])
     await new Promise<void>((resolve) => { relay.close(() => { resolve() }) })
   })
+  it('50 deploys of a remote flow: each stop closes the connection, nothing piles up', async () => {
+    const sockets = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap' || kind === 'TCPWrap').length
+    let baseline: number | undefined
+    for (let i = 0; i < 50; i++) {
+      await helper.load(roost, loop(port), { r1: { user: 'alice', password: 'wonderland' } })
+      await reaches('connected')
+      assert.equal(far.clientCount, 1)
+      const gone = new Promise((resolve) => { far.once('clientDisconnected', resolve) })
+      await helper.unload()
+      await gone
+      assert.equal(far.clientCount, 0)
+      if (i === 0) baseline = sockets()
+      else assert.equal(sockets(), baseline, `sockets after stop ${i}`)
+    }
+    await helper.load(roost, [{ id: 'tab', type: 'tab' }])
+  })
 })
 
 describe(`remote mode against Debian mosquitto (MQTT 5), ${clientName}`, () => {
