@@ -3,7 +3,7 @@
 import type { BrokerNode } from '../broker/runtime'
 import { readString } from '../shared/config'
 import { TransportError } from '../shared/errors'
-import { OutboundError, type OutboundSettings, parseQos, toTransportMessage } from '../shared/outbound'
+import { nodeProperties, OutboundError, type OutboundSettings, parseQos, toTransportMessage } from '../shared/outbound'
 import type { DoneFunction, NodeMessage, RedApi, RedNode, SendFunction } from '../shared/red'
 import { followStatus } from '../shared/status'
 
@@ -12,6 +12,12 @@ interface OutNodeConfig {
   topic?: string
   qos?: string | number
   retain?: string | boolean
+  // MQTT 5 properties, under the names core `mqtt out` gives them in the flow JSON.
+  contentType?: string
+  respTopic?: string
+  correl?: string
+  expiry?: string | number
+  userProps?: string
 }
 
 export function registerOut (RED: RedApi): void {
@@ -29,6 +35,13 @@ export function registerOut (RED: RedApi): void {
       topic: readString(config.topic).trim(),
       qos: parseQos(config.qos) ?? '',
       retain: config.retain === true || config.retain === 'true' ? true : config.retain === false || config.retain === 'false' ? false : ''
+    }
+    try {
+      const properties = nodeProperties(config)
+      if (properties !== undefined) settings.properties = properties
+    } catch (error) {
+      // The dialog checks this field; a hand-edited flow may still carry a bad one.
+      node.error(translate(RED, error).message)
     }
     const stopStatus = followStatus(RED, transport, (status) => { node.status(status) })
 

@@ -11,7 +11,15 @@ export interface OutboundSettings {
   qos: '' | QoS
   /** '' takes msg.retain. */
   retain: '' | boolean
+  /**
+   * MQTT 5 properties set on the node, named as the msg fields; they win over msg, as in core
+   * `mqtt out`. Absent when the node sets none.
+   */
+  properties?: Partial<Record<PropertyField, unknown>>
 }
+
+export const PROPERTY_FIELDS = ['contentType', 'responseTopic', 'correlationData', 'messageExpiryInterval', 'userProperties'] as const
+export type PropertyField = typeof PROPERTY_FIELDS[number]
 
 /** Why a msg cannot be published: each is a locale key below `roost-out.errors.`. */
 export const OUTBOUND_ERROR_KEYS = ['no-topic', 'topic-wildcard', 'invalid-topic', 'invalid-qos', 'payload-too-large', 'invalid-properties'] as const
@@ -59,37 +67,63 @@ export function toTransportMessage (msg: NodeMessage, settings: OutboundSettings
   if (payload.length > sizeLimit) throw new OutboundError('payload-too-large', { size: payload.length, limit: sizeLimit })
 
   const message: TransportMessage = { topic, payload, qos, retain }
-  const properties = propertiesFrom(msg)
+  const properties = propertiesFrom(msg, settings.properties)
   if (properties !== undefined) message.properties = properties
   return message
 }
 
-function propertiesFrom (msg: NodeMessage): PublishProperties | undefined {
+function propertiesFrom (msg: NodeMessage, fromNode: OutboundSettings['properties']): PublishProperties | undefined {
+  const pick = (field: PropertyField): unknown => fromNode?.[field] ?? msg[field]
   const properties: PublishProperties = {}
   let any = false
-  if (typeof msg.contentType === 'string' && msg.contentType !== '') { properties.contentType = msg.contentType; any = true }
-  if (typeof msg.responseTopic === 'string' && msg.responseTopic !== '') {
-    const problem = topicNameProblem(msg.responseTopic)
+  const contentType = pick('contentType')
+  if (typeof contentType === 'string' && contentType !== '') { properties.contentType = contentType; any = true }
+  const responseTopic = pick('responseTopic')
+  if (typeof responseTopic === 'string' && responseTopic !== '') {
+    const problem = topicNameProblem(responseTopic)
     // [MQTT-3.3.2-14] the Response Topic is a topic name: no wildcards
     if (problem !== undefined) throw new OutboundError('invalid-properties', { property: 'responseTopic', problem })
-    properties.responseTopic = msg.responseTopic; any = true
+    properties.responseTopic = responseTopic; any = true
   }
-  if (msg.correlationData !== undefined && msg.correlationData !== null) {
-    properties.correlationData = Buffer.isBuffer(msg.correlationData) ? msg.correlationData : Buffer.from(String(msg.correlationData), 'utf8')
+  const correlationData = pick('correlationData')
+  if (correlationData !== undefined && correlationData !== null) {
+    properties.correlationData = Buffer.isBuffer(correlationData) ? correlationData : Buffer.from(String(correlationData), 'utf8')
     any = true
   }
-  if (msg.messageExpiryInterval !== undefined && msg.messageExpiryInterval !== null) {
-    const seconds = Number(msg.messageExpiryInterval)
-    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 0xffffffff) throw new OutboundError('invalid-properties', { property: 'messageExpiryInterval', problem: String(msg.messageExpiryInterval) })
+  const expiry = pick('messageExpiryInterval')
+  if (expiry !== undefined && expiry !== null) {
+    const seconds = Number(expiry)
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 0xffffffff) throw new OutboundError('invalid-properties', { property: 'messageExpiryInterval', problem: String(expiry) })
     properties.messageExpiryInterval = seconds; any = true
   }
-  if (msg.userProperties !== undefined && msg.userProperties !== null) {
-    if (typeof msg.userProperties !== 'object' || Array.isArray(msg.userProperties)) throw new OutboundError('invalid-properties', { property: 'userProperties', problem: 'not an object' })
+  const userProperties = pick('userProperties')
+  if (userProperties !== undefined && userProperties !== null) {
+    if (typeof userProperties !== 'object' || Array.isArray(userProperties)) throw new OutboundError('invalid-properties', { property: 'userProperties', problem: 'not an object' })
     const user: Record<string, string | string[]> = {}
-    for (const [key, value] of Object.entries(msg.userProperties as Record<string, unknown>)) {
+    for (const [key, value] of Object.entries(userProperties as Record<string, unknown>)) {
       user[key] = Array.isArray(value) ? value.map(String) : String(value)
     }
     properties.userProperties = user; any = true
   }
   return any ? properties : undefined
+}
+
+/**
+ * The node's own MQTT 5 properties from its config (text fields in the dialog).
+ * Throws with the locale key `invalid-properties` for a user properties field that is not a JSON object.
+ */
+export function nodeProperties (config: { contentType?: unknown, respTopic?: unknown, correl?: unknown, expiry?: unknown, userProps?: unknown }): OutboundSettings['properties'] {
+  const properties: Partial<Record<PropertyField, unknown>> = {}
+  const text = (value: unknown): string => typeof value === 'string' ? value.trim() : ''
+  if (text(config.contentType) !== '') properties.contentType = text(config.contentType)
+  if (text(config.respTopic) !== '') properties.responseTopic = text(config.respTopic)
+  if (text(config.correl) !== '') properties.correlationData = text(config.correl)
+  if (text(String(config.expiry ?? '')) !== '') properties.messageExpiryInterval = Number(config.expiry)
+  if (text(config.userProps) !== '') {
+    let parsed: unknown
+    try { parsed = JSON.parse(text(config.userProps)) } catch { parsed = undefined }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new OutboundError('invalid-properties', { property: 'userProperties', problem: 'not a JSON object' })
+    properties.userProperties = parsed
+  }
+  return Object.keys(properties).length === 0 ? undefined : properties
 }

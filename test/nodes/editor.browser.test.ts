@@ -133,6 +133,22 @@ describe('editor in headless Chromium', () => {
     await page.waitForSelector('#roost-starter-out .red-ui-flow-node-status-label:has-text("clients")')
   })
 
+  it('roost out dialog: MQTT 5 properties section with validation', async () => {
+    await page.dblclick('#roost-starter-out .red-ui-flow-node')
+    await page.waitForSelector('#node-input-topic')
+    await page.click('#roost-out-properties-toggle')
+    await page.waitForSelector('#node-input-userProps:visible')
+    await page.fill('#node-input-userProps', '[not an object]')
+    await page.locator('#node-input-userProps').blur()
+    await page.waitForSelector('#node-input-userProps.input-error')
+    await page.fill('#node-input-respTopic', 'replies/#')
+    await page.locator('#node-input-respTopic').blur()
+    await page.waitForSelector('#node-input-respTopic.input-error')
+    await page.screenshot({ path: path.join(outputDir, 'roost-out-dialog.png') })
+    await page.click('#node-dialog-cancel')
+    await page.waitForSelector('#node-input-topic', { state: 'detached' })
+  })
+
   it('mosquitto_sub sees the starter flow, and mosquitto_pub shows in the debug sidebar', async () => {
     const sub = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-t', 'roost/starter/#', '-C', '1', '-v'])
     assert.match(sub.stdout, /^roost\/starter\/time \d+\n$/)

@@ -138,6 +138,22 @@ describe('roost in / roost out in process', () => {
     assert.deepEqual(msg?.userProperties, { source: 'kitchen', n: '3' })
   })
 
+  it('MQTT 5 properties set on roost out go with every message and win over msg', async () => {
+    await helper.load(roost, loopFlow('rpc/req', { datatype: 'utf8' }, { contentType: 'text/plain', respTopic: 'rpc/resp', correl: 'node-id', expiry: '90', userProps: '{"site":"lab"}' }))
+    const got = collect(helper.getNode('sink'), 1)
+    helper.getNode('out1').receive({ topic: 'rpc/req', payload: 'hi', contentType: 'application/json', responseTopic: 'ignored/by/node' })
+    const [msg] = await got
+    assert.deepEqual(
+      { contentType: msg?.contentType, responseTopic: msg?.responseTopic, correlationData: msg?.correlationData, messageExpiryInterval: msg?.messageExpiryInterval, userProperties: msg?.userProperties },
+      { contentType: 'text/plain', responseTopic: 'rpc/resp', correlationData: Buffer.from('node-id'), messageExpiryInterval: 90, userProperties: { site: 'lab' } })
+  })
+
+  it('a roost out whose user properties are not a JSON object says so when it starts', async () => {
+    await helper.load(roost, loopFlow('t', {}, { userProps: '[1,2]' }))
+    const logged = helper.log().args.map((args) => (args[0] as { msg: string }).msg)
+    assert.ok(logged.includes('roost-out.errors.invalid-properties'), logged.join('\n'))
+  })
+
   it('embedded broker nodes show the client count', async () => {
     await helper.load(roost, loopFlow('t'))
     const out = helper.getNode('out1')
