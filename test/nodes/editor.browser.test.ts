@@ -169,4 +169,14 @@ describe('editor in headless Chromium', () => {
     assert.ok(!flowsJson.includes('s3cret') && !flowsJson.includes('sensor'))
     assert.ok(existsSync(path.join(userDir, 'flows_cred.json')))
   })
+
+  it('roost in switched to dynamic subscriptions grows an input port', async () => {
+    assert.equal(await page.locator('#roost-starter-in .red-ui-flow-port-input').count(), 0)
+    await page.dblclick('#roost-starter-in .red-ui-flow-node')
+    await page.waitForSelector('#node-input-dynamic')
+    await page.check('#node-input-dynamic')
+    await page.waitForSelector('#node-input-topic', { state: 'hidden' })
+    await page.click('#node-dialog-ok')
+    await page.waitForSelector('#roost-starter-in .red-ui-flow-port-input')
+  })
 })
