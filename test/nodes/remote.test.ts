@@ -101,6 +101,17 @@ describe(`remote mode against a Roost broker (MQTT 3.1.1), ${clientName}`, () =>
     })
   }
 
+  it('client nodes show connecting, then connected, in Node-RED\'s own words', async () => {
+    await helper.load(roost, loop(port), { r1: { user: 'alice', password: 'wonderland' } })
+    await reaches('connected')
+    const spy = (helper as unknown as { _NodePrototype: { status: { getCalls: () => Array<{ thisValue: { id: string }, args: unknown[] }> } } })._NodePrototype.status
+    const shown = spy.getCalls().filter((call) => call.thisValue.id === 'out1').map((call) => call.args[0])
+    assert.deepEqual(shown, [
+      { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' },
+      { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' }
+    ])
+  })
+
   it('wrong password: the connection is refused and the nodes show disconnected', async () => {
     await helper.load(roost, loop(port), { r1: { user: 'alice', password: 'nope' } })
     const refused = new Promise((resolve) => { far.once('clientRefused', resolve) })
