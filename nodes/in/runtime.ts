@@ -16,6 +16,10 @@ interface InNodeConfig {
   qos?: string | number
   datatype?: string
   dynamic?: boolean | string
+  // MQTT 5 subscription options, under the names core `mqtt in` gives them in the flow JSON.
+  nl?: boolean | string
+  rap?: boolean | string
+  rh?: string | number
 }
 
 /** One dynamic subscription, as msg.subscriptions and getSubscriptions list it. */
@@ -57,8 +61,9 @@ export function registerIn (RED: RedApi): void {
     } else {
       const topic = readString(config.topic)
       const qos = parseQos(config.qos) ?? 2
+      const options: SubscribeOptions = { noLocal: readBool(config.nl, false), retainAsPublished: readBool(config.rap, true), retainHandling: parseQos(config.rh) ?? 0 }
       try {
-        unsubscribers.set(topic, transport.subscribe(topic, qos, deliver(outputType)))
+        unsubscribers.set(topic, transport.subscribe(topic, qos, deliver(outputType), options))
       } catch {
         node.error(RED._('roost-in.errors.invalid-topic', { topic }))
       }

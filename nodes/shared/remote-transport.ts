@@ -175,7 +175,9 @@ export class RemoteTransport implements RoostTransport {
   }
 
   private sendSubscribe (filter: string, entry: FilterEntry): void {
-    this.client.subscribe([{ filter, qos: entry.qos, ...entry.options }]).catch((error: unknown) => { this.reportError(error) })
+    // Subscription options exist from MQTT 5 on (MQTT 5.0, 3.8.3.1); 3.1.1 has the QoS only.
+    const subscription = this.supportsProperties ? { filter, qos: entry.qos, ...entry.options } : { filter, qos: entry.qos }
+    this.client.subscribe([subscription]).catch((error: unknown) => { this.reportError(error) })
   }
 
   private outgoing (message: TransportMessage): ClientMessage {

@@ -2,6 +2,7 @@
 // Debian's mosquitto started by the test. The client is the engine's lib/client when the build
 // has it, else the MQTT.js stand-in with the same contract (mqttjs-client.ts).
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import net from 'node:net'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { type Broker, createBroker, type DeliveredMessage } from '../../lib'
@@ -233,6 +234,28 @@ describe(`remote mode against Debian mosquitto (MQTT 5), ${clientName}`, () => {
     assert.deepEqual(msg.correlationData, Buffer.from('id-1'))
     assert.deepEqual(msg.userProperties, { room: 'kitchen' })
     assert.ok(typeof msg.messageExpiryInterval === 'number' && msg.messageExpiryInterval <= 60)
+  })
+
+  it('subscription options reach mosquitto: No Local and Retain Handling 2 [MQTT-3.8.3-3] [MQTT-3.3.1-11]', async () => {
+    const pub = (topic: string, message: string, retain = false): Promise<void> => new Promise((resolve, reject) => {
+      execFile('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mosquitto.port), '-t', topic, '-m', message, '-q', '1', ...(retain ? ['-r'] : [])], (error) => { if (error === null) resolve(); else reject(error) })
+    })
+    await pub('remote/opts/kept', 'retained before', true)
+    const flow = loop(mosquitto.port, { protocolVersion: '5' }, 'remote/opts/#').map((node) => node.id === 'in1' ? { ...node, nl: true, rh: '2', datatype: 'utf8' } : node)
+    await helper.load(roost, flow)
+    await reaches('connected')
+    const got = collect(helper.getNode('sink'), 1)
+    // Ours (same connection, No Local) and the retained one (Retain Handling 2) must not arrive;
+    // keep sending until a message from another client shows the subscription is in place.
+    let arrived = false
+    void got.then(() => { arrived = true })
+    for (let attempt = 0; attempt < 50 && !arrived; attempt++) {
+      helper.getNode('out1').receive({ topic: 'remote/opts/own', payload: 'from this connection', qos: 1 })
+      await pub('remote/opts/other', 'from another client')
+    }
+    const [msg] = await got
+    assert.deepEqual({ topic: msg?.topic, payload: msg?.payload }, { topic: 'remote/opts/other', payload: 'from another client' })
+    await pub('remote/opts/kept', '', true)
   })
 
   it('$share/<group>/filter through mosquitto, and a retained message on subscribe', async () => {
