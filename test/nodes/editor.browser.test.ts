@@ -174,7 +174,17 @@ describe('editor in headless Chromium', () => {
     assert.equal(await page.locator('#roost-starter-in .red-ui-flow-port-input').count(), 0)
     await page.dblclick('#roost-starter-in .red-ui-flow-node')
     await page.waitForSelector('#node-input-dynamic')
+    // The tip for dynamic mode is hidden by the dialog's own script: it has run once this is gone.
+    await page.waitForSelector('#roost-in-dynamic-tip', { state: 'hidden' })
+    await page.click('#roost-in-options-toggle')
+    await page.waitForSelector('#node-input-rh:visible')
+    // The starter node had no subscription options; saving it earlier kept their defaults.
+    assert.equal(await page.isChecked('#node-input-rap'), true)
+    assert.equal(await page.isChecked('#node-input-nl'), false)
+    assert.equal(await page.inputValue('#node-input-rh'), '0')
+    await page.screenshot({ path: path.join(outputDir, 'roost-in-dialog.png') })
     await page.check('#node-input-dynamic')
+    await page.waitForSelector('#node-input-rh', { state: 'hidden' })
     await page.waitForSelector('#node-input-topic', { state: 'hidden' })
     await page.click('#node-dialog-ok')
     await page.waitForSelector('#roost-starter-in .red-ui-flow-port-input')
