@@ -20,6 +20,7 @@ interface InNodeConfig {
   nl?: boolean | string
   rap?: boolean | string
   rh?: string | number
+  subid?: string | number
 }
 
 /** One dynamic subscription, as msg.subscriptions and getSubscriptions list it. */
@@ -62,6 +63,8 @@ export function registerIn (RED: RedApi): void {
       const topic = readString(config.topic)
       const qos = parseQos(config.qos) ?? 2
       const options: SubscribeOptions = { noLocal: readBool(config.nl, false), retainAsPublished: readBool(config.rap, true), retainHandling: parseQos(config.rh) ?? 0 }
+      const subscriptionIdentifier = parseSubscriptionIdentifier(config.subid)
+      if (subscriptionIdentifier !== undefined) options.subscriptionIdentifier = subscriptionIdentifier
       try {
         unsubscribers.set(topic, transport.subscribe(topic, qos, deliver(outputType), options))
       } catch {
@@ -165,4 +168,10 @@ function describeTopic (item: unknown): string {
   if (typeof item === 'string') return item
   if (typeof item === 'object' && item !== null && 'topic' in item) return String((item as { topic: unknown }).topic)
   return String(item)
+}
+
+/** A Subscription Identifier from the dialog: 1 to 268,435,455 (MQTT 5.0, 3.8.2.1.2); empty for none. */
+function parseSubscriptionIdentifier (value: unknown): number | undefined {
+  const id = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN
+  return Number.isInteger(id) && id >= 1 && id <= 268_435_455 ? id : undefined
 }

@@ -56,7 +56,7 @@ export interface EngineClient {
   on: <K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void) => unknown
   off: <K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void) => unknown
   publish: (message: ClientMessage) => Promise<unknown>
-  subscribe: (subscriptions: ClientSubscription[]) => Promise<unknown>
+  subscribe: (subscriptions: ClientSubscription[], properties?: { subscriptionIdentifier?: number }) => Promise<unknown>
   unsubscribe: (filters: string[]) => Promise<unknown>
   end: () => Promise<unknown>
 }

@@ -1,7 +1,7 @@
 // The embedded transport: the config node runs the engine's broker in this process, and the in
 // and out nodes use its in-process API (no socket, no encoding).
 import { type Broker, type BrokerOptions, createBroker, type Logger, MQTT_MAX_PACKET_BYTES } from '../../lib'
-import { type RoostTransport, StatusListeners, type TransportHandler, type TransportMessage, type TransportStatus } from './transport'
+import { type RoostTransport, StatusListeners, type SubscribeOptions, type TransportHandler, type TransportMessage, type TransportStatus } from './transport'
 
 export interface EmbeddedTransportOptions {
   broker: Partial<BrokerOptions>
@@ -42,8 +42,8 @@ export class EmbeddedTransport implements RoostTransport {
   /** Resolves once the listeners are bound (or binding failed). */
   ready (): Promise<void> { return this.listening }
 
-  subscribe (filter: string, qos: 0 | 1 | 2, handler: TransportHandler): () => void {
-    return this.broker.subscribe(filter, qos, handler)
+  subscribe (filter: string, qos: 0 | 1 | 2, handler: TransportHandler, options: SubscribeOptions = {}): () => void {
+    return this.broker.subscribe(filter, qos, handler, options)
   }
 
   publish (message: TransportMessage): Promise<void> {

@@ -42,6 +42,7 @@ export function toNodeMessage (message: TransportMessage, outputType: OutputType
     if (properties.correlationData !== undefined) msg.correlationData = properties.correlationData
     if (properties.messageExpiryInterval !== undefined) msg.messageExpiryInterval = properties.messageExpiryInterval
     if (properties.payloadFormatIndicator !== undefined) msg.payloadFormatIndicator = properties.payloadFormatIndicator
+    if (properties.subscriptionIdentifier !== undefined) msg.subscriptionIdentifier = properties.subscriptionIdentifier
     // A plain copy: decoders hand out null-prototype objects, which surprise flow code.
     if (properties.userProperties !== undefined) msg.userProperties = { ...properties.userProperties }
   }

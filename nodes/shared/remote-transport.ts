@@ -176,8 +176,14 @@ export class RemoteTransport implements RoostTransport {
 
   private sendSubscribe (filter: string, entry: FilterEntry): void {
     // Subscription options exist from MQTT 5 on (MQTT 5.0, 3.8.3.1); 3.1.1 has the QoS only.
-    const subscription = this.supportsProperties ? { filter, qos: entry.qos, ...entry.options } : { filter, qos: entry.qos }
-    this.client.subscribe([subscription]).catch((error: unknown) => { this.reportError(error) })
+    if (!this.supportsProperties) {
+      this.client.subscribe([{ filter, qos: entry.qos }]).catch((error: unknown) => { this.reportError(error) })
+      return
+    }
+    const { subscriptionIdentifier, ...options } = entry.options
+    // The identifier is a property of the SUBSCRIBE packet, the other options belong to the filter.
+    const properties = subscriptionIdentifier === undefined ? undefined : { subscriptionIdentifier }
+    this.client.subscribe([{ filter, qos: entry.qos, ...options }], properties).catch((error: unknown) => { this.reportError(error) })
   }
 
   private outgoing (message: TransportMessage): ClientMessage {

@@ -24,10 +24,12 @@ export interface TransportMessage {
 export type TransportHandler = (message: TransportMessage) => void
 
 export interface SubscribeOptions {
-  /** MQTT 5 subscription options, passed on by a remote transport. */
+  /** MQTT 5 subscription options: used by the embedded broker, passed on by a remote transport over MQTT 5. */
   noLocal?: boolean
   retainAsPublished?: boolean
   retainHandling?: 0 | 1 | 2
+  /** Returned with every message this subscription matches (MQTT 5.0, 3.8.2.1.2). */
+  subscriptionIdentifier?: number
 }
 
 export interface RoostTransport {
