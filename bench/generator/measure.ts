@@ -1,0 +1,44 @@
+// Snapshots taken at the start and end of a measured window: wall time, the broker's CPU time
+// and a message count, from which the per-message figures follow.
+import { performance } from 'node:perf_hooks'
+import { cpuMicros, memoryBytes } from './proc'
+
+export interface Snapshot { timeMs: number, cpuMicros: number, count: number }
+
+export function snapshot (pid: number, count: number): Snapshot {
+  return { timeMs: performance.now(), cpuMicros: cpuMicros(pid), count }
+}
+
+/** What one scenario measured on one broker. */
+export interface ScenarioResult {
+  /** Messages delivered to subscribers (or clients connected) in the measured window. */
+  count: number
+  seconds: number
+  /** count / seconds: deliveries (or connections) per second. */
+  rate: number
+  /** Broker CPU time (user + system) in the window, divided by count. */
+  cpuMicrosPerUnit: number
+  /** Broker resident memory at its peak during the run (VmHWM), in bytes. */
+  peakRssBytes: number
+  /** Messages a broker did not deliver (QoS 0 drops), if any. */
+  dropped: number
+  latency?: { p50Ms: number, p99Ms: number, maxMs: number }
+  connections?: { clients: number, bytesPerClient: number }
+}
+
+export function summarize (pid: number, start: Snapshot, end: Snapshot, dropped = 0): ScenarioResult {
+  const count = end.count - start.count
+  const seconds = (end.timeMs - start.timeMs) / 1000
+  return {
+    count,
+    seconds,
+    rate: count / seconds,
+    cpuMicrosPerUnit: count > 0 ? (end.cpuMicros - start.cpuMicros) / count : 0,
+    peakRssBytes: memoryBytes(pid).peak,
+    dropped
+  }
+}
+
+export function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,123 @@
+// npm run bench: Roost, Aedes and Mosquitto side by side, each in its own process on its own
+// loopback port, driven by one load generator process. Prints the Markdown tables and writes them
+// with an SVG chart of Roost's ratios to bench/results/.
+//
+// BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
+// BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
+// BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
+// BENCH_LATENCY_SEC=n    length of the latency scenario
+import { fork, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { BROKER_NAMES, type BrokerName, describeBroker, startBroker, unavailable } from './brokers'
+import type { ScenarioResult } from './generator/measure'
+import type { Job, ScenarioName, Timing } from './generator/scenarios'
+import { markdown, type ReportInput, type Results, svgChart } from './report'
+import { scenarioRows } from './scenarios'
+
+const quick = process.env.BENCH_QUICK === '1'
+
+function timing (): Timing {
+  const base: Timing = quick
+    ? { warmupMs: 300, measureMs: 700, latencyRate: 5000, latencyMs: 1000, retainedTopics: 1000, retainedSubscribers: 20, connections: 500 }
+    : { warmupMs: 700, measureMs: 3000, latencyRate: 5000, latencyMs: 10_000, retainedTopics: 10_000, retainedSubscribers: 20, connections: 10_000 }
+  const latencySec = Number(process.env.BENCH_LATENCY_SEC)
+  if (latencySec > 0) base.latencyMs = latencySec * 1000
+  return base
+}
+
+/** The open-file limit this process (and so the generator and the brokers) runs under. */
+function openFileLimit (): number {
+  const out = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim()
+  return out === 'unlimited' ? Infinity : Number(out) || 1024
+}
+
+function machine (): string {
+  const cpus = os.cpus()
+  const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
+  return `${date} UTC · ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'} · ${Math.round(os.totalmem() / 2 ** 30)} GB · ` +
+    `${os.type()} ${os.release()} · Node.js ${process.version}${quick ? ' · quick run (BENCH_QUICK=1)' : ''}`
+}
+
+class Generator {
+  private readonly child = fork(path.join(__dirname, 'generator/main.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+
+  run (job: Job): Promise<ScenarioResult> {
+    return new Promise((resolve, reject) => {
+      const onExit = (): void => reject(new Error('load generator exited'))
+      this.child.once('exit', onExit)
+      this.child.once('message', (reply: { ok: true, result: ScenarioResult } | { ok: false, error: string }) => {
+        this.child.off('exit', onExit)
+        if (reply.ok) resolve(reply.result)
+        else reject(new Error(reply.error))
+      })
+      this.child.send(job)
+    })
+  }
+
+  close (): void { this.child.disconnect() }
+}
+
+async function main (): Promise<void> {
+  const startedMs = Date.now()
+  const plan = timing()
+  const notes: string[] = []
+  const limit = openFileLimit()
+  if (limit < plan.connections + 256) {
+    notes.push(`open-file limit (ulimit -n) is ${limit}: the connections scenario uses ${limit - 256} clients instead of ${plan.connections}.`)
+    plan.connections = Math.max(100, limit - 256)
+  }
+  const wanted = (process.env.BENCH_BROKERS ?? BROKER_NAMES.join(',')).split(',').map((name) => name.trim()) as BrokerName[]
+  const brokers: BrokerName[] = []
+  const skipped: ReportInput['skipped'] = []
+  for (const name of BROKER_NAMES) {
+    if (!wanted.includes(name)) continue
+    const why = unavailable(name)
+    if (why === undefined) brokers.push(name)
+    else {
+      skipped.push({ name, why })
+      console.log(`${name}: not measured, ${why}`)
+    }
+  }
+  const rows = scenarioRows(plan.retainedTopics, plan.retainedSubscribers, plan.latencyRate, plan.connections)
+  const results: Results = new Map()
+  const generator = new Generator()
+  try {
+    for (const row of rows) {
+      if (row.todo !== undefined) continue
+      const byBroker: Partial<Record<BrokerName, ScenarioResult | string>> = {}
+      results.set(row.id, byBroker)
+      for (const name of brokers) {
+        const broker = await startBroker(name)
+        try {
+          const result = await generator.run({ scenario: row.id as ScenarioName, port: broker.port, pid: broker.pid, timing: plan })
+          byBroker[name] = result
+          console.log(`${row.id.padEnd(12)} ${name.padEnd(10)} ${Math.round(result.rate).toString().padStart(9)}/s  ${result.cpuMicrosPerUnit.toFixed(2).padStart(7)} µs  ${(result.peakRssBytes / 1048576).toFixed(1).padStart(6)} MB`)
+        } catch (error) {
+          byBroker[name] = (error as Error).message
+          console.log(`${row.id.padEnd(12)} ${name.padEnd(10)} failed: ${(error as Error).message}`)
+        } finally {
+          await broker.stop()
+        }
+      }
+    }
+  } finally {
+    generator.close()
+  }
+  const title = `Roost bench, ${new Date().toISOString().slice(0, 10)}`
+  notes.push(`Whole run: ${Math.round((Date.now() - startedMs) / 1000)} s. Versions: ${brokers.map(describeBroker).join(', ')}.`)
+  const input: ReportInput = { title, machine: machine(), brokers, skipped, rows, results, notes }
+  const text = markdown(input)
+  console.log(`\n${text}`)
+  const dir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, 'results')
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.md`), text)
+  writeFileSync(path.join(dir, 'latest.md'), text)
+  writeFileSync(path.join(dir, 'latest.svg'), svgChart(input))
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
