@@ -82,21 +82,22 @@ function confText (port: number, forMosquitto: boolean): string {
 /** Whether lib/cli.ts is more than its placeholder; checked once, and dropped if it fails to start. */
 let roostCliUsable: boolean | undefined
 
-export async function startBroker (name: BrokerName): Promise<RunningBroker> {
-  if (name !== 'roost') return await launch(name, false)
+/** Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`. */
+export async function startBroker (name: BrokerName, nodeFlags: string[] = []): Promise<RunningBroker> {
+  if (name !== 'roost') return await launch(name, false, nodeFlags)
   roostCliUsable ??= !readFileSync(path.join(ROOT, 'lib/cli.ts'), 'utf8').includes('not yet')
   if (roostCliUsable) {
     try {
-      return await launch(name, true)
+      return await launch(name, true, nodeFlags)
     } catch (error) {
       console.log(`roost command failed to start (${(error as Error).message.split('\n')[0] ?? ''}); using bench/servers/roost-server.ts`)
       roostCliUsable = false
     }
   }
-  return await launch(name, false)
+  return await launch(name, false, nodeFlags)
 }
 
-async function launch (name: BrokerName, useCli: boolean): Promise<RunningBroker> {
+async function launch (name: BrokerName, useCli: boolean, nodeFlags: string[]): Promise<RunningBroker> {
   const port = await freePort()
   let child: ChildProcess
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
@@ -105,9 +106,9 @@ async function launch (name: BrokerName, useCli: boolean): Promise<RunningBroker
   if (name === 'mosquitto') {
     child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   } else if (name === 'aedes') {
-    child = spawn(process.execPath, [path.join(ROOT, 'bench/servers/aedes-server.js'), String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'bench/servers/aedes-server.js'), String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   } else {
-    child = spawn(process.execPath, await roostCommand(port, conf, useCli), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(process.execPath, [...nodeFlags, ...await roostCommand(port, conf, useCli)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   }
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })

@@ -96,13 +96,20 @@ export function markdown (input: ReportInput): string {
     detailTable(input, 'Latency (ms, publish → delivery)', 'latency', ['p50', 'p99', 'max', 'messages'],
       (r) => r.latency === undefined ? ['—', '—', '—', '—'] : [fixed(r.latency.p50Ms, 3), fixed(r.latency.p99Ms, 3), fixed(r.latency.maxMs, 3), integer(r.count)]),
     '',
-    detailTable(input, 'Connections', 'connections', ['clients', 'connect + subscribe / s', 'broker memory per client (KB)'],
-      (r) => r.connections === undefined ? ['—', '—', '—'] : [integer(r.connections.clients), integer(r.rate), fixed(r.connections.bytesPerClient / 1024, 2)]),
+    detailTable(input, 'Connections', 'connections', ['clients', 'connect + subscribe / s', 'broker memory per client (KB)', 'per client, second half (KB)'],
+      (r) => r.connections === undefined
+        ? ['—', '—', '—', '—']
+        : [integer(r.connections.clients), integer(r.rate), fixed(r.connections.bytesPerClient / 1024, 2), fixed(r.connections.marginalBytesPerClient / 1024, 2)]),
+    'Memory per client is the growth of the broker\'s resident memory (VmRSS) from idle to all clients connected and subscribed, divided by the clients; the second-half figure leaves out the heap every broker grows on its first few thousand clients.',
     ''
   ]
   const drops = [...input.results.entries()].flatMap(([id, byBroker]) => Object.entries(byBroker)
     .filter(([, r]) => typeof r === 'object' && r.dropped > 0)
     .map(([broker, r]) => `- ${BROKER_LABELS[broker as BrokerName]} did not deliver ${integer((r as ScenarioResult).dropped)} messages in ${id}.`))
+  const generatorBound = [...input.results.entries()].flatMap(([id, byBroker]) => Object.entries(byBroker)
+    .filter(([, r]) => typeof r === 'object' && r.generatorCpuPercent >= 90 && r.brokerCpuPercent < 90)
+    .map(([broker, r]) => `- ${BROKER_LABELS[broker as BrokerName]} in ${id}: the load generator used ${Math.round((r as ScenarioResult).generatorCpuPercent)}% of a core and the broker ${Math.round((r as ScenarioResult).brokerCpuPercent)}%, so the rate is what the generator could drive (a lower bound); CPU per message stands.`))
+  drops.push(...generatorBound)
   if (drops.length > 0 || input.notes.length > 0) sections.push('Notes:', '', ...input.notes.map((note) => `- ${note}`), ...drops, '')
   return sections.join('\n')
 }

@@ -93,7 +93,8 @@ async function main (): Promise<void> {
         try {
           const result = await generator.run({ scenario: row.id as ScenarioName, port: broker.port, pid: broker.pid, timing: plan })
           byBroker[name] = result
-          console.log(`${row.id.padEnd(12)} ${name.padEnd(10)} ${Math.round(result.rate).toString().padStart(9)}/s  ${result.cpuMicrosPerUnit.toFixed(2).padStart(7)} µs  ${(result.peakRssBytes / 1048576).toFixed(1).padStart(6)} MB`)
+          console.log(`${row.id.padEnd(12)} ${name.padEnd(10)} ${Math.round(result.rate).toString().padStart(9)}/s  ${result.cpuMicrosPerUnit.toFixed(2).padStart(7)} µs  ${(result.peakRssBytes / 1048576).toFixed(1).padStart(6)} MB  ` +
+            `broker ${Math.round(result.brokerCpuPercent)}% generator ${Math.round(result.generatorCpuPercent)}% of a core`)
         } catch (error) {
           byBroker[name] = (error as Error).message
           console.log(`${row.id.padEnd(12)} ${name.padEnd(10)} failed: ${(error as Error).message}`)

@@ -3,10 +3,17 @@
 import { performance } from 'node:perf_hooks'
 import { cpuMicros, memoryBytes } from './proc'
 
-export interface Snapshot { timeMs: number, cpuMicros: number, count: number }
+export interface Snapshot {
+  timeMs: number
+  cpuMicros: number
+  count: number
+  /** The generator's own CPU time, to tell when it rather than the broker sets the pace. */
+  generatorCpuMicros: number
+}
 
 export function snapshot (pid: number, count: number): Snapshot {
-  return { timeMs: performance.now(), cpuMicros: cpuMicros(pid), count }
+  const own = process.cpuUsage()
+  return { timeMs: performance.now(), cpuMicros: cpuMicros(pid), count, generatorCpuMicros: own.user + own.system }
 }
 
 /** What one scenario measured on one broker. */
@@ -20,10 +27,15 @@ export interface ScenarioResult {
   cpuMicrosPerUnit: number
   /** Broker resident memory at its peak during the run (VmHWM), in bytes. */
   peakRssBytes: number
+  /** Share of one core the load generator used in the window: near 100, it set the pace. */
+  generatorCpuPercent: number
+  /** Share of one core the broker used in the window. */
+  brokerCpuPercent: number
   /** Messages a broker did not deliver (QoS 0 drops), if any. */
   dropped: number
   latency?: { p50Ms: number, p99Ms: number, maxMs: number }
-  connections?: { clients: number, bytesPerClient: number }
+  /** Broker memory growth per client over the whole run, and over its second half only. */
+  connections?: { clients: number, bytesPerClient: number, marginalBytesPerClient: number }
 }
 
 export function summarize (pid: number, start: Snapshot, end: Snapshot, dropped = 0): ScenarioResult {
@@ -35,6 +47,8 @@ export function summarize (pid: number, start: Snapshot, end: Snapshot, dropped 
     rate: count / seconds,
     cpuMicrosPerUnit: count > 0 ? (end.cpuMicros - start.cpuMicros) / count : 0,
     peakRssBytes: memoryBytes(pid).peak,
+    generatorCpuPercent: (end.generatorCpuMicros - start.generatorCpuMicros) / (seconds * 1e4),
+    brokerCpuPercent: (end.cpuMicros - start.cpuMicros) / (seconds * 1e4),
     dropped
   }
 }

@@ -185,13 +185,16 @@ async function connections (job: Job): Promise<ScenarioResult> {
     const start = snapshot(job.pid, 0)
     let next = 0
     let connected = 0
+    // Memory at the half-way mark too: the second half's growth is the cost of one more client,
+    // without the heap and buffer pools every broker grows on its first few thousand.
+    let halfway: { clients: number, rss: number } | undefined
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (next < total) {
         const i = next++
         const client = await WireClient.connect(job.port, `conn-${i}`)
         clients.push(client)
         await client.subscribe(`bench/conn/${i}`, 0)
-        connected++
+        if (++connected === Math.floor(total / 2)) halfway = { clients: connected, rss: memoryBytes(job.pid).rss }
       }
     }))
     const end = snapshot(job.pid, connected)
@@ -199,7 +202,11 @@ async function connections (job: Job): Promise<ScenarioResult> {
     await sleep(500)
     const after = memoryBytes(job.pid).rss
     const result = summarize(job.pid, start, end)
-    result.connections = { clients: connected, bytesPerClient: (after - before) / connected }
+    result.connections = {
+      clients: connected,
+      bytesPerClient: (after - before) / connected,
+      marginalBytesPerClient: halfway === undefined ? 0 : (after - halfway.rss) / (connected - halfway.clients)
+    }
     return result
   } finally {
     for (const client of clients) client.destroy()
