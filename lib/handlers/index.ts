@@ -34,6 +34,17 @@ export function handleFrame (conn: Connection, firstByte: number, body: Buffer, 
       handlePublish(conn, publish)
       return
     }
+  } else if (body.length === 2) {
+    // One acknowledgement per QoS 1/2 message: the plain form (fixed header flags as the spec
+    // sets them [MQTT-2.2.2-1], packet id only, which MQTT 5 reads as reason code Success) is
+    // read in place. Any other form takes mqtt-packet's road below and is checked there.
+    const packetId = body.readUInt16BE(0)
+    switch (firstByte) {
+      case 0x40: handlePuback(conn, packetId); return
+      case 0x50: handlePubrec(conn, packetId); return
+      case 0x62: handlePubrel(conn, packetId); return
+      case 0x70: handlePubcomp(conn, packetId); return
+    }
   }
   const packet = conn.ctx.decoder.decode(whole, conn.protocolVersion)
   switch (packet.cmd) {
