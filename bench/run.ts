@@ -4,6 +4,7 @@
 //
 // BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
 // BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
+// BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections)
 // BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
 // BENCH_LATENCY_SEC=n    length of the latency scenario
 import { fork, spawnSync } from 'node:child_process'
@@ -84,8 +85,9 @@ async function main (): Promise<void> {
   const results: Results = new Map()
   const generator = new Generator()
   try {
+    const only = process.env.BENCH_SCENARIOS?.split(',').map((id) => id.trim())
     for (const row of rows) {
-      if (row.todo !== undefined) continue
+      if (row.todo !== undefined || (only !== undefined && !only.includes(row.id))) continue
       const byBroker: Partial<Record<BrokerName, ScenarioResult | string>> = {}
       results.set(row.id, byBroker)
       for (const name of brokers) {
