@@ -70,6 +70,7 @@ function detailTable (input: ReportInput, heading: string, rowId: string, head: 
     if (result === undefined || typeof result === 'string') continue
     lines.push(`| ${BROKER_LABELS[broker]} | ${cells(result).join(' | ')} |`)
   }
+  lines.push('')
   return lines.join('\n')
 }
 
