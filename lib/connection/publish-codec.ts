@@ -119,26 +119,24 @@ function hasProperties (properties: PublishProperties): boolean {
 
 /**
  * Encodes each message once per (QoS, retain, protocol family) and hands the same bytes to every
- * subscriber [DESIGN style 7]. Only the message being routed is cached: a new message replaces it.
+ * subscriber [DESIGN style 7]. Each slot remembers which message it holds, so a new message costs
+ * nothing until a slot is asked for, rather than a sweep of every slot per message.
  */
 export class PublishEncoder {
-  private current: object | undefined
+  private readonly owners: Array<object | undefined> = new Array(12).fill(undefined)
   private readonly slots: Array<Buffer | undefined> = new Array(12).fill(undefined)
   private readonly offsets: number[] = new Array(12).fill(0)
   /** Offset of the packet identifier in the buffer last returned (QoS 1 and 2). */
   packetIdOffset = 0
 
   encode (message: { topic: string, payload: Buffer, properties?: PublishProperties }, qos: QoS, retain: boolean, protocolVersion: number): Buffer {
-    if (message !== this.current) {
-      this.current = message
-      this.slots.fill(undefined)
-    }
     // MQTT 3.1 and 3.1.1 share one PUBLISH layout; MQTT 5 adds properties.
     const slot = (protocolVersion === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
     let packet = this.slots[slot]
-    if (packet === undefined) {
+    if (packet === undefined || this.owners[slot] !== message) {
       packet = encodePublish(message.topic, message.payload, qos, retain, false, 1, protocolVersion, message.properties)
       this.slots[slot] = packet
+      this.owners[slot] = message
       this.offsets[slot] = qos > 0 ? packetIdOffset(packet) : 0
     }
     this.packetIdOffset = this.offsets[slot] as number
@@ -147,7 +145,7 @@ export class PublishEncoder {
 
   /** Drops the cached encodings (the message was changed, or to release memory). */
   reset (): void {
-    this.current = undefined
+    this.owners.fill(undefined)
     this.slots.fill(undefined)
   }
 }
