@@ -32,9 +32,12 @@ export function readPublishHeader (firstByte: number, body: Buffer): PublishHead
   const topicLength = body.readUInt16BE(0)
   let offset = 2 + topicLength
   if (offset > body.length) throw new ProtocolError(ReasonCode.MalformedPacket, 'PUBLISH topic runs past the packet')
-  const topicBytes = body.subarray(2, offset)
-  // [MQTT-1.5.3-1] strings must be well-formed UTF-8; toString() would silently repair them
-  if (!isUtf8(topicBytes)) throw new ProtocolError(ReasonCode.TopicNameInvalid, 'PUBLISH topic is not valid UTF-8')
+  const topic = body.toString('utf8', 2, offset)
+  // [MQTT-1.5.3-1] strings must be well-formed UTF-8. Decoding replaces every ill-formed sequence
+  // with U+FFFD, so only a topic showing one needs the byte-exact check (it may be a real U+FFFD).
+  if (topic.includes('\uFFFD') && !isUtf8(body.subarray(2, offset))) {
+    throw new ProtocolError(ReasonCode.TopicNameInvalid, 'PUBLISH topic is not valid UTF-8')
+  }
   let messageId = 0
   if (qos > 0) {
     if (offset + 2 > body.length) throw new ProtocolError(ReasonCode.MalformedPacket, 'PUBLISH too short for its packet identifier')
@@ -43,7 +46,7 @@ export function readPublishHeader (firstByte: number, body: Buffer): PublishHead
     if (messageId === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'PUBLISH with packet identifier 0')
     offset += 2
   }
-  return { topic: topicBytes.toString('utf8'), qos: qos as QoS, retain: (firstByte & 0x01) !== 0, dup, messageId, offset }
+  return { topic, qos: qos as QoS, retain: (firstByte & 0x01) !== 0, dup, messageId, offset }
 }
 
 /**
@@ -59,7 +62,9 @@ export function decodePublish (firstByte: number, body: Buffer, protocolVersion:
     offset += 1
   }
   // A copy: the frame's chunk may be large, and a retained or queued message must not pin it.
-  header.payload = Buffer.from(body.subarray(offset))
+  const payload = Buffer.allocUnsafe(body.length - offset)
+  body.copy(payload, 0, offset)
+  header.payload = payload
   return header
 }
 
