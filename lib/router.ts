@@ -12,9 +12,11 @@ export interface Deliverable extends Subscriber {
 }
 
 interface ScratchFrame {
-  subscribers: Deliverable[]
+  /** Entries 0..count-1 are this pass's; the arrays are reused, never shrunk (no length writes). */
+  subscribers: Array<Deliverable | undefined>
   /** Granted QoS per entry; -1 for an ordinary match, whose QoS accumulates on the subscriber. */
   qos: number[]
+  count: number
 }
 
 export class Router {
@@ -31,8 +33,8 @@ export class Router {
       subscriber.matchGeneration = this.generation
       subscriber.matchQos = subscription.qos
       const frame = this.current as ScratchFrame
-      frame.subscribers.push(subscriber)
-      frame.qos.push(-1)
+      frame.subscribers[frame.count] = subscriber
+      frame.qos[frame.count++] = -1
     } else if (subscription.qos > subscriber.matchQos) {
       subscriber.matchQos = subscription.qos
     }
@@ -44,20 +46,20 @@ export class Router {
     // Shared deliveries stand apart from the client's own subscriptions (MQTT 5.0, 4.8.2):
     // they carry their own QoS, outside the once-per-subscriber rule.
     const frame = this.current as ScratchFrame
-    frame.subscribers.push(member.subscriber as Deliverable)
-    frame.qos.push(member.qos)
+    frame.subscribers[frame.count] = member.subscriber as Deliverable
+    frame.qos[frame.count++] = member.qos
   }
 
   /** Delivers a message; returns how many deliveries were made. */
   route (message: Message): number {
-    const frame = this.frames[this.depth] ?? (this.frames[this.depth] = { subscribers: [], qos: [] })
+    const frame = this.frames[this.depth] ?? (this.frames[this.depth] = { subscribers: [], qos: [], count: 0 })
     this.depth++
     try {
       this.generation = (this.generation + 1) | 0
       this.current = frame
       this.trie.match(message.topic, this.visit, this.visitGroup)
       const { subscribers, qos } = frame
-      const count = subscribers.length
+      const count = frame.count
       // Matching is finished before any delivery: a handler that publishes re-enters route()
       // one frame deeper and cannot disturb this one.
       for (let i = 0; i < count; i++) {
@@ -72,8 +74,10 @@ export class Router {
       }
       return count
     } finally {
-      frame.subscribers.length = 0
-      frame.qos.length = 0
+      // Drop the references so a closed session is not kept alive by the scratch arrays.
+      const subscribers = frame.subscribers
+      for (let i = 0; i < frame.count; i++) subscribers[i] = undefined
+      frame.count = 0
       this.depth--
     }
   }
