@@ -172,3 +172,19 @@ export function svgChart (input: ReportInput): string {
     '</svg>', '')
   return parts.join('\n')
 }
+
+/** The README's part: the CPU table and the chart, with the date and machine. */
+export function readmeSummary (input: ReportInput): string {
+  return [
+    input.machine,
+    '',
+    table(input, 'Broker CPU per message (µs, user + system)',
+      'Lower is better; a ratio under 1× means Roost uses less CPU than that broker for the same work.',
+      (r) => r.cpuMicrosPerUnit, (v) => fixed(v, 2)).replace('### ', '#### '),
+    '',
+    '![Roost broker CPU per message as a fraction of Aedes\'s and Mosquitto\'s](bench/results/latest.svg)',
+    '',
+    'Every table (throughput, memory, latency, connections) and the notes: [bench/results/latest.md](bench/results/latest.md).',
+    ''
+  ].join('\n')
+}
