@@ -10,7 +10,7 @@
 // BENCH_ROUNDS=n         rounds over the scenarios (default 2, quick 1); each figure is the best
 //                        round (least broker CPU per message; for latency, lowest p99), so a
 //                        burst of other work on the machine does not decide a ratio
-import { fork, spawnSync } from 'node:child_process'
+import { type ChildProcess, fork, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -44,19 +44,43 @@ function machine (): string {
     `${os.type()} ${os.release()} · Node.js ${process.version}${quick ? ' · quick run (BENCH_QUICK=1)' : ''}`
 }
 
+/** Longest a scenario may take before the broker is deemed hung and the generator replaced. */
+const JOB_TIMEOUT_MS = 120_000
+
 class Generator {
-  private readonly child = fork(path.join(__dirname, 'generator/main.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  private child = Generator.start()
+
+  private static start (): ChildProcess {
+    return fork(path.join(__dirname, 'generator/main.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  }
 
   run (job: Job): Promise<ScenarioResult> {
-    return new Promise((resolve, reject) => {
-      const onExit = (): void => reject(new Error('load generator exited'))
-      this.child.once('exit', onExit)
-      this.child.once('message', (reply: { ok: true, result: ScenarioResult } | { ok: false, error: string }) => {
-        this.child.off('exit', onExit)
+    const child = this.child
+    return new Promise<ScenarioResult>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer)
+        child.off('exit', onExit)
+        child.off('message', onMessage)
+      }
+      const onExit = (): void => {
+        settle()
+        reject(new Error('load generator exited'))
+      }
+      const onMessage = (reply: { ok: true, result: ScenarioResult } | { ok: false, error: string }): void => {
+        settle()
         if (reply.ok) resolve(reply.result)
         else reject(new Error(reply.error))
-      })
-      this.child.send(job)
+      }
+      const timer = setTimeout(() => {
+        settle()
+        // A generator stuck on a hung broker cannot be trusted with the next job: start afresh.
+        child.kill()
+        this.child = Generator.start()
+        reject(new Error(`no result within ${JOB_TIMEOUT_MS / 1000} s`))
+      }, JOB_TIMEOUT_MS)
+      child.once('exit', onExit)
+      child.once('message', onMessage)
+      child.send(job)
     })
   }
 
