@@ -108,7 +108,10 @@ async function main (): Promise<void> {
   const startedMs = Date.now()
   const loadAtStart = os.loadavg()[0] ?? 0
   const plan = timing()
-  const notes: string[] = []
+  const notes: string[] = [
+    'Every broker keeps its own default window of QoS 1/2 messages in flight to a subscriber (Roost 20, Mosquitto 20, Aedes unbounded); ' +
+    'queue limits are raised (max_queued_messages 100000) so the bounded flows never meet them; no broker logs.'
+  ]
   const limit = openFileLimit()
   if (limit < plan.connections + 256) {
     notes.push(`open-file limit (ulimit -n) is ${limit}: the connections scenario uses ${limit - 256} clients instead of ${plan.connections}.`)
