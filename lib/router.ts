@@ -13,11 +13,13 @@ export interface Deliverable extends Subscriber {
 }
 
 interface ScratchFrame {
-  subscribers: Deliverable[]
+  /** Entries 0..count-1 are this pass's; the arrays are reused, never shrunk (no length writes). */
+  subscribers: Array<Deliverable | undefined>
   /** Granted QoS per entry; -1 for an ordinary match, whose QoS accumulates on the subscriber. */
   qos: number[]
   retain: boolean[]
   ids: Array<number[] | undefined>
+  count: number
 }
 
 export class Router {
@@ -49,10 +51,11 @@ export class Router {
       subscriber.matchRetain = retainFlag
       subscriber.matchIds = id === undefined ? undefined : [id]
       const frame = this.current as ScratchFrame
-      frame.subscribers.push(subscriber)
-      frame.qos.push(-1)
-      frame.retain.push(false)
-      frame.ids.push(undefined)
+      const at = frame.count++
+      frame.subscribers[at] = subscriber
+      frame.qos[at] = -1
+      frame.retain[at] = false
+      frame.ids[at] = undefined
       return
     }
     if (subscription.qos > subscriber.matchQos) subscriber.matchQos = subscription.qos
@@ -69,15 +72,16 @@ export class Router {
     const frame = this.current as ScratchFrame
     const message = this.message as Message
     const options = member.options
-    frame.subscribers.push(member.subscriber as Deliverable)
-    frame.qos.push(member.qos)
-    frame.retain.push(options?.retainAsPublished === true && message.retain)
-    frame.ids.push(options?.subscriptionIdentifier === undefined ? undefined : [options.subscriptionIdentifier])
+    const at = frame.count++
+    frame.subscribers[at] = member.subscriber as Deliverable
+    frame.qos[at] = member.qos
+    frame.retain[at] = options?.retainAsPublished === true && message.retain
+    frame.ids[at] = options?.subscriptionIdentifier === undefined ? undefined : [options.subscriptionIdentifier]
   }
 
   /** Delivers a message; returns how many deliveries were made. */
   route (message: Message): number {
-    const frame = this.frames[this.depth] ?? (this.frames[this.depth] = { subscribers: [], qos: [], retain: [], ids: [] })
+    const frame = this.frames[this.depth] ?? (this.frames[this.depth] = { subscribers: [], qos: [], retain: [], ids: [], count: 0 })
     this.depth++
     try {
       this.generation = (this.generation + 1) | 0
@@ -85,7 +89,7 @@ export class Router {
       this.message = message
       this.trie.match(message.topic, this.visit, this.visitGroup)
       const { subscribers, qos, retain, ids } = frame
-      const count = subscribers.length
+      const count = frame.count
       // Matching is finished before any delivery: a handler that publishes re-enters route()
       // one frame deeper and cannot disturb this one.
       for (let i = 0; i < count; i++) {
@@ -102,10 +106,13 @@ export class Router {
       }
       return count
     } finally {
-      frame.subscribers.length = 0
-      frame.qos.length = 0
-      frame.retain.length = 0
-      frame.ids.length = 0
+      // Drop the references so a closed session is not kept alive by the scratch arrays.
+      const { subscribers, ids } = frame
+      for (let i = 0; i < frame.count; i++) {
+        subscribers[i] = undefined
+        ids[i] = undefined
+      }
+      frame.count = 0
       this.message = undefined
       this.depth--
     }

@@ -37,9 +37,12 @@ export function readPublishHeader (firstByte: number, body: Buffer): PublishHead
   const topicLength = body.readUInt16BE(0)
   let offset = 2 + topicLength
   if (offset > body.length) throw new ProtocolError(ReasonCode.MalformedPacket, 'PUBLISH topic runs past the packet')
-  const topicBytes = body.subarray(2, offset)
-  // [MQTT-1.5.3-1] strings must be well-formed UTF-8; toString() would silently repair them
-  if (!isUtf8(topicBytes)) throw new ProtocolError(ReasonCode.TopicNameInvalid, 'PUBLISH topic is not valid UTF-8')
+  const topic = body.toString('utf8', 2, offset)
+  // [MQTT-1.5.3-1] strings must be well-formed UTF-8. Decoding replaces every ill-formed sequence
+  // with U+FFFD, so only a topic showing one needs the byte-exact check (it may be a real U+FFFD).
+  if (topic.includes('\uFFFD') && !isUtf8(body.subarray(2, offset))) {
+    throw new ProtocolError(ReasonCode.TopicNameInvalid, 'PUBLISH topic is not valid UTF-8')
+  }
   let messageId = 0
   if (qos > 0) {
     if (offset + 2 > body.length) throw new ProtocolError(ReasonCode.MalformedPacket, 'PUBLISH too short for its packet identifier')
@@ -48,7 +51,7 @@ export function readPublishHeader (firstByte: number, body: Buffer): PublishHead
     if (messageId === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'PUBLISH with packet identifier 0')
     offset += 2
   }
-  return { topic: topicBytes.toString('utf8'), qos: qos as QoS, retain: (firstByte & 0x01) !== 0, dup, messageId, offset }
+  return { topic, qos: qos as QoS, retain: (firstByte & 0x01) !== 0, dup, messageId, offset }
 }
 
 /** Decodes a PUBLISH body of any protocol version. Throws ProtocolError for a malformed packet. */
@@ -66,7 +69,9 @@ export function decodePublish (firstByte: number, body: Buffer, protocolVersion:
     }
   }
   // A copy: the frame's chunk may be large, and a retained or queued message must not pin it.
-  header.payload = Buffer.from(body.subarray(offset))
+  const payload = Buffer.allocUnsafe(body.length - offset)
+  body.copy(payload, 0, offset)
+  header.payload = payload
   return header
 }
 
@@ -114,28 +119,26 @@ export function packetIdOffset (packet: Buffer): number {
  * subscriber [DESIGN style 7]. Only the message being routed is cached: a new message replaces it.
  */
 export class PublishEncoder {
-  private current: Message | undefined
-  /** Message Expiry left when the cached encodings were made; they go stale when it changes. */
-  private currentExpirySec: number | undefined
+  /** The message each slot holds: a new message costs nothing until a slot is asked for. */
+  private readonly owners: Array<Message | undefined> = new Array(12).fill(undefined)
+  /** Message Expiry left when each slot was encoded; it goes stale when that changes. */
+  private readonly expiries: Array<number | undefined> = new Array(12).fill(undefined)
   private readonly slots: Array<Buffer | undefined> = new Array(12).fill(undefined)
   private readonly offsets: number[] = new Array(12).fill(0)
   /** Offset of the packet identifier in the buffer last returned (QoS 1 and 2). */
   packetIdOffset = 0
 
   encode (message: Message, qos: QoS, retain: boolean, protocolVersion: number, nowMs: number): Buffer {
-    const expirySec = remainingExpirySec(message, nowMs)
-    if (message !== this.current || expirySec !== this.currentExpirySec) {
-      this.current = message
-      this.currentExpirySec = expirySec
-      this.slots.fill(undefined)
-    }
+    const expirySec = message.expiresAt === undefined ? undefined : remainingExpirySec(message, nowMs)
     // MQTT 3.1 and 3.1.1 share one PUBLISH layout; MQTT 5 adds properties.
     const slot = (protocolVersion === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
     let packet = this.slots[slot]
-    if (packet === undefined) {
+    if (packet === undefined || this.owners[slot] !== message || this.expiries[slot] !== expirySec) {
       const properties = protocolVersion === 5 ? outboundPublishProperties(message, expirySec, undefined, undefined) : undefined
       packet = encodePublish(message.topic, message.payload, qos, retain, false, 1, protocolVersion, properties)
       this.slots[slot] = packet
+      this.owners[slot] = message
+      this.expiries[slot] = expirySec
       this.offsets[slot] = qos > 0 ? packetIdOffset(packet) : 0
     }
     this.packetIdOffset = this.offsets[slot] as number
@@ -144,7 +147,7 @@ export class PublishEncoder {
 
   /** Drops the cached encodings (the message was changed, or to release memory). */
   reset (): void {
-    this.current = undefined
+    this.owners.fill(undefined)
     this.slots.fill(undefined)
   }
 }

@@ -50,6 +50,18 @@ export function handleFrame (conn: Connection, firstByte: number, body: Buffer, 
     handlePublish(conn, decodePublish(firstByte, body, conn.protocolVersion))
     return
   }
+  if (body.length === 2) {
+    // One acknowledgement per QoS 1/2 message: the plain form (fixed header flags as the spec
+    // sets them [MQTT-2.2.2-1], packet id only, which MQTT 5 reads as reason code Success
+    // [MQTT-3.4.2-1]) is read in place. Any other form takes mqtt-packet's road below.
+    const packetId = body.readUInt16BE(0)
+    switch (firstByte) {
+      case 0x40: handlePuback(conn, packetId, 0); return
+      case 0x50: handlePubrec(conn, packetId, 0); return
+      case 0x62: handlePubrel(conn, packetId); return
+      case 0x70: handlePubcomp(conn, packetId); return
+    }
+  }
   const v5 = conn.protocolVersion === 5
   // MQTT 5 property blocks are read strictly first: duplicates and misplaced properties are refused.
   const properties = v5 ? readPacketProperties(type, body) : NO_PROPERTIES

@@ -141,15 +141,15 @@ export class SubscriptionTrie {
    * shared group with a matching filter (the caller picks the member).
    */
   match (topic: string, visit: SubscriptionVisitor, visitGroup: SharedGroupVisitor): void {
-    const levels = topic.split('/')
     // [MQTT-4.7.2-1] wildcards at the first level do not match topics beginning with '$'
-    this.matchFrom(this.root, levels, 0, topic.charCodeAt(0) === 0x24, visit, visitGroup)
+    this.matchFrom(this.root, topic, 0, topic.charCodeAt(0) === 0x24, visit, visitGroup)
   }
 
-  private matchFrom (node: TrieNode, levels: string[], index: number, dollar: boolean,
+  /** Matches the levels of `topic` from character `start`; -1 once every level is consumed. */
+  private matchFrom (node: TrieNode, topic: string, start: number, dollar: boolean,
     visit: SubscriptionVisitor, visitGroup: SharedGroupVisitor): void {
     const children = node.children
-    if (index === levels.length) {
+    if (start === -1) {
       visitNode(node, visit, visitGroup)
       // [MQTT-4.7.1-2] 'sport/#' also matches 'sport'
       const hash = children?.get('#')
@@ -157,17 +157,20 @@ export class SubscriptionTrie {
       return
     }
     if (children === undefined) return
-    const exact = children.get(levels[index] as string)
-    if (exact !== undefined) this.matchFrom(exact, levels, index + 1, dollar, visit, visitGroup)
-    if (dollar && index === 0) return
+    const slash = topic.indexOf('/', start)
+    const next = slash === -1 ? -1 : slash + 1
+    const exact = children.get(slash === -1 ? (start === 0 ? topic : topic.slice(start)) : topic.slice(start, slash))
+    if (exact !== undefined) this.matchFrom(exact, topic, next, dollar, visit, visitGroup)
+    if (dollar && start === 0) return
     const plus = children.get('+')
-    if (plus !== undefined) this.matchFrom(plus, levels, index + 1, dollar, visit, visitGroup)
+    if (plus !== undefined) this.matchFrom(plus, topic, next, dollar, visit, visitGroup)
     const hash = children.get('#')
     if (hash !== undefined) visitNode(hash, visit, visitGroup)
   }
 }
 
 function visitNode (node: TrieNode, visit: SubscriptionVisitor, visitGroup: SharedGroupVisitor): void {
-  if (node.subscriptions !== undefined) for (const subscription of node.subscriptions.values()) visit(subscription)
-  if (node.shared !== undefined) for (const group of node.shared.values()) visitGroup(group)
+  // forEach rather than an iterator: no iterator object per visited node.
+  if (node.subscriptions !== undefined) node.subscriptions.forEach(visit)
+  if (node.shared !== undefined) node.shared.forEach(visitGroup)
 }

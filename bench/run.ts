@@ -1,0 +1,194 @@
+// npm run bench: Roost, Aedes and Mosquitto side by side, each in its own process on its own
+// loopback port, driven by one load generator process. Prints the Markdown tables and writes them
+// with an SVG chart of Roost's ratios to bench/results/.
+//
+// BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
+// BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
+// BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections)
+// BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
+// BENCH_LATENCY_SEC=n    length of the latency scenario
+// BENCH_ROUNDS=n         rounds over the scenarios (default 2, quick 1); each figure is the best
+//                        round (least broker CPU per message; for latency, lowest p99), so a
+//                        burst of other work on the machine does not decide a ratio
+import { type ChildProcess, fork, spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { BROKER_NAMES, type BrokerName, describeBroker, startBroker, unavailable } from './brokers'
+import type { ScenarioResult } from './generator/measure'
+import type { Job, ScenarioName, Timing } from './generator/scenarios'
+import { markdown, type ReportInput, readmeSummary, type Results, svgChart } from './report'
+import { scenarioRows } from './scenarios'
+
+const quick = process.env.BENCH_QUICK === '1'
+
+function timing (): Timing {
+  const base: Timing = quick
+    ? { warmupMs: 300, measureMs: 700, latencyRate: 5000, latencyMs: 1000, retainedTopics: 1000, retainedSubscribers: 20, connections: 500 }
+    : { warmupMs: 700, measureMs: 2500, latencyRate: 5000, latencyMs: 10_000, retainedTopics: 10_000, retainedSubscribers: 20, connections: 10_000 }
+  const latencySec = Number(process.env.BENCH_LATENCY_SEC)
+  if (latencySec > 0) base.latencyMs = latencySec * 1000
+  return base
+}
+
+/** The open-file limit this process (and so the generator and the brokers) runs under. */
+function openFileLimit (): number {
+  const out = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim()
+  return out === 'unlimited' ? Infinity : Number(out) || 1024
+}
+
+function machine (): string {
+  const cpus = os.cpus()
+  const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
+  return `${date} UTC · ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'} · ${Math.round(os.totalmem() / 2 ** 30)} GB · ` +
+    `${os.type()} ${os.release()} · Node.js ${process.version}${quick ? ' · quick run (BENCH_QUICK=1)' : ''}`
+}
+
+/** Longest a scenario may take before the broker is deemed hung and the generator replaced. */
+const JOB_TIMEOUT_MS = 120_000
+
+class Generator {
+  private child = Generator.start()
+
+  private static start (): ChildProcess {
+    return fork(path.join(__dirname, 'generator/main.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  }
+
+  run (job: Job): Promise<ScenarioResult> {
+    const child = this.child
+    return new Promise<ScenarioResult>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer)
+        child.off('exit', onExit)
+        child.off('message', onMessage)
+      }
+      const onExit = (): void => {
+        settle()
+        reject(new Error('load generator exited'))
+      }
+      const onMessage = (reply: { ok: true, result: ScenarioResult } | { ok: false, error: string }): void => {
+        settle()
+        if (reply.ok) resolve(reply.result)
+        else reject(new Error(reply.error))
+      }
+      const timer = setTimeout(() => {
+        settle()
+        // A generator stuck on a hung broker cannot be trusted with the next job: start afresh.
+        child.kill()
+        this.child = Generator.start()
+        reject(new Error(`no result within ${JOB_TIMEOUT_MS / 1000} s`))
+      }, JOB_TIMEOUT_MS)
+      child.once('exit', onExit)
+      child.once('message', onMessage)
+      child.send(job)
+    })
+  }
+
+  close (): void { this.child.disconnect() }
+}
+
+/** Runs one scenario on a fresh broker process; an error comes back as its message. */
+async function measure (generator: Generator, name: BrokerName, scenario: ScenarioName, plan: Timing): Promise<ScenarioResult | string> {
+  const broker = await startBroker(name)
+  try {
+    return await generator.run({ scenario, port: broker.port, pid: broker.pid, timing: plan })
+  } catch (error) {
+    return (error as Error).message
+  } finally {
+    await broker.stop()
+  }
+}
+
+function better (candidate: ScenarioResult, incumbent: ScenarioResult): boolean {
+  if (candidate.latency !== undefined && incumbent.latency !== undefined) return candidate.latency.p99Ms < incumbent.latency.p99Ms
+  return candidate.cpuMicrosPerUnit < incumbent.cpuMicrosPerUnit
+}
+
+async function main (): Promise<void> {
+  const startedMs = Date.now()
+  const loadAtStart = os.loadavg()[0] ?? 0
+  const plan = timing()
+  const notes: string[] = [
+    'Every broker keeps its own default window of QoS 1/2 messages in flight to a subscriber (Roost 20, Mosquitto 20, Aedes unbounded); ' +
+    'queue limits are raised (max_queued_messages 100000) so the bounded flows never meet them; no broker logs.'
+  ]
+  const limit = openFileLimit()
+  if (limit < plan.connections + 256) {
+    notes.push(`open-file limit (ulimit -n) is ${limit}: the connections scenario uses ${limit - 256} clients instead of ${plan.connections}.`)
+    plan.connections = Math.max(100, limit - 256)
+  }
+  const wanted = (process.env.BENCH_BROKERS ?? BROKER_NAMES.join(',')).split(',').map((name) => name.trim()) as BrokerName[]
+  const brokers: BrokerName[] = []
+  const skipped: ReportInput['skipped'] = []
+  for (const name of BROKER_NAMES) {
+    if (!wanted.includes(name)) continue
+    const why = unavailable(name)
+    if (why === undefined) brokers.push(name)
+    else {
+      skipped.push({ name, why })
+      console.log(`${name}: not measured, ${why}`)
+    }
+  }
+  const only = process.env.BENCH_SCENARIOS?.split(',').map((id) => id.trim())
+  const rows = scenarioRows(plan.retainedTopics, plan.retainedSubscribers, plan.latencyRate, plan.connections)
+  const results: Results = new Map()
+  const generator = new Generator()
+  try {
+    const rounds = Number(process.env.BENCH_ROUNDS) > 0 ? Number(process.env.BENCH_ROUNDS) : quick ? 1 : 2
+    for (let round = 1; round <= rounds; round++) {
+      for (const row of rows) {
+        if (row.todo !== undefined || (only !== undefined && !only.includes(row.id))) continue
+        let byBroker = results.get(row.id)
+        if (byBroker === undefined) results.set(row.id, byBroker = {})
+        for (const name of brokers) {
+          const outcome = await measure(generator, name, row.id as ScenarioName, plan)
+          const label = `${row.id.padEnd(12)} ${name.padEnd(10)} round ${round}`
+          if (typeof outcome === 'string') {
+            console.log(`${label} failed: ${outcome}`)
+            if (byBroker[name] === undefined) byBroker[name] = outcome
+            continue
+          }
+          console.log(`${label} ${Math.round(outcome.rate).toString().padStart(9)}/s  ${outcome.cpuMicrosPerUnit.toFixed(2).padStart(7)} µs  ` +
+            `${(outcome.peakRssBytes / 1048576).toFixed(1).padStart(6)} MB  broker ${Math.round(outcome.brokerCpuPercent)}% generator ${Math.round(outcome.generatorCpuPercent)}% of a core`)
+          const previous = byBroker[name]
+          if (typeof previous !== 'object' || better(outcome, previous)) byBroker[name] = outcome
+        }
+      }
+    }
+    if (rounds > 1) notes.push(`Each figure is the best of ${rounds} rounds (least broker CPU per message; latency: lowest p99).`)
+  } finally {
+    generator.close()
+  }
+  const title = `Roost bench, ${new Date().toISOString().slice(0, 10)}`
+  notes.push(`Whole run: ${Math.round((Date.now() - startedMs) / 1000)} s. Versions: ${brokers.map(describeBroker).join(', ')}.`)
+  notes.push(`Load average (1 min) ${loadAtStart.toFixed(1)} at the start and ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end on ${os.cpus().length} cores: ` +
+    'other work on the machine slows every broker, most visibly in rates and latency; CPU per message is the steadiest figure.')
+  const input: ReportInput = { title, machine: machine(), brokers, skipped, rows, results, notes }
+  const text = markdown(input)
+  console.log(`\n${text}`)
+  const dir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, 'results')
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.md`), text)
+  writeFileSync(path.join(dir, 'latest.md'), text)
+  writeFileSync(path.join(dir, 'latest.svg'), svgChart(input))
+  // A full run into bench/results/ also refreshes the README's summary.
+  if (process.env.BENCH_RESULTS_DIR === undefined && process.env.BENCH_BROKERS === undefined && !quick && only === undefined) updateReadme(input)
+}
+
+const README_START = '<!-- bench:start -->'
+const README_END = '<!-- bench:end -->'
+
+/** Replaces the text between the bench markers in README.md with this run's summary. */
+function updateReadme (input: ReportInput): void {
+  const file = path.join(__dirname, '..', 'README.md')
+  const text = readFileSync(file, 'utf8')
+  const start = text.indexOf(README_START)
+  const end = text.indexOf(README_END)
+  if (start === -1 || end < start) return
+  writeFileSync(file, `${text.slice(0, start + README_START.length)}\n${readmeSummary(input)}\n${text.slice(end)}`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})

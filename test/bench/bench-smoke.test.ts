@@ -1,0 +1,85 @@
+// The bench runs end to end: a quick run (BENCH_QUICK=1) against every broker available here
+// writes a table with a row per scenario and a number in every measured cell, and the chart.
+// Timings are never asserted: only that the bench measures and reports.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { test } from 'node:test'
+
+const ROOT = path.resolve(__dirname, '../..')
+const SCENARIOS = ['fan-in QoS 0', 'fan-out QoS 0', 'QoS 1 end to end', 'QoS 2 end to end', 'retained storm', 'latency', 'connections', 'Node-RED']
+const MAIN_TABLES = ['Broker CPU per message', 'Throughput', 'Broker peak memory']
+const NUMBER = /^\d[\d,]*(\.\d+)?×?$/
+
+function runBench (resultsDir: string): Promise<{ code: number | null, output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_QUICK: '1', BENCH_RESULTS_DIR: resultsDir },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    child.on('close', (code) => resolve({ code, output }))
+  })
+}
+
+/** The rows of the table under a `### heading`, as arrays of trimmed cells. */
+function tableRows (markdown: string, heading: string): string[][] {
+  const start = markdown.split('\n').findIndex((line) => line.startsWith(`### ${heading}`))
+  assert.notEqual(start, -1, `no table "${heading}"`)
+  const rows: string[][] = []
+  const lines = markdown.split('\n').slice(start + 1)
+  let seenTable = false
+  for (const line of lines) {
+    if (line.startsWith('|')) {
+      seenTable = true
+      rows.push(line.slice(1, -1).split('|').map((cell) => cell.trim()))
+    } else if (seenTable) {
+      break
+    }
+  }
+  return rows.filter((cells) => !/^-+:?$/.test(cells[1] ?? ''))
+}
+
+test('a quick bench run writes every scenario row with numbers, and the chart', { timeout: 240_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-smoke-'))
+  try {
+    const { code, output } = await runBench(dir)
+    assert.equal(code, 0, output)
+    const markdown = readFileSync(path.join(dir, 'latest.md'), 'utf8')
+    for (const heading of MAIN_TABLES) {
+      const [head, ...rows] = tableRows(markdown, heading)
+      assert.deepEqual(head?.slice(0, 2), ['scenario', 'Roost'])
+      assert.deepEqual(rows.map((cells) => SCENARIOS.find((name) => cells[0]?.startsWith(name))), SCENARIOS, `rows of "${heading}"`)
+      for (const cells of rows) {
+        if (cells[0]?.startsWith('Node-RED') === true) {
+          assert.match(cells[1] ?? '', /^TODO/)
+          continue
+        }
+        // Every broker column and every ratio column holds a number.
+        for (const cell of cells.slice(1)) assert.match(cell, NUMBER, `"${heading}" / ${cells[0] ?? ''}: ${cell}`)
+      }
+    }
+    const [latencyHead, latencyRoost] = tableRows(markdown, 'Latency')
+    assert.deepEqual(latencyHead, ['broker', 'p50', 'p99', 'max', 'messages'])
+    assert.equal(latencyRoost?.[0], 'Roost')
+    for (const cell of latencyRoost?.slice(1) ?? []) assert.match(cell, NUMBER)
+    const [, connectionsRoost] = tableRows(markdown, 'Connections')
+    assert.equal(connectionsRoost?.[0], 'Roost')
+    for (const cell of connectionsRoost?.slice(1) ?? []) assert.match(cell, NUMBER)
+
+    // The dated copy beside latest.md, the same text.
+    const dated = readdirSync(dir).filter((file) => /^\d{4}-\d{2}-\d{2}-quick\.md$/.test(file))
+    assert.equal(dated.length, 1, `files: ${readdirSync(dir).join(', ')}`)
+    assert.equal(readFileSync(path.join(dir, dated[0] as string), 'utf8'), markdown)
+    const svg = readFileSync(path.join(dir, 'latest.svg'), 'utf8')
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+    assert.match(svg, /<\/svg>\n$/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
