@@ -1,0 +1,134 @@
+// Throughput of one flow at QoS 0 in a real Node-RED 4 runtime, loading the built package
+// (roost.js) as a user would: `roost out` → `roost in` through the embedded broker (in process,
+// no socket) beside core `mqtt out` → `mqtt in` through the same broker over TCP, in one run.
+//
+//   npm run build && node --import tsx bench/nodes-throughput.ts [messages]
+//
+// Messages go in with node.receive() and are counted where they come out; a window keeps at
+// most WINDOW in flight, so neither path drops QoS 0 messages under its own backlog.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+const root = path.resolve(__dirname, '..')
+const MESSAGES = Number(process.argv[2] ?? 200_000)
+const WARMUP = 20_000
+const WINDOW = 500
+const PAYLOAD = 'sensor reading 1'
+
+interface RuntimeNode {
+  receive: (msg: Record<string, unknown>) => void
+  on: (event: 'input', listener: (msg: unknown, send: unknown, done: () => void) => void) => void
+}
+interface NodeRed {
+  init: (server: http.Server, settings: Record<string, unknown>) => void
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  nodes: { getNode: (id: string) => unknown }
+  events: { once: (event: string, listener: () => void) => void }
+}
+
+function freePort (): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => { resolve(port) })
+    })
+  })
+}
+
+function flows (port: number): unknown[] {
+  return [
+    { id: 'bench-tab', type: 'tab', label: 'bench' },
+    { id: 'b1', type: 'roost-broker', name: 'bench', mode: 'embedded', port: String(port), bindAddress: '127.0.0.1', sysInterval: '0' },
+    { id: 'roost-out', type: 'roost out', z: 'bench-tab', broker: 'b1', topic: 'bench/roost', qos: '0', retain: 'false', wires: [] },
+    { id: 'roost-in', type: 'roost in', z: 'bench-tab', broker: 'b1', topic: 'bench/roost', qos: '0', datatype: 'buffer', inputs: 0, wires: [['roost-sink']] },
+    { id: 'roost-sink', type: 'junction', z: 'bench-tab', wires: [] },
+    { id: 'm1', type: 'mqtt-broker', name: 'same broker over TCP', broker: '127.0.0.1', port: String(port), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
+    { id: 'core-out', type: 'mqtt out', z: 'bench-tab', broker: 'm1', topic: 'bench/core', qos: '0', retain: 'false', wires: [] },
+    { id: 'core-in', type: 'mqtt in', z: 'bench-tab', broker: 'm1', topic: 'bench/core', qos: '0', datatype: 'buffer', inputs: 0, wires: [['core-sink']] },
+    { id: 'core-sink', type: 'junction', z: 'bench-tab', wires: [] }
+  ]
+}
+
+/** Pushes `count` messages through, WINDOW at a time; resolves with messages per second. */
+function pump (input: RuntimeNode, sink: RuntimeNode, topic: string, count: number): Promise<number> {
+  return new Promise((resolve) => {
+    let sent = 0
+    let received = 0
+    let active = true
+    const started = process.hrtime.bigint()
+    const sendBatch = (): void => {
+      const until = Math.min(count, sent + WINDOW)
+      while (sent < until) { input.receive({ topic, payload: PAYLOAD }); sent++ }
+    }
+    sink.on('input', (_msg, _send, done) => {
+      done()
+      if (!active) return
+      received++
+      if (received === count) {
+        active = false
+        resolve(count / (Number(process.hrtime.bigint() - started) / 1e9))
+      } else if (received === sent) {
+        sendBatch()
+      }
+    })
+    sendBatch()
+  })
+}
+
+async function main (): Promise<void> {
+  const userDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
+  mkdirSync(path.join(userDir, 'node_modules'))
+  symlinkSync(root, path.join(userDir, 'node_modules', 'node-red-contrib-roost'), 'dir')
+  const port = await freePort()
+  writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows(port)))
+  const RED = require('node-red') as NodeRed
+  const server = http.createServer()
+  RED.init(server, {
+    userDir,
+    flowFile: 'flows.json',
+    httpAdminRoot: false,
+    httpNodeRoot: false,
+    telemetry: { enabled: false },
+    logging: { console: { level: 'warn', metrics: false, audit: false } }
+  })
+  const started = new Promise<void>((resolve) => { RED.events.once('flows:started', resolve) })
+  await RED.start()
+  await started
+  const node = (id: string): RuntimeNode => {
+    const found = RED.nodes.getNode(id) as RuntimeNode | null
+    if (found === null) throw new Error(`node ${id} did not start (is roost.js built?)`)
+    return found
+  }
+  // Wait until the core client is connected and subscribed (polling is fine in a benchmark).
+  const coreIn = RED.nodes.getNode('core-in') as { brokerConn?: { connected: boolean, subscriptions: Record<string, unknown> } }
+  while (coreIn.brokerConn?.connected !== true || Object.keys(coreIn.brokerConn.subscriptions).length === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200))
+
+  const results: Array<[string, number]> = []
+  for (const [name, out, sink, topic] of [
+    ['roost out → roost in (embedded broker, in process)', 'roost-out', 'roost-sink', 'bench/roost'],
+    ['mqtt out → mqtt in (core nodes, same broker over TCP)', 'core-out', 'core-sink', 'bench/core']
+  ] as const) {
+    await pump(node(out), node(sink), topic, WARMUP)
+    results.push([name, await pump(node(out), node(sink), topic, MESSAGES)])
+  }
+  await RED.stop()
+  rmSync(userDir, { recursive: true, force: true })
+
+  console.log(`Node-RED 4 runtime, QoS 0, ${MESSAGES} messages of ${PAYLOAD.length} bytes, window ${WINDOW}, Node ${process.version}`)
+  for (const [name, rate] of results) console.log(`${name.padEnd(56)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} msg/s`)
+  const [roost, core] = results
+  if (roost !== undefined && core !== undefined) console.log(`ratio roost/core: ${(roost[1] / core[1]).toFixed(2)}x`)
+  process.exit(0)
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,89 @@
+// The roost-broker config node: runs a broker in this process (embedded) or connects to one
+// (remote), and hands the in and out nodes one RoostTransport either way.
+import type { Logger } from '../../lib'
+import { clientFactory } from '../shared/client-engine'
+import { EmbeddedTransport } from '../shared/embedded-transport'
+import type { RedApi, RedNode, TlsConfigNode } from '../shared/red'
+import { RemoteTransport } from '../shared/remote-transport'
+import { readBool } from '../shared/config'
+import type { RoostTransport } from '../shared/transport'
+import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
+
+export interface BrokerNode extends RedNode {
+  /** Undefined when the config could not be used; the node has logged why. */
+  transport: RoostTransport | undefined
+}
+
+export function registerBroker (RED: RedApi): void {
+  function RoostBrokerNode (this: BrokerNode, config: BrokerNodeConfig & { id: string }): void {
+    RED.nodes.createNode(this, config)
+    const node = this
+    const credentials: BrokerCredentials = node.credentials ?? {}
+    const logger = nodeLogger(node)
+    node.transport = undefined
+    try {
+      node.transport = config.mode === 'remote'
+        ? createRemote(RED, node, config, credentials, logger)
+        : new EmbeddedTransport({
+          broker: embeddedOptions(config, credentials),
+          logger,
+          onListenError: (error) => { node.error(RED._('roost-broker.errors.listen-failed', { port: String(config.port ?? ''), error: error.message })) }
+        })
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      node.error(message === 'invalid-users'
+        ? RED._('roost-broker.errors.invalid-users')
+        : message === 'no-client-engine'
+          ? RED._('roost-broker.errors.no-client-engine')
+          : RED._('roost-broker.errors.invalid-config', { error: message }))
+    }
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const transport = node.transport
+      node.transport = undefined
+      if (transport === undefined) { done(); return }
+      transport.close().then(done, (error: unknown) => {
+        node.error(RED._('roost-broker.errors.close-failed', { error: error instanceof Error ? error.message : String(error) }))
+        done()
+      })
+    })
+  }
+  RED.nodes.registerType('roost-broker', RoostBrokerNode, {
+    credentials: {
+      users: { type: 'text' },
+      user: { type: 'text' },
+      password: { type: 'password' }
+    }
+  })
+}
+
+function createRemote (RED: RedApi, node: BrokerNode, config: BrokerNodeConfig, credentials: BrokerCredentials, logger: Logger): RoostTransport {
+  const factory = clientFactory()
+  if (factory === undefined) throw new Error('no-client-engine')
+  let tls: Record<string, unknown> | undefined
+  if (readBool(config.usetls, false)) {
+    tls = {}
+    const tlsNode = config.tls === undefined || config.tls === '' ? undefined : RED.nodes.getNode(config.tls) as TlsConfigNode | null
+    tlsNode?.addTLSOptions(tls)
+  }
+  const options: ConstructorParameters<typeof RemoteTransport>[0] = {
+    client: remoteClientOptions(config, credentials, tls, logger),
+    factory,
+    onError: (error) => { node.warn(RED._('roost-broker.errors.remote-error', { error: error.message })) }
+  }
+  const birth = lifecycleMessage(config.birthTopic, config.birthPayload, config.birthQos, config.birthRetain)
+  if (birth !== undefined) options.birth = birth
+  const close = lifecycleMessage(config.closeTopic, config.closePayload, config.closeQos, config.closeRetain)
+  if (close !== undefined) options.close = close
+  return new RemoteTransport(options)
+}
+
+/** Engine log lines go to the Node-RED log under this node's name. */
+function nodeLogger (node: RedNode): Logger {
+  return {
+    debug: () => {},
+    info: () => {},
+    notice: (line) => { node.log(line) },
+    warning: (line) => { node.warn(line) },
+    error: (line) => { node.error(line) }
+  }
+}

@@ -1,0 +1,120 @@
+// The roost-broker dialog's values, turned into engine options for either mode.
+import type { BrokerOptions, Logger } from '../../lib'
+import type { ClientOptions } from '../shared/client-api'
+import { readBool, readInt, readString } from '../shared/config'
+import { encodePayload, parseQos } from '../shared/outbound'
+import type { TransportMessage } from '../shared/transport'
+
+/** The flow JSON of a roost-broker node (credentials are separate and never in here). */
+export interface BrokerNodeConfig {
+  mode?: string
+  // embedded
+  port?: string | number
+  bindAddress?: string
+  allowAnonymous?: boolean | string
+  maxConnections?: string | number
+  maxInflightMessages?: string | number
+  maxQueuedMessages?: string | number
+  messageSizeLimit?: string | number
+  maxKeepalive?: string | number
+  sysInterval?: string | number
+  persistence?: boolean | string
+  // remote
+  host?: string
+  remotePort?: string | number
+  usetls?: boolean | string
+  tls?: string
+  clientid?: string
+  keepalive?: string | number
+  cleansession?: boolean | string
+  protocolVersion?: string | number
+  reconnectPeriod?: string | number
+  birthTopic?: string
+  birthPayload?: string
+  birthQos?: string | number
+  birthRetain?: boolean | string
+  closeTopic?: string
+  closePayload?: string
+  closeQos?: string | number
+  closeRetain?: boolean | string
+  willTopic?: string
+  willPayload?: string
+  willQos?: string | number
+  willRetain?: boolean | string
+}
+
+export interface BrokerCredentials {
+  /** JSON list of {username, password} for the embedded broker. */
+  users?: string
+  /** Username and password for a remote broker. */
+  user?: string
+  password?: string
+}
+
+export const DEFAULT_PORT = 1883
+
+/** Throws with a locale key below `roost-broker.errors.` when the users list is malformed. */
+export function parseUsers (text: string | undefined): Record<string, string> {
+  if (text === undefined || text.trim() === '') return {}
+  let list: unknown
+  try {
+    list = JSON.parse(text)
+  } catch {
+    throw new Error('invalid-users')
+  }
+  if (!Array.isArray(list)) throw new Error('invalid-users')
+  const users: Record<string, string> = {}
+  for (const entry of list) {
+    if (typeof entry !== 'object' || entry === null) throw new Error('invalid-users')
+    const { username, password } = entry as { username?: unknown, password?: unknown }
+    if (typeof username !== 'string' || username === '' || typeof password !== 'string') throw new Error('invalid-users')
+    users[username] = password
+  }
+  return users
+}
+
+export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCredentials): Partial<BrokerOptions> {
+  const listener: { port: number, host?: string } = { port: readInt(config.port, DEFAULT_PORT) }
+  const bind = readString(config.bindAddress).trim()
+  if (bind !== '') listener.host = bind
+  return {
+    listeners: [listener],
+    allowAnonymous: readBool(config.allowAnonymous, true),
+    users: parseUsers(credentials.users),
+    maxConnections: readInt(config.maxConnections, -1),
+    maxInflightMessages: readInt(config.maxInflightMessages, 20),
+    maxQueuedMessages: readInt(config.maxQueuedMessages, 1000),
+    messageSizeLimit: readInt(config.messageSizeLimit, 0),
+    maxKeepalive: readInt(config.maxKeepalive, 65535),
+    sysIntervalSec: readInt(config.sysInterval, 10)
+  }
+}
+
+export function remoteClientOptions (config: BrokerNodeConfig, credentials: BrokerCredentials, tls: Record<string, unknown> | undefined, logger: Logger): ClientOptions {
+  const version = readInt(config.protocolVersion, 4)
+  const options: ClientOptions = {
+    host: readString(config.host, 'localhost').trim() || 'localhost',
+    port: readInt(config.remotePort, tls === undefined ? 1883 : 8883),
+    keepaliveSec: readInt(config.keepalive, 60),
+    cleanSession: readBool(config.cleansession, true),
+    protocolVersion: version === 5 ? 5 : version === 3 ? 3 : 4,
+    reconnectPeriodMs: readInt(config.reconnectPeriod, 5) * 1000,
+    connectTimeoutMs: 30_000,
+    logger
+  }
+  const clientId = readString(config.clientid).trim()
+  if (clientId !== '') options.clientId = clientId
+  if (tls !== undefined) options.tls = tls
+  if (credentials.user !== undefined && credentials.user !== '') options.username = credentials.user
+  if (credentials.password !== undefined && credentials.password !== '') options.password = credentials.password
+  const will = lifecycleMessage(config.willTopic, config.willPayload, config.willQos, config.willRetain)
+  if (will !== undefined) options.will = will
+  return options
+}
+
+/** A birth, close or will message from the Messages tab; undefined when its topic is empty. */
+export function lifecycleMessage (topic: string | undefined, payload: string | undefined, qos: unknown, retain: unknown): TransportMessage | undefined {
+  const name = readString(topic).trim()
+  if (name === '') return undefined
+  return { topic: name, payload: encodePayload(payload ?? ''), qos: parseQos(qos) ?? 0, retain: readBool(retain, false) }
+}

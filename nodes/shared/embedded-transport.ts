@@ -1,0 +1,82 @@
+// The embedded transport: the config node runs the engine's broker in this process, and the in
+// and out nodes use its in-process API (no socket, no encoding).
+import { type Broker, type BrokerOptions, createBroker, type Logger, MQTT_MAX_PACKET_BYTES } from '../../lib'
+import { type RoostTransport, StatusListeners, type TransportHandler, type TransportMessage, type TransportStatus } from './transport'
+
+export interface EmbeddedTransportOptions {
+  broker: Partial<BrokerOptions>
+  logger?: Logger
+  /** Called once if the listeners cannot be bound (port in use, no permission). */
+  onListenError?: (error: Error) => void
+}
+
+export class EmbeddedTransport implements RoostTransport {
+  readonly kind = 'embedded'
+  readonly supportsProperties = true
+  readonly broker: Broker
+  private current: TransportStatus = { state: 'connecting', clients: 0 }
+  private readonly statusListeners = new StatusListeners()
+  private readonly listening: Promise<void>
+  private closing: Promise<void> | undefined
+  private readonly onClientsChanged = (): void => { this.setStatus({ state: this.current.state, clients: this.broker.clientCount }) }
+
+  constructor (options: EmbeddedTransportOptions) {
+    const hooks = options.logger === undefined ? {} : { logger: options.logger }
+    this.broker = createBroker(options.broker, hooks)
+    this.broker.on('clientConnected', this.onClientsChanged)
+    this.broker.on('clientDisconnected', this.onClientsChanged)
+    this.listening = this.broker.listen().then(
+      () => { this.setStatus({ state: 'connected', clients: this.broker.clientCount }) },
+      (error: Error) => {
+        this.setStatus({ state: 'disconnected', clients: 0, error: error.message })
+        options.onListenError?.(error)
+      })
+  }
+
+  get status (): TransportStatus { return this.current }
+
+  get messageSizeLimit (): number {
+    return this.broker.options.messageSizeLimit > 0 ? this.broker.options.messageSizeLimit : MQTT_MAX_PACKET_BYTES
+  }
+
+  /** Resolves once the listeners are bound (or binding failed). */
+  ready (): Promise<void> { return this.listening }
+
+  subscribe (filter: string, qos: 0 | 1 | 2, handler: TransportHandler): () => void {
+    return this.broker.subscribe(filter, qos, handler)
+  }
+
+  publish (message: TransportMessage): Promise<void> {
+    // In-process delivery is synchronous: once publish() returns, every subscriber has it.
+    try {
+      this.broker.publish(message)
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  onStatus (listener: (status: TransportStatus) => void): () => void {
+    return this.statusListeners.add(listener)
+  }
+
+  close (): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown (): Promise<void> {
+    // A close during listen() must wait for the bind, or the port would stay bound behind us.
+    await this.listening
+    await this.broker.close()
+    this.broker.off('clientConnected', this.onClientsChanged)
+    this.broker.off('clientDisconnected', this.onClientsChanged)
+    this.setStatus({ state: 'disconnected', clients: 0 })
+    this.statusListeners.clear()
+  }
+
+  private setStatus (status: TransportStatus): void {
+    this.current = status
+    this.statusListeners.notify(status)
+  }
+}

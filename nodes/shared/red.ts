@@ -1,0 +1,41 @@
+// The small part of Node-RED's runtime API the nodes use, typed here so the glue stays strict
+// without a dependency on Node-RED's own (untyped) packages.
+
+export interface NodeStatus {
+  fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey'
+  shape?: 'ring' | 'dot'
+  text?: string
+}
+
+export type NodeMessage = Record<string, unknown> & { _msgid?: string }
+
+export type SendFunction = (msg: NodeMessage | Array<NodeMessage | null> | null) => void
+export type DoneFunction = (error?: Error) => void
+
+/** What RED.nodes.createNode() turns `this` into. */
+export interface RedNode {
+  id: string
+  name?: string
+  credentials?: Record<string, string | undefined>
+  status: (status: NodeStatus | Record<string, never>) => void
+  send: SendFunction
+  log: (message: string) => void
+  warn: (message: string) => void
+  error: (error: string | Error, msg?: NodeMessage) => void
+  on: ((event: 'input', handler: (msg: NodeMessage, send: SendFunction, done: DoneFunction) => void) => void) &
+  ((event: 'close', handler: (removed: boolean, done: () => void) => void) => void)
+}
+
+/** The tls-config node's runtime face. */
+export interface TlsConfigNode {
+  addTLSOptions: (options: Record<string, unknown>) => void
+}
+
+export interface RedApi {
+  nodes: {
+    createNode: (node: object, config: object) => void
+    registerType: (type: string, constructor: (this: never, config: never) => void, options?: { credentials?: Record<string, { type: 'text' | 'password' }> }) => void
+    getNode: (id: string) => unknown
+  }
+  _: (key: string, substitutions?: Record<string, unknown>) => string
+}

@@ -1,0 +1,23 @@
+// The node status every Roost node shows: "N clients" for an embedded broker, and
+// connected / connecting / disconnected (Node-RED's own words) for a remote one.
+import type { NodeStatus, RedApi } from './red'
+import type { RoostTransport, TransportStatus } from './transport'
+
+export function describeStatus (RED: RedApi, kind: RoostTransport['kind'], status: TransportStatus): NodeStatus {
+  if (status.state === 'disconnected') {
+    if (status.error !== undefined) return { fill: 'red', shape: 'ring', text: RED._('roost-broker.status.failed', { error: status.error }) }
+    return { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' }
+  }
+  if (status.state === 'connecting') return { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' }
+  if (kind === 'embedded') {
+    const clients = status.clients ?? 0
+    return { fill: 'green', shape: 'dot', text: RED._(clients === 1 ? 'roost-broker.status.client' : 'roost-broker.status.clients', { count: clients }) }
+  }
+  return { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' }
+}
+
+/** Shows the transport's status on a node now and on every change; returns the stop function. */
+export function followStatus (RED: RedApi, transport: RoostTransport, show: (status: NodeStatus) => void): () => void {
+  show(describeStatus(RED, transport.kind, transport.status))
+  return transport.onStatus((status) => { show(describeStatus(RED, transport.kind, status)) })
+}

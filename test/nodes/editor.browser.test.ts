@@ -1,0 +1,156 @@
+// The editor as a person sees it: `npm start` (scripts/start.mjs) runs Node-RED on free ports in
+// a temporary user directory, headless Chromium opens the editor, finds the Roost nodes in the
+// palette, opens the roost-broker dialog, deploys the starter flow, and sees messages from
+// mosquitto_pub in the debug sidebar. Screenshots go to test-output/.
+import assert from 'node:assert/strict'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { freePort } from './support'
+
+const root = path.resolve(__dirname, '../..')
+const outputDir = path.join(root, 'test-output')
+const WAIT_MS = 30_000
+
+function run (command: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : 1, stdout, stderr })
+    })
+  })
+}
+
+describe('editor in headless Chromium', () => {
+  let nodeRed: ChildProcess
+  let exited: Promise<void>
+  let context: BrowserContext
+  let page: Page
+  let editorPort: number
+  let mqttPort: number
+  const userDir = mkdtempSync(path.join(os.tmpdir(), 'roost-editor-'))
+  const browserDir = mkdtempSync(path.join(os.tmpdir(), 'roost-chromium-'))
+
+  before(async () => {
+    mkdirSync(outputDir, { recursive: true })
+    editorPort = await freePort()
+    mqttPort = await freePort()
+    nodeRed = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], {
+      cwd: root,
+      env: { ...process.env, ROOST_USER_DIR: userDir, ROOST_EDITOR_PORT: String(editorPort), ROOST_MQTT_PORT: String(mqttPort) },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    exited = new Promise((resolve) => { nodeRed.once('exit', () => { resolve() }) })
+    let log = ''
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        log += chunk.toString()
+        if (log.includes(`listen socket on port ${mqttPort}`)) resolve()
+      }
+      nodeRed.stdout?.on('data', onData)
+      nodeRed.stderr?.on('data', onData)
+      nodeRed.once('exit', (code) => { reject(new Error(`Node-RED exited with ${String(code)}:\n${log}`)) })
+    })
+    context = await chromium.launchPersistentContext(browserDir, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1400, height: 900 }
+    })
+    page = context.pages()[0] ?? await context.newPage()
+    page.setDefaultTimeout(WAIT_MS)
+  })
+
+  after(async () => {
+    await context?.close()
+    nodeRed?.kill('SIGTERM')
+    await exited
+    rmSync(userDir, { recursive: true, force: true })
+    rmSync(browserDir, { recursive: true, force: true })
+  })
+
+  it('shows the Roost nodes in the palette and the starter flow with its status', async () => {
+    await page.goto(`http://127.0.0.1:${editorPort}/`)
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="roost in"]')
+    assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="roost out"]').count(), 1)
+    assert.equal((await page.locator('.red-ui-palette-node[data-palette-type="roost in"] .red-ui-palette-label').innerText()).trim(), 'roost in')
+    // The starter flow's nodes are on the canvas, with the embedded broker's client count.
+    await page.waitForSelector('#roost-starter-in')
+    await page.waitForSelector('#roost-starter-out .red-ui-flow-node-status-label:has-text("clients")')
+    await page.screenshot({ path: path.join(outputDir, 'editor-starter-flow.png') })
+  })
+
+  it('opens the roost-broker dialog with its tabs, and deploys a change', async () => {
+    await page.dblclick('#roost-starter-in .red-ui-flow-node')
+    await page.waitForSelector('#node-input-topic')
+    assert.equal(await page.inputValue('#node-input-topic'), '#')
+    await page.click('#node-input-btn-broker-edit')
+    await page.waitForSelector('#node-config-input-port')
+    assert.equal(await page.inputValue('#node-config-input-port'), String(mqttPort))
+    const tabs = await page.locator('#roost-broker-tabs li:visible').allInnerTexts()
+    assert.deepEqual(tabs.map((t) => t.trim()), ['Connection', 'Security', 'Limits'])
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog.png') })
+    // Remote mode swaps the Limits tab for Messages (birth, close, will), as core mqtt-broker has.
+    await page.selectOption('#node-config-input-mode', 'remote')
+    await page.waitForSelector('#node-config-input-host:visible')
+    const remoteTabs = await page.locator('#roost-broker-tabs li:visible').allInnerTexts()
+    assert.deepEqual(remoteTabs.map((t) => t.trim()), ['Connection', 'Security', 'Messages'])
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-remote.png') })
+    await page.click('#red-ui-tab-roost-broker-tab-messages')
+    await page.waitForSelector('#node-config-input-willTopic:visible')
+    // The starter flow's broker node has no birth/will fields: the dialog shows their defaults.
+    assert.equal(await page.inputValue('#node-config-input-willQos'), '0')
+    assert.equal(await page.inputValue('#node-config-input-remotePort'), '1883')
+    assert.equal(await page.inputValue('#node-config-input-protocolVersion'), '4')
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-messages.png') })
+    await page.selectOption('#node-config-input-mode', 'embedded')
+    // Messages is hidden in embedded mode, so the dialog went back to Connection.
+    await page.waitForSelector('#node-config-input-port:visible')
+    // Node-RED's tab bar reads two clicks within 400 ms as a double click (rename), not a switch.
+    await page.waitForTimeout(450)
+    await page.click('#red-ui-tab-roost-broker-tab-security a')
+    await page.waitForSelector('#roost-broker-tab-security .red-ui-editableList-addButton:visible')
+    await page.click('#roost-broker-tab-security .red-ui-editableList-addButton')
+    await page.fill('.roost-broker-user-name', 'sensor')
+    await page.fill('.roost-broker-user-password', 's3cret')
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-security.png') })
+    await page.waitForTimeout(450)
+    await page.click('#red-ui-tab-roost-broker-tab-connection a')
+    await page.waitForSelector('#node-config-input-port:visible')
+    // An invalid port is marked as such by the editor's validation.
+    await page.fill('#node-config-input-port', '70000')
+    await page.locator('#node-config-input-port').blur()
+    await page.waitForSelector('#node-config-input-port.input-error')
+    await page.fill('#node-config-input-port', String(mqttPort))
+    await page.fill('#node-config-input-sysInterval', '30')
+    await page.click('#node-config-dialog-ok')
+    await page.click('#node-dialog-ok')
+    await page.click('#red-ui-header-button-deploy')
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")')
+    // The redeployed broker is back on the same port and counts clients again.
+    await page.waitForSelector('#roost-starter-out .red-ui-flow-node-status-label:has-text("clients")')
+  })
+
+  it('mosquitto_sub sees the starter flow, and mosquitto_pub shows in the debug sidebar', async () => {
+    const sub = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-t', 'roost/starter/#', '-C', '1', '-v'])
+    assert.match(sub.stdout, /^roost\/starter\/time \d+\n$/)
+    await page.click('#red-ui-tab-debug-link-button').catch(() => {})
+    const pub = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-t', 'hello/from/mosquitto', '-m', 'greetings-from-mosquitto_pub'])
+    assert.equal(pub.code, 0, pub.stderr)
+    await page.waitForSelector('.red-ui-debug-msg:has-text("greetings-from-mosquitto_pub")')
+    await page.screenshot({ path: path.join(outputDir, 'editor-debug-sidebar.png') })
+  })
+
+  it('the user added in the dialog is live on the broker, and kept out of flows.json', async () => {
+    const right = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-u', 'sensor', '-P', 's3cret', '-t', 'auth/check', '-m', 'ok'])
+    assert.equal(right.code, 0, right.stderr)
+    const wrong = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-u', 'sensor', '-P', 'wrong', '-t', 'auth/check', '-m', 'no'])
+    assert.notEqual(wrong.code, 0)
+    const flowsJson = readFileSync(path.join(userDir, 'flows.json'), 'utf8')
+    assert.ok(flowsJson.includes('roost-starter-broker'))
+    assert.ok(!flowsJson.includes('s3cret') && !flowsJson.includes('sensor'))
+    assert.ok(existsSync(path.join(userDir, 'flows_cred.json')))
+  })
+})

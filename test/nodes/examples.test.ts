@@ -1,0 +1,159 @@
+// Every file in examples/ is loaded and deployed, and a message goes through it, so the
+// examples cannot rot. Ports are rewritten to free ones; remote brokers point at a broker the
+// test starts.
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, afterEach, before, describe, it } from 'node:test'
+import type { BrokerNode } from '../../nodes/broker/runtime'
+import { engineClientFactory, setClientFactory } from '../../nodes/shared/client-engine'
+import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
+import { mqttJsClientFactory } from './mqttjs-client'
+import { collect, coreNodes, type FlowNode, freePort, helper, type Mosquitto, type Msg, roost, startMosquitto, startServer, stopServer } from './support'
+
+// The engine's own client when the build has lib/client, else the MQTT.js stand-in.
+const remoteClient = engineClientFactory() ?? mqttJsClientFactory
+const clientName = engineClientFactory() === undefined ? 'MQTT.js stand-in client' : 'lib/client'
+
+const examplesDir = path.resolve(__dirname, '../../examples')
+const REQUIRED = [
+  'Local broker with in and out.json',
+  'Home automation - device state with retained messages and Last Will.json',
+  'Dynamic subscriptions.json',
+  'Talk to a remote broker.json'
+]
+
+function readExample (file: string): FlowNode[] {
+  return JSON.parse(readFileSync(path.join(examplesDir, file), 'utf8')) as FlowNode[]
+}
+
+/** Puts the example on a tab and points its brokers at ports that are free here. */
+function prepare (flow: FlowNode[], embeddedPort: number, remotePort: number): FlowNode[] {
+  const prepared: FlowNode[] = [{ id: 'example-tab', type: 'tab', label: 'example' }]
+  for (const node of flow) {
+    const copy: FlowNode = { ...node }
+    if (copy.type === 'roost-broker') {
+      if (copy.mode === 'remote') {
+        // The home automation gateway talks to the example's own broker; others to the test's.
+        const toOwn = flow.some((other) => other.type === 'roost-broker' && other.mode === 'embedded')
+        copy.remotePort = String(toOwn ? embeddedPort : remotePort)
+      } else {
+        copy.port = String(embeddedPort)
+        copy.bindAddress = '127.0.0.1'
+      }
+    } else {
+      copy.z = 'example-tab'
+    }
+    // Timed injects would fire on their own; the test triggers them instead.
+    if (copy.type === 'inject') { copy.once = false; copy.repeat = '' }
+    prepared.push(copy)
+  }
+  return prepared
+}
+
+/** Wires a helper node to the first output of a node, so the test sees what it sends. */
+function tap (flow: FlowNode[], id: string): FlowNode[] {
+  return flow.map((node) => node.id === id ? { ...node, wires: [[...((node.wires as string[][] | undefined)?.[0] ?? []), `tap-${id}`]] } : node)
+    .concat([{ id: `tap-${id}`, type: 'helper', z: 'example-tab' }])
+}
+
+function sent (id: string, count = 1): Promise<Msg[]> {
+  return collect(helper.getNode(`tap-${id}`), count)
+}
+
+function connected (id: string): Promise<void> {
+  const transport = (helper.getNode(id) as unknown as BrokerNode).transport
+  assert.ok(transport !== undefined)
+  if (transport.status.state === 'connected') return Promise.resolve()
+  return new Promise((resolve) => {
+    const stop = transport.onStatus((status) => { if (status.state === 'connected') { stop(); resolve() } })
+  })
+}
+
+describe(`examples (remote brokers through ${clientName})`, () => {
+  // The remote example speaks MQTT 5, so its far end is Debian's mosquitto.
+  let mosquitto: Mosquitto
+  let remotePort: number
+  before(async () => {
+    await startServer()
+    setClientFactory(remoteClient)
+    mosquitto = await startMosquitto()
+    remotePort = mosquitto.port
+  })
+  after(async () => {
+    setClientFactory(engineClientFactory())
+    await mosquitto.stop()
+    await stopServer()
+  })
+  afterEach(async () => { await helper.unload() })
+
+  it('ships the four examples the package promises, and nothing unparsable', () => {
+    const files = readdirSync(examplesDir).filter((file) => file.endsWith('.json')).sort()
+    for (const file of REQUIRED) assert.ok(files.includes(file), `missing ${file}`)
+    for (const file of files) assert.ok(Array.isArray(readExample(file)))
+  })
+
+  it('Local broker with in and out: the inject goes round through the broker', async () => {
+    const flow = tap(prepare(readExample(REQUIRED[0] as string), await freePort(), remotePort), 'c1a0c0de00000004')
+    await helper.load([roost, ...coreNodes], flow)
+    await (((helper.getNode('c1a0c0de000000b1') as unknown as BrokerNode).transport) as EmbeddedTransport).ready()
+    const got = sent('c1a0c0de00000004')
+    helper.getNode('c1a0c0de00000002').receive({})
+    const [msg] = await got
+    assert.equal(msg?.topic, 'demo/time')
+    assert.equal(typeof msg?.payload, 'number')
+  })
+
+  it('Home automation: birth marks the gateway online, lamp state is retained', async () => {
+    const port = await freePort()
+    await helper.load([roost, ...coreNodes], tap(prepare(readExample(REQUIRED[1] as string), port, remotePort), 'ha00000000000005'))
+    const broker = ((helper.getNode('ha000000000000b1') as unknown as BrokerNode).transport as EmbeddedTransport).broker
+    // The birth message is retained: whether it came before or after this subscribe, it arrives.
+    const birth = await new Promise<Msg>((resolve) => {
+      broker.subscribe('home/gateway/status', 1, (message) => { resolve(message as unknown as Msg) })
+    })
+    assert.deepEqual({ topic: birth.topic, payload: birth.payload.toString() }, { topic: 'home/gateway/status', payload: 'online' })
+    const states = sent('ha00000000000005')
+    helper.getNode('ha00000000000002').receive({})
+    const [state] = await states
+    assert.deepEqual({ topic: state?.topic, payload: state?.payload }, { topic: 'home/livingroom/lamp/state', payload: 'ON' })
+    // The state was kept: the embedded broker holds it as the retained value of the topic.
+    // Retained messages are delivered during subscribe(), before it returns.
+    const delivered: Msg[] = []
+    const stop = broker.subscribe('home/livingroom/lamp/state', 0, (message) => { delivered.push(message) })
+    stop()
+    assert.deepEqual(delivered.map((m) => [m.payload.toString(), m.retain]), [['ON', true]])
+  })
+
+  it('Dynamic subscriptions: subscribe, receive, list, unsubscribe', async () => {
+    await helper.load([roost, ...coreNodes], tap(prepare(readExample(REQUIRED[2] as string), await freePort(), remotePort), 'dy00000000000006'))
+    helper.getNode('dy00000000000003').receive({})
+    await new Promise((resolve) => setImmediate(resolve))
+    const got = sent('dy00000000000006')
+    helper.getNode('dy00000000000008').receive({})
+    const [reading] = await got
+    assert.equal(reading?.topic, 'sensors/kitchen/temperature')
+    assert.equal(reading?.payload.value, 21.5)
+    const listed = sent('dy00000000000006')
+    helper.getNode('dy00000000000005').receive({})
+    assert.deepEqual((await listed)[0]?.payload, [{ topic: 'sensors/#', qos: 1, datatype: 'json' }])
+  })
+
+  it('Talk to a remote broker: MQTT 5 request goes out and comes back with its properties', async () => {
+    await helper.load([roost, ...coreNodes], tap(prepare(readExample(REQUIRED[3] as string), await freePort(), remotePort), 're00000000000004'))
+    await connected('re000000000000b1')
+    // The SUBSCRIBE goes out on connect and may still be on its way: publish until one comes back.
+    const got = sent('re00000000000004')
+    let arrived = false
+    void got.then(() => { arrived = true })
+    for (let attempt = 0; attempt < 50 && !arrived; attempt++) {
+      helper.getNode('re00000000000002').receive({})
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const [msg] = await got
+    assert.equal(msg?.topic, 'roost/example/requests')
+    assert.deepEqual(msg?.payload, { question: 'status?' })
+    assert.equal(msg?.responseTopic, 'roost/example/replies')
+    assert.equal(msg?.contentType, 'application/json')
+  })
+})

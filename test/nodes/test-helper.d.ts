@@ -1,0 +1,22 @@
+// The parts of node-red-node-test-helper the specs use (the package ships no types).
+declare module 'node-red-node-test-helper' {
+  interface HelperNode {
+    id: string
+    on: (event: string, listener: (...args: any[]) => void) => void
+    receive: (msg: Record<string, unknown>) => void
+    [key: string]: any
+  }
+  const helper: {
+    init: (runtimePath: string, settings?: Record<string, unknown>) => void
+    load: (nodes: unknown, flow: unknown[], credentials?: Record<string, unknown>) => Promise<void>
+    unload: () => Promise<void>
+    getNode: (id: string) => HelperNode
+    startServer: (done: () => void) => void
+    stopServer: (done: () => void) => void
+    clearFlows: () => Promise<void>
+    setFlows: (flow: unknown[], type?: string, credentials?: Record<string, unknown>) => Promise<void>
+    log: () => { args: unknown[][] }
+    _redNodes: any
+  }
+  export default helper
+}
