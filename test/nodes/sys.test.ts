@@ -144,7 +144,7 @@ describe('roost sys against Debian mosquitto ($SYS/broker/#)', () => {
     for (let attempt = 0; attempt < 100; attempt++) {
       const got = collect(helper.getNode('sink'), 1)
       helper.getNode('sys1').receive({})
-      const arrived = await Promise.race([got, new Promise<undefined>((resolve) => setTimeout(resolve, 100))])
+      const arrived = await Promise.race([got, new Promise<undefined>((resolve) => setTimeout(() => { resolve(undefined) }, 100))])
       const payload = arrived?.[0]?.payload as BrokerStatsSnapshot | undefined
       if (payload !== undefined && payload.clients.connected === 1 && payload.subscriptions >= 1) { stats = payload; break }
       await new Promise((resolve) => setTimeout(resolve, 100))
