@@ -31,7 +31,11 @@ export function presencePattern (config: PresenceNodeConfig): CompiledPattern | 
   const choice = readString(config.pattern, 'none')
   if (choice === 'none' || choice === '') return undefined
   if (choice === 'custom') {
-    const list = (text: string | undefined, fallback: string): string[] => readString(text, fallback).split(',').map((s) => s.trim()).filter((s) => s !== '')
+    // An empty field (a node saved without it) means the usual word, not "nothing matches".
+    const list = (text: string | undefined, fallback: string): string[] => {
+      const words = readString(text).split(',').map((s) => s.trim()).filter((s) => s !== '')
+      return words.length > 0 ? words : [fallback]
+    }
     const pattern: PresencePattern = { topic: readString(config.topic), online: list(config.online, 'online'), offline: list(config.offline, 'offline') }
     return new CompiledPattern(pattern)
   }
@@ -51,8 +55,10 @@ export function registerPresence (RED: RedApi): void {
       node.status({ fill: 'red', shape: 'ring', text: RED._('roost-presence.errors.missing-config') })
       return
     }
+    let patternProblem: string | undefined
     const showCount = (): void => {
-      if (transport.status.state === 'connected') node.status({ fill: 'green', shape: 'dot', text: RED._('roost-presence.status.online', { count: roster.onlineCount }) })
+      if (patternProblem !== undefined) node.status({ fill: 'red', shape: 'ring', text: RED._('roost-presence.errors.invalid-pattern', { error: patternProblem }) })
+      else if (transport.status.state === 'connected') node.status({ fill: 'green', shape: 'dot', text: RED._('roost-presence.status.online', { count: roster.onlineCount }) })
       else node.status(describeStatus(RED, transport.kind, transport.status))
     }
     const roster = new PresenceRoster((entry) => {
@@ -71,7 +77,8 @@ export function registerPresence (RED: RedApi): void {
     try {
       pattern = presencePattern(config)
     } catch (error) {
-      node.error(RED._('roost-presence.errors.invalid-pattern', { error: error instanceof Error ? error.message : String(error) }))
+      patternProblem = error instanceof Error ? error.message : String(error)
+      node.error(RED._('roost-presence.errors.invalid-pattern', { error: patternProblem }))
     }
     if (pattern !== undefined) {
       const compiled = pattern
@@ -83,7 +90,8 @@ export function registerPresence (RED: RedApi): void {
           if (device !== undefined && device !== '' && online !== undefined) roster.deviceState(device, online)
         }))
       } catch (error) {
-        node.error(RED._('roost-presence.errors.invalid-pattern', { error: error instanceof Error ? error.message : String(error) }))
+        patternProblem = error instanceof Error ? error.message : String(error)
+      node.error(RED._('roost-presence.errors.invalid-pattern', { error: patternProblem }))
       }
     }
 

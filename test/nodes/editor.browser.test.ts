@@ -184,4 +184,20 @@ describe('editor in headless Chromium', () => {
       await viewerGone
     }
   })
+
+  it('roost sys and roost presence are in the palette; the presence dialog shows the custom fields only for a custom pattern', async () => {
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="roost sys"]')
+    assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="roost presence"]').count(), 1)
+    // Put a presence node on the canvas through the editor's own import, then open its dialog.
+    await page.evaluate(`RED.view.importNodes([{ id: 'roost-test-presence', type: 'roost presence', z: RED.workspaces.active(), broker: 'roost-starter-broker', events: true, pattern: 'tasmota', x: 300, y: 320, wires: [[]] }]); RED.editor.edit(RED.nodes.node('roost-test-presence'))`)
+    await page.waitForSelector('#node-input-pattern')
+    assert.equal(await page.inputValue('#node-input-pattern'), 'tasmota')
+    assert.equal(await page.isVisible('#node-input-topic'), false)
+    await page.selectOption('#node-input-pattern', 'custom')
+    await page.waitForSelector('#node-input-topic:visible')
+    await page.fill('#node-input-topic', 'site/{device}/state')
+    assert.equal(await page.inputValue('#node-input-online'), 'online')
+    await page.screenshot({ path: path.join(outputDir, 'roost-presence-dialog.png') })
+    await page.click('#node-dialog-cancel')
+  })
 })

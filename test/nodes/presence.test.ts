@@ -121,6 +121,30 @@ describe('roost presence on an embedded broker', () => {
     assert.deepEqual(node.status.lastCall.args[0], { fill: 'green', shape: 'dot', text: 'roost-presence.status.online' })
   })
 
+  it('custom pattern saved without payload lists: online / offline are the words', async () => {
+    await helper.load(roost, presenceFlow({ pattern: 'custom', topic: 'units/{device}' }))
+    const { broker } = await embedded()
+    const got = collect(helper.getNode('sink'), 2)
+    broker.publish({ topic: 'units/a', payload: 'Online' })
+    broker.publish({ topic: 'units/a', payload: 'OFFLINE' })
+    assert.deepEqual((await got).map(change), [
+      { topic: 'a', payload: 'online', reason: 'birth', source: 'topic' },
+      { topic: 'a', payload: 'offline', reason: 'last will', source: 'topic' }
+    ])
+  })
+
+  it('a custom topic without one {device} level is reported, and the node still answers list', async () => {
+    await helper.load(roost, presenceFlow({ pattern: 'custom', topic: 'units/+/state' }))
+    await embedded()
+    const logged = helper.log().args.map((args) => (args[0] as { msg: string }).msg)
+    assert.ok(logged.includes('roost-presence.errors.invalid-pattern'), logged.join('\n'))
+    const node = helper.getNode('p1') as unknown as { status: { lastCall: { args: unknown[] } } }
+    assert.deepEqual(node.status.lastCall.args[0], { fill: 'red', shape: 'ring', text: 'roost-presence.errors.invalid-pattern' })
+    const listed = collect(helper.getNode('sink'), 1)
+    helper.getNode('p1').receive({ action: 'list' })
+    assert.deepEqual((await listed)[0]?.payload, [])
+  })
+
   it('list returns the connected clients; an unknown action is an error', async () => {
     await helper.load(roost, presenceFlow({ events: true }))
     const { port } = await embedded()
