@@ -177,7 +177,7 @@ describe('editor in headless Chromium', () => {
       await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-t', 'sidebar/in', '-m', 'x', '-q', '1'])
       await page.waitForFunction("(document.querySelector('.roost-sidebar-line-connections')?.getAttribute('points') ?? '').split(' ').length >= 3", undefined, { timeout: WAIT_MS })
       assert.deepEqual((await page.locator('.roost-sidebar-chart-title').allInnerTexts()).map((t) => t.replace(/\s*\(.*$/s, '').trim()), ['Messages/s', 'Connections'])
-      await page.mouse.move(600, 600)
+      await page.hover('.roost-sidebar-caption')
       await page.screenshot({ path: path.join(outputDir, 'roost-sidebar.png') })
     } finally {
       viewer.kill('SIGTERM')
