@@ -17,7 +17,7 @@ import { SysTree } from './sys/tree'
 import { parseSharedFilter } from './topics/shared'
 import { topicFilterProblem, topicNameProblem } from './topics/validate'
 import { type BoundListener, listenTcp } from './transport/tcp'
-import { type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
+import { type ClientDetails, type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
 
 /** How often, at most, offline persistent sessions are checked against persistent_client_expiration. */
 const EXPIRY_SWEEP_MS = 60_000
@@ -118,6 +118,15 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   /** Connected clients, as plain objects. */
   clients (): ClientInfo[] {
     return [...this.core.clients.values()].map((conn) => conn.info)
+  }
+
+  /** Connected clients with their subscription count and connect time (read-only copies). */
+  clientDetails (): ClientDetails[] {
+    return [...this.core.clients.values()].map((conn) => ({
+      ...conn.info,
+      subscriptions: conn.session?.subscriptions.size ?? 0,
+      connectedAtMs: conn.connectedAtMs
+    }))
   }
 
   get clientCount (): number { return this.core.clients.size }

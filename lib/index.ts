@@ -7,7 +7,7 @@ export type { Auth, AuthenticateRequest, AuthenticateResult, EnhancedAuthRequest
 export { ConfigError, ProtocolError, ReasonCode } from './errors'
 export type { Logger, LogLevel } from './logger'
 export { consoleLogger, silentLogger } from './logger'
-export type { ClientInfo, DeliveredMessage, Message, ProtocolVersion, PublishProperties, PublishRequest, QoS, SubscriptionOptions } from './types'
+export type { ClientDetails, ClientInfo, DeliveredMessage, Message, ProtocolVersion, PublishProperties, PublishRequest, QoS, SubscriptionOptions } from './types'
 export { LOCAL_ORIGIN } from './types'
 export type { MessageHandler } from './local'
 export { topicMatches, topicFilterProblem, topicNameProblem } from './topics/validate'

@@ -77,3 +77,11 @@ export interface ClientInfo {
   cleanSession: boolean
   keepaliveSec: number
 }
+
+/** A connected client with what a live view shows beside its identity. */
+export interface ClientDetails extends ClientInfo {
+  /** Topic filters of its session. */
+  subscriptions: number
+  /** When its CONNECT was accepted, ms since the epoch. */
+  connectedAtMs: number
+}

@@ -2,12 +2,18 @@
 import { registerBroker } from './broker/runtime'
 import { registerIn } from './in/runtime'
 import { registerOut } from './out/runtime'
+import { registerPresence } from './presence/runtime'
+import { registerLiveView } from './sidebar/runtime'
+import { registerSys } from './sys/runtime'
 import type { RedApi } from './shared/red'
 
 function roostNodes (RED: RedApi): void {
   registerBroker(RED)
   registerIn(RED)
   registerOut(RED)
+  registerSys(RED)
+  registerPresence(RED)
+  registerLiveView(RED)
 }
 
 export = roostNodes

@@ -44,6 +44,8 @@ export class Connection implements DeliveryChannel, FrameSink {
   disconnectWithWill = false
   /** MQTT 5 only: what the client announced in CONNECT, and topic aliases. */
   v5: V5State | undefined
+  /** When CONNECT was accepted, ms since the epoch; 0 before that. */
+  connectedAtMs = 0
   readonly remoteAddress: string
   readonly remotePort: number
   private lastActivityMs = Date.now()

@@ -243,6 +243,7 @@ export function accept (conn: Connection, request: ConnectRequest, authPropertie
   conn.will = willMessage(conn, request)
   ctx.clients.set(clientId, conn)
   conn.state = 'connected'
+  conn.connectedAtMs = Date.now()
   const connack: mqttPacket.IConnackPacket = {
     cmd: 'connack',
     // MQTT 3.1 has no session present flag (it is new in 3.1.1, 3.2.2.2).

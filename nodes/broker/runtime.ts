@@ -5,6 +5,7 @@ import { clientFactory } from '../shared/client-engine'
 import { EmbeddedTransport } from '../shared/embedded-transport'
 import type { RedApi, RedNode, TlsConfigNode } from '../shared/red'
 import { RemoteTransport } from '../shared/remote-transport'
+import { watchBroker } from '../sidebar/runtime'
 import { readBool } from '../shared/config'
 import type { RoostTransport } from '../shared/transport'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
@@ -37,7 +38,12 @@ export function registerBroker (RED: RedApi): void {
           ? RED._('roost-broker.errors.no-client-engine')
           : RED._('roost-broker.errors.invalid-config', { error: message }))
     }
+    // The editor's Roost sidebar shows embedded brokers with a history of their traffic.
+    const stopLiveView = node.transport instanceof EmbeddedTransport
+      ? watchBroker(node.id, node.name !== undefined && node.name !== '' ? node.name : `port ${String(config.port ?? 1883)}`, node.transport.broker)
+      : undefined
     node.on('close', (_removed: boolean, done: () => void) => {
+      stopLiveView?.()
       const transport = node.transport
       node.transport = undefined
       if (transport === undefined) { done(); return }

@@ -38,4 +38,11 @@ export interface RedApi {
     getNode: (id: string) => unknown
   }
   _: (key: string, substitutions?: Record<string, unknown>) => string
+  /** The editor's HTTP server (absent when Node-RED runs without the editor). */
+  httpAdmin?: {
+    get: (path: string, ...handlers: Array<(request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void>) => void
+  }
+  auth?: {
+    needsPermission: (permission: string) => (request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void
+  }
 }

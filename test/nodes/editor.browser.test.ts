@@ -1,7 +1,8 @@
 // The editor as a person sees it: `npm start` (scripts/start.mjs) runs Node-RED on free ports in
 // a temporary user directory, headless Chromium opens the editor, finds the Roost nodes in the
 // palette, opens the roost-broker dialog, deploys the starter flow, and sees messages from
-// mosquitto_pub in the debug sidebar. Screenshots go to test-output/.
+// mosquitto_pub in the debug sidebar, and the Roost sidebar tab with the broker's clients and
+// live charts. Screenshots go to test-output/.
 import assert from 'node:assert/strict'
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -188,5 +189,51 @@ describe('editor in headless Chromium', () => {
     await page.waitForSelector('#node-input-topic', { state: 'hidden' })
     await page.click('#node-dialog-ok')
     await page.waitForSelector('#roost-starter-in .red-ui-flow-port-input')
+  })
+
+  it('the Roost sidebar tab lists the embedded broker\'s clients and draws its live charts', async () => {
+    // A client that stays connected and receives the starter flow's messages (traffic out).
+    const viewer = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-i', 'sidebar-viewer', '-t', 'roost/#', '-t', 'sidebar/#'], { stdio: 'ignore' })
+    const viewerGone = new Promise<void>((resolve) => { viewer.once('exit', () => { resolve() }) })
+    try {
+      // The tab sits in the sidebar's tab bar (or, when the bar is full, in the View menu).
+      const label = page.locator('#red-ui-tab-roost .red-ui-tab-label')
+      if (await label.isVisible()) await label.click()
+      else await page.evaluate('RED.sidebar.show("roost")')
+      await page.waitForSelector('.roost-sidebar-broker h4:has-text("Local broker")')
+      // The tab polls every 5 s while it is open: the client shows up, with its two subscriptions.
+      const row = page.locator('.roost-sidebar-client:has-text("sidebar-viewer")')
+      await row.waitFor()
+      const cells = (await row.locator('td').allInnerTexts()).map((text) => text.trim())
+      assert.equal(cells[0], 'sidebar-viewer')
+      assert.match(cells[1] ?? '', /^127\.0\.0\.1:\d+$/)
+      assert.equal(cells[2], 'MQTT 3.1.1')
+      assert.equal(cells[3], '2')
+      // Some traffic in as well, then wait until the charts have a few samples to draw.
+      await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-t', 'sidebar/in', '-m', 'x', '-q', '1'])
+      await page.waitForFunction("(document.querySelector('.roost-sidebar-line-connections')?.getAttribute('points') ?? '').split(' ').length >= 3", undefined, { timeout: WAIT_MS })
+      assert.deepEqual((await page.locator('.roost-sidebar-chart-title').allInnerTexts()).map((t) => t.replace(/\s*\(.*$/s, '').trim()), ['Messages/s', 'Connections'])
+      await page.hover('.roost-sidebar-caption')
+      await page.screenshot({ path: path.join(outputDir, 'roost-sidebar.png') })
+    } finally {
+      viewer.kill('SIGTERM')
+      await viewerGone
+    }
+  })
+
+  it('roost sys and roost presence are in the palette; the presence dialog shows the custom fields only for a custom pattern', async () => {
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="roost sys"]')
+    assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="roost presence"]').count(), 1)
+    // Put a presence node on the canvas through the editor's own import, then open its dialog.
+    await page.evaluate(`RED.view.importNodes([{ id: 'roost-test-presence', type: 'roost presence', z: RED.workspaces.active(), broker: 'roost-starter-broker', events: true, pattern: 'tasmota', x: 300, y: 320, wires: [[]] }]); RED.editor.edit(RED.nodes.node('roost-test-presence'))`)
+    await page.waitForSelector('#node-input-pattern')
+    assert.equal(await page.inputValue('#node-input-pattern'), 'tasmota')
+    assert.equal(await page.isVisible('#node-input-topic'), false)
+    await page.selectOption('#node-input-pattern', 'custom')
+    await page.waitForSelector('#node-input-topic:visible')
+    await page.fill('#node-input-topic', 'site/{device}/state')
+    assert.equal(await page.inputValue('#node-input-online'), 'online')
+    await page.screenshot({ path: path.join(outputDir, 'roost-presence-dialog.png') })
+    await page.click('#node-dialog-cancel')
   })
 })

@@ -20,7 +20,9 @@ const REQUIRED = [
   'Local broker with in and out.json',
   'Home automation - device state with retained messages and Last Will.json',
   'Dynamic subscriptions.json',
-  'Talk to a remote broker.json'
+  'Talk to a remote broker.json',
+  'Broker dashboard from roost sys.json',
+  'Device presence from Last Will messages.json'
 ]
 
 function readExample (file: string): FlowNode[] {
@@ -87,7 +89,7 @@ describe(`examples (remote brokers through ${clientName})`, () => {
   })
   afterEach(async () => { await helper.unload() })
 
-  it('ships the four examples the package promises, and nothing unparsable', () => {
+  it('ships the examples the package promises, and nothing unparsable', () => {
     const files = readdirSync(examplesDir).filter((file) => file.endsWith('.json')).sort()
     for (const file of REQUIRED) assert.ok(files.includes(file), `missing ${file}`)
     for (const file of files) assert.ok(Array.isArray(readExample(file)))
@@ -155,5 +157,33 @@ describe(`examples (remote brokers through ${clientName})`, () => {
     assert.deepEqual(msg?.payload, { question: 'status?' })
     assert.equal(msg?.responseTopic, 'roost/example/replies')
     assert.equal(msg?.contentType, 'application/json')
+  })
+
+  it('Broker dashboard from roost sys: an inject asks for the figures, the function picks them', async () => {
+    await helper.load([roost, ...coreNodes], tap(prepare(readExample(REQUIRED[4] as string), await freePort(), remotePort), 'sy00000000000004'))
+    await (((helper.getNode('sy000000000000b1') as unknown as BrokerNode).transport) as EmbeddedTransport).ready()
+    const got = sent('sy00000000000004')
+    helper.getNode('sy00000000000002').receive({})
+    const [msg] = await got
+    const figures = msg?.payload as Record<string, number>
+    assert.deepEqual(Object.keys(figures), ['clients', 'subscriptions', 'retained', 'messagesPerSecondIn', 'messagesPerSecondOut', 'load5min', 'uptime', 'heapMB'])
+    assert.deepEqual({ clients: figures.clients, subscriptions: figures.subscriptions, retained: figures.retained, in: figures.messagesPerSecondIn }, { clients: 0, subscriptions: 0, retained: 0, in: 0 })
+    assert.ok((figures.heapMB ?? 0) > 0)
+  })
+
+  it('Device presence from Last Will messages: the simulated plug goes online and offline, list shows it', async () => {
+    await helper.load([roost, ...coreNodes], tap(tap(prepare(readExample(REQUIRED[5] as string), await freePort(), remotePort), 'pr00000000000004'), 'pr00000000000002'))
+    await (((helper.getNode('pr000000000000b1') as unknown as BrokerNode).transport) as EmbeddedTransport).ready()
+    const lines = sent('pr00000000000004', 2)
+    helper.getNode('pr00000000000006').receive({})
+    await new Promise((resolve) => setImmediate(resolve))
+    helper.getNode('pr00000000000009').receive({})
+    const [online, offline] = (await lines).map((m) => String(m.payload).replace(/since .*$/, 'since <time>'))
+    assert.equal(online, 'demo-plug is online (birth, topic) since <time>')
+    assert.equal(offline, 'demo-plug is offline (last will, topic) since <time>')
+    const listed = sent('pr00000000000002')
+    helper.getNode('pr00000000000005').receive({})
+    const [list] = await listed
+    assert.deepEqual((list?.payload as Array<Record<string, string>>).map((e) => [e.id, e.state, e.reason]), [['demo-plug', 'offline', 'last will']])
   })
 })

@@ -10,7 +10,7 @@ import { OUTBOUND_ERROR_KEYS } from '../../nodes/shared/outbound'
 
 const root = path.resolve(__dirname, '../..')
 const LANGUAGES = ['en-US', 'ja', 'zh-CN', 'de']
-const NODE_TYPES = ['roost-broker', 'roost in', 'roost out']
+const NODE_TYPES = ['roost-broker', 'roost in', 'roost out', 'roost sys', 'roost presence']
 
 function flatten (value: unknown, prefix = ''): Map<string, string> {
   const keys = new Map<string, string>()
@@ -39,7 +39,7 @@ function filesUnder (dir: string, suffix: string): string[] {
 /** Every key the code and the editor templates name literally. */
 function usedKeys (): Set<string> {
   const used = new Set<string>()
-  const literal = /['"`](?:\[[a-z]+\])?(roost-(?:broker|in|out)\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)['"`]/g
+  const literal = /['"`](?:\[[a-z]+\])?(roost-(?:broker|in|out|sys|presence|sidebar)\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)['"`]/g
   for (const file of [...filesUnder(path.join(root, 'nodes'), '.ts'), ...filesUnder(path.join(root, 'nodes'), '.html')]) {
     for (const match of readFileSync(file, 'utf8').matchAll(literal)) used.add(match[1] as string)
   }

@@ -16,6 +16,8 @@ declare module 'node-red-node-test-helper' {
     clearFlows: () => Promise<void>
     setFlows: (flow: unknown[], type?: string, credentials?: Record<string, unknown>) => Promise<void>
     log: () => { args: unknown[][] }
+    /** A supertest agent on the admin HTTP app (RED.httpAdmin). */
+    request: () => { get: (path: string) => { expect: (status: number) => Promise<{ status: number, body: unknown }> } }
     _redNodes: any
   }
   export default helper
