@@ -129,6 +129,19 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     }))
   }
 
+  /**
+   * Disconnects a connected client, as an administrator would: MQTT 5 clients are told with
+   * DISCONNECT 0x98 (Administrative action). The will is published, as for any close that is
+   * not the client's own DISCONNECT. Returns false when no client has that id.
+   */
+  disconnectClient (clientId: string): boolean {
+    const conn = this.core.clients.get(clientId)
+    if (conn === undefined) return false
+    this.core.logger.notice(`Client ${clientId} disconnected by the administrator.`)
+    conn.closeWithReason(ReasonCode.AdministrativeAction, 'administrative')
+    return true
+  }
+
   get clientCount (): number { return this.core.clients.size }
   get sessionCount (): number { return this.core.sessions.size }
   get subscriptionCount (): number { return this.core.router.trie.size + this.core.router.trie.sharedSize }

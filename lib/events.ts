@@ -13,6 +13,7 @@ export type DisconnectReason =
   | 'takenOver'         // a new connection with the same client id [MQTT-3.1.4-2]
   | 'serverShutdown'    // broker.close()
   | 'slowConsumer'      // the client did not read while its buffers grew past the limit
+  | 'administrative'    // broker.disconnectClient()
 
 export interface BrokerEvents {
   /** A listener is accepting connections. */

@@ -197,7 +197,8 @@ export class Connection implements DeliveryChannel, FrameSink {
     }
     if (!this.socket.write(packet) && this.socket.writableLength > STALLED_CONSUMER_BYTES) {
       this.ctx.logger.notice(`Client ${this.describe()} is not reading: ${this.socket.writableLength} bytes unsent; disconnecting.`)
-      this.close('slowConsumer')
+      // MQTT 5 calls this a quota (0x97); the DISCONNECT is written last, for a client that reads again.
+      this.closeWithReason(ReasonCode.QuotaExceeded, 'slowConsumer')
     }
   }
 

@@ -7,7 +7,7 @@ export type PresenceState = 'online' | 'offline'
 /** Why an entry changed, in the words the roost presence node puts in msg.reason. */
 export type PresenceReason =
   | 'connected' | 'disconnected' | 'will' | 'keepalive timeout' | 'taken over' | 'connection lost'
-  | 'birth' | 'last will' | 'broker closed'
+  | 'birth' | 'last will' | 'broker closed' | 'administrative'
 
 export interface PresenceEntry {
   id: string
@@ -70,6 +70,7 @@ function disconnectReason (reason: DisconnectReason, willPublished: boolean): Pr
     case 'keepaliveTimeout': return 'keepalive timeout'
     case 'takenOver': return 'taken over'
     case 'serverShutdown': return 'broker closed'
+    case 'administrative': return 'administrative'
     default: return 'connection lost'
   }
 }

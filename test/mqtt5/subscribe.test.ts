@@ -181,3 +181,21 @@ describe('MQTT 5 invalid reason codes from a client', () => {
     assert.deepEqual(wills, ['r'])
   })
 })
+
+describe('administrative disconnect', () => {
+  test('broker.disconnectClient: DISCONNECT 0x98 to an MQTT 5 client, its will published; false for an unknown id', async (t) => {
+    const h = await startBroker(t)
+    const events: string[] = []
+    h.broker.on('clientDisconnected', ({ clientId, reason, willPublished }) => events.push(`${clientId}:${reason}:${String(willPublished)}`))
+    const { client } = await connect5(h, { clientId: 'kicked', will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: false } })
+    const old = await h.client({ clientId: 'kicked-too' })
+    assert.equal(h.broker.disconnectClient('kicked'), true)
+    assert.equal((await nextOf<mqttPacket.IDisconnectPacket>(client, 'disconnect')).reasonCode, 0x98)
+    await client.expectClosed()
+    assert.equal(h.broker.disconnectClient('kicked-too'), true)
+    await old.expectClosed()
+    assert.equal(h.broker.disconnectClient('nobody'), false)
+    assert.deepEqual(events, ['kicked:administrative:true', 'kicked-too:administrative:false'])
+    assert.ok(h.log.lines.includes('Client kicked disconnected by the administrator.'))
+  })
+})
