@@ -2,10 +2,14 @@
 // (roost.js) as a user would: `roost out` → `roost in` through the embedded broker (in process,
 // no socket) beside core `mqtt out` → `mqtt in` through the same broker over TCP, in one run.
 //
-//   npm run build && node --import tsx bench/nodes-throughput.ts [messages]
+//   npm run build && node --import tsx bench/nodes-throughput.ts [messages] [--json]
 //
 // Messages go in with node.receive() and are counted where they come out; a window keeps at
-// most WINDOW in flight, so neither path drops QoS 0 messages under its own backlog.
+// most WINDOW in flight, so neither path drops QoS 0 messages under its own backlog. CPU per
+// message is this process's user + system time over the measured messages: Node-RED, the nodes
+// and the broker all run here (and, for the core path, MQTT.js on both ends of the TCP hop).
+// With --json the last line of output is a NodeRedResult (what `npm run bench` reads);
+// BENCH_NODE_RED_PATHS=roost (or core) measures one path only, for a profile.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
@@ -13,8 +17,8 @@ import os from 'node:os'
 import path from 'node:path'
 
 const root = path.resolve(__dirname, '..')
-const MESSAGES = Number(process.argv[2] ?? 200_000)
-const WARMUP = 20_000
+const MESSAGES = Number(process.argv[2] ?? 200_000) || 200_000
+const WARMUP = Math.min(20_000, Math.ceil(MESSAGES / 4))
 const WINDOW = 500
 const PAYLOAD = 'sensor reading 1'
 
@@ -53,12 +57,27 @@ function flows (port: number): unknown[] {
   ]
 }
 
-/** Pushes `count` messages through, WINDOW at a time; resolves with messages per second. */
-function pump (input: RuntimeNode, sink: RuntimeNode, topic: string, count: number): Promise<number> {
+export interface PathResult {
+  rate: number
+  cpuMicrosPerMessage: number
+}
+
+export interface NodeRedResult {
+  messages: number
+  payloadBytes: number
+  roost?: PathResult
+  core?: PathResult
+  /** Node-RED's version, for the notes. */
+  nodeRedVersion: string
+}
+
+/** Pushes `count` messages through, WINDOW at a time; resolves with the rate and CPU per message. */
+function pump (input: RuntimeNode, sink: RuntimeNode, topic: string, count: number): Promise<PathResult> {
   return new Promise((resolve) => {
     let sent = 0
     let received = 0
     let active = true
+    const cpuBefore = process.cpuUsage()
     const started = process.hrtime.bigint()
     const sendBatch = (): void => {
       const until = Math.min(count, sent + WINDOW)
@@ -70,7 +89,9 @@ function pump (input: RuntimeNode, sink: RuntimeNode, topic: string, count: numb
       received++
       if (received === count) {
         active = false
-        resolve(count / (Number(process.hrtime.bigint() - started) / 1e9))
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9
+        const cpu = process.cpuUsage(cpuBefore)
+        resolve({ rate: count / seconds, cpuMicrosPerMessage: (cpu.user + cpu.system) / count })
       } else if (received === sent) {
         sendBatch()
       }
@@ -110,24 +131,30 @@ async function main (): Promise<void> {
   }
   await new Promise((resolve) => setTimeout(resolve, 200))
 
-  const results: Array<[string, number]> = []
-  for (const [name, out, sink, topic] of [
-    ['roost out → roost in (embedded broker, in process)', 'roost-out', 'roost-sink', 'bench/roost'],
-    ['mqtt out → mqtt in (core nodes, same broker over TCP)', 'core-out', 'core-sink', 'bench/core']
+  const only = process.env.BENCH_NODE_RED_PATHS
+  const result: NodeRedResult = {
+    messages: MESSAGES,
+    payloadBytes: PAYLOAD.length,
+    nodeRedVersion: (require('node-red/package.json') as { version: string }).version
+  }
+  for (const [key, name, out, sink, topic] of [
+    ['roost', 'roost out → roost in (embedded broker, in process)', 'roost-out', 'roost-sink', 'bench/roost'],
+    ['core', 'mqtt out → mqtt in (core nodes, same broker over TCP)', 'core-out', 'core-sink', 'bench/core']
   ] as const) {
+    if (only !== undefined && only !== key) continue
     await pump(node(out), node(sink), topic, WARMUP)
-    results.push([name, await pump(node(out), node(sink), topic, MESSAGES)])
+    const measured = await pump(node(out), node(sink), topic, MESSAGES)
+    result[key] = measured
+    console.log(`${name.padEnd(56)} ${Math.round(measured.rate).toLocaleString('en-US').padStart(10)} msg/s ${measured.cpuMicrosPerMessage.toFixed(2).padStart(7)} µs CPU per message`)
   }
   await RED.stop()
   rmSync(userDir, { recursive: true, force: true })
 
-  console.log(`Node-RED 4 runtime, QoS 0, ${MESSAGES} messages of ${PAYLOAD.length} bytes, window ${WINDOW}, Node ${process.version}`)
-  for (const [name, rate] of results) console.log(`${name.padEnd(56)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} msg/s`)
-  const [roost, core] = results
-  if (roost !== undefined && core !== undefined) console.log(`ratio roost/core: ${(roost[1] / core[1]).toFixed(2)}x`)
+  console.log(`Node-RED ${result.nodeRedVersion} runtime, QoS 0, ${MESSAGES} messages of ${PAYLOAD.length} bytes, window ${WINDOW}, Node ${process.version}`)
+  if (result.roost !== undefined && result.core !== undefined) console.log(`ratio roost/core: ${(result.roost.rate / result.core.rate).toFixed(2)}x`)
+  if (process.argv.includes('--json')) console.log(JSON.stringify(result))
   process.exit(0)
 }
-
 main().catch((error: unknown) => {
   console.error(error)
   process.exit(1)

@@ -2,7 +2,8 @@
 import type { BrokerName } from './brokers'
 import { BROKER_LABELS } from './brokers'
 import type { ScenarioResult } from './generator/measure'
-import type { ScenarioRow } from './scenarios'
+import type { NodeRedResult } from './nodes-throughput'
+import { NODE_RED_LABEL, type ScenarioRow } from './scenarios'
 
 export type Results = Map<string, Partial<Record<BrokerName, ScenarioResult | string>>>
 
@@ -14,6 +15,8 @@ export interface ReportInput {
   skipped: Array<{ name: BrokerName, why: string }>
   rows: ScenarioRow[]
   results: Results
+  /** The Node-RED scenario: both paths, or why it failed; absent when not run. */
+  nodeRed?: NodeRedResult | string
   notes: string[]
 }
 
@@ -38,10 +41,6 @@ function table (input: ReportInput, heading: string, ratioNote: string,
   const head = ['scenario', ...input.brokers.map((name) => BROKER_LABELS[name]), ...peers.map((peer) => `Roost ÷ ${BROKER_LABELS[peer]}`)]
   const lines = [`### ${heading}`, '', ratioNote, '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => i === 0 ? '---' : '---:').join('|')}|`]
   for (const row of input.rows) {
-    if (row.todo !== undefined) {
-      lines.push(`| ${row.label} | ${head.slice(1).map(() => row.todo).join(' | ')} |`)
-      continue
-    }
     const cells = [row.label]
     const values = new Map<BrokerName, number>()
     for (const broker of input.brokers) {
@@ -74,6 +73,29 @@ function detailTable (input: ReportInput, heading: string, rowId: string, head: 
   return lines.join('\n')
 }
 
+/**
+ * The Node-RED scenario: one flow in a Node-RED runtime, `roost out` → `roost in` through the
+ * embedded broker in process, and core `mqtt out` → `mqtt in` through the same broker over TCP.
+ * Both paths run in one process, so CPU per message is all of it: runtime, nodes and broker.
+ */
+function nodeRedSection (input: ReportInput, level: string): string {
+  const result = input.nodeRed
+  if (result === undefined) return ''
+  const lines = [`${level} ${NODE_RED_LABEL}`, '']
+  if (typeof result === 'string') return [...lines, `Failed: ${result.split('\n')[0] ?? ''}`, ''].join('\n')
+  const { roost, core } = result
+  lines.push(`Node-RED ${result.nodeRedVersion} runtime loading the built roost.js, QoS 0, ${integer(result.messages)} messages of ` +
+    `${result.payloadBytes} bytes per path, at most 500 in flight. CPU is the Node-RED process's user + system time per message ` +
+    '(runtime, nodes and broker together; for the core path also MQTT.js at both ends of the TCP hop).', '',
+  '| path | msg/s | CPU per message (µs) | ÷ core path (msg/s) |', '|---|---:|---:|---:|')
+  const ratio = (path: { rate: number } | undefined): string =>
+    path !== undefined && core !== undefined && core.rate > 0 ? `${fixed(path.rate / core.rate, 2)}×` : '—'
+  if (roost !== undefined) lines.push(`| roost out → roost in (embedded broker, in process) | ${integer(roost.rate)} | ${fixed(roost.cpuMicrosPerMessage, 2)} | ${ratio(roost)} |`)
+  if (core !== undefined) lines.push(`| mqtt out → mqtt in (core nodes, same broker over TCP) | ${integer(core.rate)} | ${fixed(core.cpuMicrosPerMessage, 2)} | ${ratio(core)} |`)
+  lines.push('')
+  return lines.join('\n')
+}
+
 export function markdown (input: ReportInput): string {
   const sections = [
     `## ${input.title}`,
@@ -102,7 +124,8 @@ export function markdown (input: ReportInput): string {
         ? ['—', '—', '—', '—']
         : [integer(r.connections.clients), integer(r.rate), fixed(r.connections.bytesPerClient / 1024, 2), fixed(r.connections.marginalBytesPerClient / 1024, 2)]),
     'Memory per client is the growth of the broker\'s resident memory (VmRSS) from idle to all clients connected and subscribed, divided by the clients; the second-half figure leaves out the heap every broker grows on its first few thousand clients.',
-    ''
+    '',
+    nodeRedSection(input, '###')
   ]
   const drops = [...input.results.entries()].flatMap(([id, byBroker]) => Object.entries(byBroker)
     .filter(([, r]) => typeof r === 'object' && r.dropped > 0)
@@ -124,7 +147,7 @@ const BAR_COLOURS: Record<BrokerName, string> = { roost: '#2f7d32', aedes: '#1f6
 /** Horizontal bars: Roost's CPU per message as a fraction of each peer's, one group per scenario. */
 export function svgChart (input: ReportInput): string {
   const peers = peersOf(input.brokers)
-  const rows = input.rows.filter((row) => row.todo === undefined)
+  const rows = input.rows
   const ratios = rows.map((row) => peers.map((peer) => {
     const roost = resultOf(input, row, 'roost')
     const other = resultOf(input, row, peer)
@@ -184,6 +207,7 @@ export function readmeSummary (input: ReportInput): string {
     '',
     '![Roost broker CPU per message as a fraction of Aedes\'s and Mosquitto\'s](bench/results/latest.svg)',
     '',
+    nodeRedSection(input, '####'),
     'Every table (throughput, memory, latency, connections) and the notes: [bench/results/latest.md](bench/results/latest.md).',
     ''
   ].join('\n')
