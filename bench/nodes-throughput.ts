@@ -1,6 +1,8 @@
 // Throughput of one flow at QoS 0 in a real Node-RED 4 runtime, loading the built package
 // (roost.js) as a user would: `roost out` → `roost in` through the embedded broker (in process,
 // no socket) beside core `mqtt out` → `mqtt in` through the same broker over TCP, in one run.
+// A third path puts the core nodes on Aedes running in the same Node-RED process behind a TCP
+// listener, which is how node-red-contrib-aedes serves a flow (the issue's 5,600 msg/s baseline).
 //
 //   npm run build && node --import tsx bench/nodes-throughput.ts [messages] [--json]
 //
@@ -43,7 +45,7 @@ function freePort (): Promise<number> {
   })
 }
 
-function flows (port: number): unknown[] {
+function flows (port: number, aedesPort: number): unknown[] {
   return [
     { id: 'bench-tab', type: 'tab', label: 'bench' },
     { id: 'b1', type: 'roost-broker', name: 'bench', mode: 'embedded', port: String(port), bindAddress: '127.0.0.1', sysInterval: '0' },
@@ -53,7 +55,11 @@ function flows (port: number): unknown[] {
     { id: 'm1', type: 'mqtt-broker', name: 'same broker over TCP', broker: '127.0.0.1', port: String(port), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
     { id: 'core-out', type: 'mqtt out', z: 'bench-tab', broker: 'm1', topic: 'bench/core', qos: '0', retain: 'false', wires: [] },
     { id: 'core-in', type: 'mqtt in', z: 'bench-tab', broker: 'm1', topic: 'bench/core', qos: '0', datatype: 'buffer', inputs: 0, wires: [['core-sink']] },
-    { id: 'core-sink', type: 'junction', z: 'bench-tab', wires: [] }
+    { id: 'core-sink', type: 'junction', z: 'bench-tab', wires: [] },
+    { id: 'm2', type: 'mqtt-broker', name: 'Aedes in this process over TCP', broker: '127.0.0.1', port: String(aedesPort), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
+    { id: 'aedes-out', type: 'mqtt out', z: 'bench-tab', broker: 'm2', topic: 'bench/aedes', qos: '0', retain: 'false', wires: [] },
+    { id: 'aedes-in', type: 'mqtt in', z: 'bench-tab', broker: 'm2', topic: 'bench/aedes', qos: '0', datatype: 'buffer', inputs: 0, wires: [['aedes-sink']] },
+    { id: 'aedes-sink', type: 'junction', z: 'bench-tab', wires: [] }
   ]
 }
 
@@ -67,6 +73,8 @@ export interface NodeRedResult {
   payloadBytes: number
   roost?: PathResult
   core?: PathResult
+  /** Core nodes over TCP to Aedes in the same process (as node-red-contrib-aedes runs it). */
+  aedes?: PathResult
   /** Node-RED's version, for the notes. */
   nodeRedVersion: string
 }
@@ -100,12 +108,27 @@ function pump (input: RuntimeNode, sink: RuntimeNode, topic: string, count: numb
   })
 }
 
+/** Aedes in this process behind a loopback TCP listener, as node-red-contrib-aedes runs it. */
+async function startAedes (): Promise<{ port: number, close: () => Promise<void> }> {
+  const { Aedes } = await import('aedes')
+  const aedes = await Aedes.createBroker()
+  const server = net.createServer({ noDelay: true }, aedes.handle)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  const close = (): Promise<void> => new Promise((resolve) => {
+    server.close()
+    aedes.close(() => { resolve() })
+  })
+  return { port, close }
+}
+
 async function main (): Promise<void> {
   const userDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
   mkdirSync(path.join(userDir, 'node_modules'))
   symlinkSync(root, path.join(userDir, 'node_modules', 'node-red-contrib-roost'), 'dir')
   const port = await freePort()
-  writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows(port)))
+  const aedes = await startAedes()
+  writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows(port, aedes.port)))
   const RED = require('node-red') as NodeRed
   const server = http.createServer()
   RED.init(server, {
@@ -124,10 +147,12 @@ async function main (): Promise<void> {
     if (found === null) throw new Error(`node ${id} did not start (is roost.js built?)`)
     return found
   }
-  // Wait until the core client is connected and subscribed (polling is fine in a benchmark).
-  const coreIn = RED.nodes.getNode('core-in') as { brokerConn?: { connected: boolean, subscriptions: Record<string, unknown> } }
-  while (coreIn.brokerConn?.connected !== true || Object.keys(coreIn.brokerConn.subscriptions).length === 0) {
-    await new Promise((resolve) => setTimeout(resolve, 20))
+  // Wait until the core clients are connected and subscribed (polling is fine in a benchmark).
+  for (const id of ['core-in', 'aedes-in']) {
+    const coreIn = RED.nodes.getNode(id) as { brokerConn?: { connected: boolean, subscriptions: Record<string, unknown> } }
+    while (coreIn.brokerConn?.connected !== true || Object.keys(coreIn.brokerConn.subscriptions).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
   }
   await new Promise((resolve) => setTimeout(resolve, 200))
 
@@ -139,7 +164,8 @@ async function main (): Promise<void> {
   }
   for (const [key, name, out, sink, topic] of [
     ['roost', 'roost out → roost in (embedded broker, in process)', 'roost-out', 'roost-sink', 'bench/roost'],
-    ['core', 'mqtt out → mqtt in (core nodes, same broker over TCP)', 'core-out', 'core-sink', 'bench/core']
+    ['core', 'mqtt out → mqtt in (core nodes, same broker over TCP)', 'core-out', 'core-sink', 'bench/core'],
+    ['aedes', 'mqtt out → mqtt in (core nodes, Aedes in process over TCP)', 'aedes-out', 'aedes-sink', 'bench/aedes']
   ] as const) {
     if (only !== undefined && only !== key) continue
     await pump(node(out), node(sink), topic, WARMUP)
@@ -148,6 +174,7 @@ async function main (): Promise<void> {
     console.log(`${name.padEnd(56)} ${Math.round(measured.rate).toLocaleString('en-US').padStart(10)} msg/s ${measured.cpuMicrosPerMessage.toFixed(2).padStart(7)} µs CPU per message`)
   }
   await RED.stop()
+  await aedes.close()
   rmSync(userDir, { recursive: true, force: true })
 
   console.log(`Node-RED ${result.nodeRedVersion} runtime, QoS 0, ${MESSAGES} messages of ${PAYLOAD.length} bytes, window ${WINDOW}, Node ${process.version}`)

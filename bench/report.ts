@@ -2,7 +2,7 @@
 import type { BrokerName } from './brokers'
 import { BROKER_LABELS } from './brokers'
 import type { ScenarioResult } from './generator/measure'
-import type { NodeRedResult } from './nodes-throughput'
+import type { NodeRedResult, PathResult } from './nodes-throughput'
 import { NODE_RED_LABEL, type ScenarioRow } from './scenarios'
 
 export type Results = Map<string, Partial<Record<BrokerName, ScenarioResult | string>>>
@@ -83,15 +83,21 @@ function nodeRedSection (input: ReportInput, level: string): string {
   if (result === undefined) return ''
   const lines = [`${level} ${NODE_RED_LABEL}`, '']
   if (typeof result === 'string') return [...lines, `Failed: ${result.split('\n')[0] ?? ''}`, ''].join('\n')
-  const { roost, core } = result
+  const { roost, core, aedes } = result
   lines.push(`Node-RED ${result.nodeRedVersion} runtime loading the built roost.js, QoS 0, ${integer(result.messages)} messages of ` +
     `${result.payloadBytes} bytes per path, at most 500 in flight. CPU is the Node-RED process's user + system time per message ` +
-    '(runtime, nodes and broker together; for the core path also MQTT.js at both ends of the TCP hop).', '',
-  '| path | msg/s | CPU per message (µs) | ÷ core path (msg/s) |', '|---|---:|---:|---:|')
-  const ratio = (path: { rate: number } | undefined): string =>
-    path !== undefined && core !== undefined && core.rate > 0 ? `${fixed(path.rate / core.rate, 2)}×` : '—'
-  if (roost !== undefined) lines.push(`| roost out → roost in (embedded broker, in process) | ${integer(roost.rate)} | ${fixed(roost.cpuMicrosPerMessage, 2)} | ${ratio(roost)} |`)
-  if (core !== undefined) lines.push(`| mqtt out → mqtt in (core nodes, same broker over TCP) | ${integer(core.rate)} | ${fixed(core.cpuMicrosPerMessage, 2)} | ${ratio(core)} |`)
+    '(runtime, nodes and broker together; for the TCP paths also MQTT.js at both ends of the hop). The last path is core nodes on Aedes ' +
+    'running inside Node-RED behind a TCP listener, which is how node-red-contrib-aedes serves a flow.', '',
+  '| path | msg/s | CPU per message (µs) | ÷ core nodes via Roost (msg/s) | ÷ core nodes via Aedes (msg/s) |', '|---|---:|---:|---:|---:|')
+  const ratio = (path: PathResult, base: PathResult | undefined): string => base !== undefined && base.rate > 0 ? `${fixed(path.rate / base.rate, 2)}×` : '—'
+  const paths: Array<[string, PathResult | undefined]> = [
+    ['roost out → roost in (embedded broker, in process)', roost],
+    ['mqtt out → mqtt in (core nodes, same Roost over TCP)', core],
+    ['mqtt out → mqtt in (core nodes, Aedes in process over TCP)', aedes]
+  ]
+  for (const [label, path] of paths) {
+    if (path !== undefined) lines.push(`| ${label} | ${integer(path.rate)} | ${fixed(path.cpuMicrosPerMessage, 2)} | ${ratio(path, core)} | ${ratio(path, aedes)} |`)
+  }
   lines.push('')
   return lines.join('\n')
 }

@@ -69,10 +69,16 @@ test('a quick bench run writes every scenario row with numbers, and the chart', 
     for (const cell of connectionsRoost?.slice(1) ?? []) assert.match(cell, NUMBER)
     // The Node-RED scenario: both paths through a real Node-RED runtime, each with its figures.
     const [nodeRedHead, ...nodeRedRows] = tableRows(markdown, 'Node-RED')
-    assert.deepEqual(nodeRedHead, ['path', 'msg/s', 'CPU per message (µs)', '÷ core path (msg/s)'])
-    assert.deepEqual(nodeRedRows.map((cells) => cells[0]?.split(' (')[0]), ['roost out → roost in', 'mqtt out → mqtt in'])
+    assert.deepEqual(nodeRedHead, ['path', 'msg/s', 'CPU per message (µs)', '÷ core nodes via Roost (msg/s)', '÷ core nodes via Aedes (msg/s)'])
+    assert.deepEqual(nodeRedRows.map((cells) => cells[0]), [
+      'roost out → roost in (embedded broker, in process)',
+      'mqtt out → mqtt in (core nodes, same Roost over TCP)',
+      'mqtt out → mqtt in (core nodes, Aedes in process over TCP)'
+    ])
     for (const cells of nodeRedRows) for (const cell of cells.slice(1)) assert.match(cell, NUMBER, `Node-RED / ${cells[0] ?? ''}: ${cell}`)
+    // Each path's ratio to itself.
     assert.equal(nodeRedRows[1]?.[3], '1.00×')
+    assert.equal(nodeRedRows[2]?.[4], '1.00×')
 
     // The dated copy beside latest.md, the same text.
     const dated = readdirSync(dir).filter((file) => /^\d{4}-\d{2}-\d{2}-quick\.md$/.test(file))
