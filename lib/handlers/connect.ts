@@ -255,7 +255,8 @@ export function accept (conn: Connection, request: ConnectRequest, authPropertie
   ctx.stats.connectionsAccepted++
   if (ctx.clients.size > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.clients.size
   ctx.logger.notice(`New client connected from ${conn.remoteAddress}:${conn.remotePort} as ${clientId} (p${conn.protocolVersion === 4 ? 2 : conn.protocolVersion === 3 ? 1 : 5}, c${conn.cleanSession ? 1 : 0}, k${conn.keepaliveSec}${conn.username !== undefined ? `, u'${conn.username}'` : ''}).`)
-  ctx.events.emit('clientConnected', { ...conn.info, sessionPresent })
+  // The event object (and the client's info, kept for its lifetime) only when someone listens.
+  if (ctx.events.listenerCount('clientConnected') > 0) ctx.events.emit('clientConnected', { ...conn.info, sessionPresent })
   // [MQTT-4.4.0-1] unacknowledged messages are re-sent after CONNACK, then the queue drains
   ;(conn.session as Session).attach(conn)
   conn.startKeepalive()

@@ -48,10 +48,12 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
   }
   // [MQTT-3.8.4-1] SUBACK with the same packet id; [MQTT-3.8.4-5] one code per filter, in order
   conn.write(encodeSuback(packet.messageId as number, granted, v5))
-  ctx.events.emit('subscribe', {
-    clientId: conn.clientId,
-    subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
-  })
+  if (ctx.events.listenerCount('subscribe') > 0) {
+    ctx.events.emit('subscribe', {
+      clientId: conn.clientId,
+      subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
+    })
+  }
   for (const { filter, qos } of retainedToSend) sendRetained(ctx.retainedFor(filter), session, filter, qos, subscriptionId)
 }
 
