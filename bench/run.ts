@@ -7,6 +7,8 @@
 // BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections, nodeRed)
 // BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
 // BENCH_LATENCY_SEC=n    length of the latency scenario
+// BENCH_CONNECTIONS=n    clients in the connections scenario (default 50,000, the most the
+//                        open-file limit allows when that is lower; quick 500)
 // BENCH_ROUNDS=n         rounds over the scenarios (default 2, quick 1); each figure is the best
 //                        round (least broker CPU per message; for latency, lowest p99), so a
 //                        burst of other work on the machine does not decide a ratio
@@ -26,9 +28,11 @@ const quick = process.env.BENCH_QUICK === '1'
 function timing (): Timing {
   const base: Timing = quick
     ? { warmupMs: 300, measureMs: 700, latencyRate: 5000, latencyMs: 1000, retainedTopics: 1000, retainedSubscribers: 20, connections: 500 }
-    : { warmupMs: 700, measureMs: 2500, latencyRate: 5000, latencyMs: 10_000, retainedTopics: 10_000, retainedSubscribers: 20, connections: 10_000 }
+    : { warmupMs: 700, measureMs: 2500, latencyRate: 5000, latencyMs: 10_000, retainedTopics: 10_000, retainedSubscribers: 20, connections: 50_000 }
   const latencySec = Number(process.env.BENCH_LATENCY_SEC)
   if (latencySec > 0) base.latencyMs = latencySec * 1000
+  const connections = Number(process.env.BENCH_CONNECTIONS)
+  if (connections > 0) base.connections = connections
   return base
 }
 
@@ -146,7 +150,8 @@ async function main (): Promise<void> {
   ]
   const limit = openFileLimit()
   if (limit < plan.connections + 256) {
-    notes.push(`open-file limit (ulimit -n) is ${limit}: the connections scenario uses ${limit - 256} clients instead of ${plan.connections}.`)
+    notes.push(`The open-file limit (ulimit -n) here is ${limit} per process, so the connections scenario holds ${(limit - 256).toLocaleString('en-US')} ` +
+      `clients at once (the most the limit allows, with room for the broker's own files) instead of ${plan.connections.toLocaleString('en-US')}.`)
     plan.connections = Math.max(100, limit - 256)
   }
   const wanted = (process.env.BENCH_BROKERS ?? BROKER_NAMES.join(',')).split(',').map((name) => name.trim()) as BrokerName[]
