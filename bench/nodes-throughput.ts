@@ -52,6 +52,10 @@ function flows (port: number, aedesPort: number): unknown[] {
     { id: 'roost-out', type: 'roost out', z: 'bench-tab', broker: 'b1', topic: 'bench/roost', qos: '0', retain: 'false', wires: [] },
     { id: 'roost-in', type: 'roost in', z: 'bench-tab', broker: 'b1', topic: 'bench/roost', qos: '0', datatype: 'buffer', inputs: 0, wires: [['roost-sink']] },
     { id: 'roost-sink', type: 'junction', z: 'bench-tab', wires: [] },
+    // No MQTT at all: a message into one junction and out to the next, the same two hops the
+    // roost path makes (into roost out, then roost in to its sink). What the runtime alone costs.
+    { id: 'bare-in', type: 'junction', z: 'bench-tab', wires: [['bare-sink']] },
+    { id: 'bare-sink', type: 'junction', z: 'bench-tab', wires: [] },
     { id: 'm1', type: 'mqtt-broker', name: 'same broker over TCP', broker: '127.0.0.1', port: String(port), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
     { id: 'core-out', type: 'mqtt out', z: 'bench-tab', broker: 'm1', topic: 'bench/core', qos: '0', retain: 'false', wires: [] },
     { id: 'core-in', type: 'mqtt in', z: 'bench-tab', broker: 'm1', topic: 'bench/core', qos: '0', datatype: 'buffer', inputs: 0, wires: [['core-sink']] },
@@ -75,6 +79,8 @@ export interface NodeRedResult {
   core?: PathResult
   /** Core nodes over TCP to Aedes in the same process (as node-red-contrib-aedes runs it). */
   aedes?: PathResult
+  /** Node-RED alone, junction → junction: the ceiling any node pair can reach in this runtime. */
+  bare?: PathResult
   /** Node-RED's version, for the notes. */
   nodeRedVersion: string
 }
@@ -165,7 +171,8 @@ async function main (): Promise<void> {
   for (const [key, name, out, sink, topic] of [
     ['roost', 'roost out → roost in (embedded broker, in process)', 'roost-out', 'roost-sink', 'bench/roost'],
     ['core', 'mqtt out → mqtt in (core nodes, same broker over TCP)', 'core-out', 'core-sink', 'bench/core'],
-    ['aedes', 'mqtt out → mqtt in (core nodes, Aedes in process over TCP)', 'aedes-out', 'aedes-sink', 'bench/aedes']
+    ['aedes', 'mqtt out → mqtt in (core nodes, Aedes in process over TCP)', 'aedes-out', 'aedes-sink', 'bench/aedes'],
+    ['bare', 'junction → junction (Node-RED alone, no MQTT)', 'bare-in', 'bare-sink', 'bench/bare']
   ] as const) {
     if (only !== undefined && only !== key) continue
     await pump(node(out), node(sink), topic, WARMUP)

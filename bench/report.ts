@@ -83,17 +83,19 @@ function nodeRedSection (input: ReportInput, level: string): string {
   if (result === undefined) return ''
   const lines = [`${level} ${NODE_RED_LABEL}`, '']
   if (typeof result === 'string') return [...lines, `Failed: ${result.split('\n')[0] ?? ''}`, ''].join('\n')
-  const { roost, core, aedes } = result
+  const { roost, core, aedes, bare } = result
   lines.push(`Node-RED ${result.nodeRedVersion} runtime loading the built roost.js, QoS 0, ${integer(result.messages)} messages of ` +
     `${result.payloadBytes} bytes per path, at most 500 in flight. CPU is the Node-RED process's user + system time per message ` +
     '(runtime, nodes and broker together; for the TCP paths also MQTT.js at both ends of the hop). The last path is core nodes on Aedes ' +
-    'running inside Node-RED behind a TCP listener, which is how node-red-contrib-aedes serves a flow.', '',
+    'running inside Node-RED behind a TCP listener, which is how node-red-contrib-aedes serves a flow. The junction → junction row has no MQTT at all: ' +
+    'the same two hops through the runtime, so it is the most any pair of nodes can reach here.', '',
   '| path | msg/s | CPU per message (µs) | ÷ core nodes via Roost (msg/s) | ÷ core nodes via Aedes (msg/s) |', '|---|---:|---:|---:|---:|')
   const ratio = (path: PathResult, base: PathResult | undefined): string => base !== undefined && base.rate > 0 ? `${fixed(path.rate / base.rate, 2)}×` : '—'
   const paths: Array<[string, PathResult | undefined]> = [
     ['roost out → roost in (embedded broker, in process)', roost],
     ['mqtt out → mqtt in (core nodes, same Roost over TCP)', core],
-    ['mqtt out → mqtt in (core nodes, Aedes in process over TCP)', aedes]
+    ['mqtt out → mqtt in (core nodes, Aedes in process over TCP)', aedes],
+    ['junction → junction (Node-RED alone, no MQTT)', bare]
   ]
   for (const [label, path] of paths) {
     if (path !== undefined) lines.push(`| ${label} | ${integer(path.rate)} | ${fixed(path.cpuMicrosPerMessage, 2)} | ${ratio(path, core)} | ${ratio(path, aedes)} |`)

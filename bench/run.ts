@@ -202,7 +202,8 @@ async function main (): Promise<void> {
         } else {
           console.log(`${label} roost out → roost in ${Math.round(outcome.roost?.rate ?? 0)}/s ${(outcome.roost?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs, ` +
             `core nodes via Roost ${Math.round(outcome.core?.rate ?? 0)}/s ${(outcome.core?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs, ` +
-            `via Aedes ${Math.round(outcome.aedes?.rate ?? 0)}/s ${(outcome.aedes?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs`)
+            `via Aedes ${Math.round(outcome.aedes?.rate ?? 0)}/s ${(outcome.aedes?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs, ` +
+            `junction → junction ${Math.round(outcome.bare?.rate ?? 0)}/s ${(outcome.bare?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs`)
           // Best round: least CPU per message on the roost path, as for the broker scenarios.
           if (typeof nodeRed !== 'object' || (outcome.roost?.cpuMicrosPerMessage ?? Infinity) < (nodeRed.roost?.cpuMicrosPerMessage ?? Infinity)) nodeRed = outcome
         }

@@ -73,7 +73,8 @@ test('a quick bench run writes every scenario row with numbers, and the chart', 
     assert.deepEqual(nodeRedRows.map((cells) => cells[0]), [
       'roost out → roost in (embedded broker, in process)',
       'mqtt out → mqtt in (core nodes, same Roost over TCP)',
-      'mqtt out → mqtt in (core nodes, Aedes in process over TCP)'
+      'mqtt out → mqtt in (core nodes, Aedes in process over TCP)',
+      'junction → junction (Node-RED alone, no MQTT)'
     ])
     for (const cells of nodeRedRows) for (const cell of cells.slice(1)) assert.match(cell, NUMBER, `Node-RED / ${cells[0] ?? ''}: ${cell}`)
     // Each path's ratio to itself.
