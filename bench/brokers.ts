@@ -1,6 +1,6 @@
 // Starts each broker the bench compares in its own process on a free loopback port, and stops it.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { build } from 'esbuild'
 import net from 'node:net'
 import os from 'node:os'
@@ -51,18 +51,13 @@ function freePort (): Promise<number> {
 }
 
 /**
- * How Roost is started: as the roost command ships, an esbuild bundle run by plain Node (no
- * TypeScript loader in the measured process). Until lib/cli.ts serves `roost -c`, the bench
- * bundles its own small launcher, bench/servers/roost-server.ts, the same way.
+ * How Roost is started: the roost command as it ships (`node bin/roost.js -c <conf>`), reading
+ * the same mosquitto.conf words the Mosquitto column gets. dist/cli.js is rebuilt first (plain
+ * JavaScript, no TypeScript loader in the measured process), so the figures are the current source's.
  */
-async function roostCommand (port: number, conf: string, useCli: boolean): Promise<string[]> {
-  if (useCli) {
-    await build({ entryPoints: [path.join(ROOT, 'lib/cli.ts')], outfile: path.join(ROOT, 'dist/cli.js'), ...BUNDLE })
-    return [path.join(ROOT, 'bin/roost.js'), '-c', conf]
-  }
-  const outfile = path.join(ROOT, 'dist/bench/roost-server.js')
-  await build({ entryPoints: [path.join(ROOT, 'bench/servers/roost-server.ts')], outfile, ...BUNDLE })
-  return [outfile, String(port)]
+async function roostCommand (conf: string): Promise<string[]> {
+  await build({ entryPoints: [path.join(ROOT, 'lib/cli.ts')], outfile: path.join(ROOT, 'dist/cli.js'), ...BUNDLE })
+  return [path.join(ROOT, 'bin/roost.js'), '-c', conf]
 }
 
 const BUNDLE = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', packages: 'external', logLevel: 'warning' } as const
@@ -81,25 +76,12 @@ function confText (port: number, forMosquitto: boolean): string {
   ].join('\n')
 }
 
-/** Whether lib/cli.ts is more than its placeholder; checked once, and dropped if it fails to start. */
-let roostCliUsable: boolean | undefined
-
 /** Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`. */
 export async function startBroker (name: BrokerName, nodeFlags: string[] = []): Promise<RunningBroker> {
-  if (name !== 'roost') return await launch(name, false, nodeFlags)
-  roostCliUsable ??= !readFileSync(path.join(ROOT, 'lib/cli.ts'), 'utf8').includes('not yet')
-  if (roostCliUsable) {
-    try {
-      return await launch(name, true, nodeFlags)
-    } catch (error) {
-      console.log(`roost command failed to start (${(error as Error).message.split('\n')[0] ?? ''}); using bench/servers/roost-server.ts`)
-      roostCliUsable = false
-    }
-  }
-  return await launch(name, false, nodeFlags)
+  return await launch(name, nodeFlags)
 }
 
-async function launch (name: BrokerName, useCli: boolean, nodeFlags: string[]): Promise<RunningBroker> {
+async function launch (name: BrokerName, nodeFlags: string[]): Promise<RunningBroker> {
   const port = await freePort()
   let child: ChildProcess
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
@@ -110,7 +92,7 @@ async function launch (name: BrokerName, useCli: boolean, nodeFlags: string[]): 
   } else if (name === 'aedes') {
     child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'bench/servers/aedes-server.js'), String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   } else {
-    child = spawn(process.execPath, [...nodeFlags, ...await roostCommand(port, conf, useCli)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+    child = spawn(process.execPath, [...nodeFlags, ...await roostCommand(conf)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   }
   let stderr = ''
   // Kept for the error message if the broker does not start; only the tail, whatever it logs.

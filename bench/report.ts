@@ -2,7 +2,8 @@
 import type { BrokerName } from './brokers'
 import { BROKER_LABELS } from './brokers'
 import type { ScenarioResult } from './generator/measure'
-import type { ScenarioRow } from './scenarios'
+import type { NodeRedResult, PathResult } from './nodes-throughput'
+import { NODE_RED_LABEL, type ScenarioRow } from './scenarios'
 
 export type Results = Map<string, Partial<Record<BrokerName, ScenarioResult | string>>>
 
@@ -14,6 +15,8 @@ export interface ReportInput {
   skipped: Array<{ name: BrokerName, why: string }>
   rows: ScenarioRow[]
   results: Results
+  /** The Node-RED scenario: both paths, or why it failed; absent when not run. */
+  nodeRed?: NodeRedResult | string
   notes: string[]
 }
 
@@ -38,10 +41,6 @@ function table (input: ReportInput, heading: string, ratioNote: string,
   const head = ['scenario', ...input.brokers.map((name) => BROKER_LABELS[name]), ...peers.map((peer) => `Roost ÷ ${BROKER_LABELS[peer]}`)]
   const lines = [`### ${heading}`, '', ratioNote, '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => i === 0 ? '---' : '---:').join('|')}|`]
   for (const row of input.rows) {
-    if (row.todo !== undefined) {
-      lines.push(`| ${row.label} | ${head.slice(1).map(() => row.todo).join(' | ')} |`)
-      continue
-    }
     const cells = [row.label]
     const values = new Map<BrokerName, number>()
     for (const broker of input.brokers) {
@@ -69,6 +68,37 @@ function detailTable (input: ReportInput, heading: string, rowId: string, head: 
     const result = input.results.get(rowId)?.[broker]
     if (result === undefined || typeof result === 'string') continue
     lines.push(`| ${BROKER_LABELS[broker]} | ${cells(result).join(' | ')} |`)
+  }
+  lines.push('')
+  return lines.join('\n')
+}
+
+/**
+ * The Node-RED scenario: one flow in a Node-RED runtime, `roost out` → `roost in` through the
+ * embedded broker in process, and core `mqtt out` → `mqtt in` through the same broker over TCP.
+ * Both paths run in one process, so CPU per message is all of it: runtime, nodes and broker.
+ */
+function nodeRedSection (input: ReportInput, level: string): string {
+  const result = input.nodeRed
+  if (result === undefined) return ''
+  const lines = [`${level} ${NODE_RED_LABEL}`, '']
+  if (typeof result === 'string') return [...lines, `Failed: ${result.split('\n')[0] ?? ''}`, ''].join('\n')
+  const { roost, core, aedes, bare } = result
+  lines.push(`Node-RED ${result.nodeRedVersion} runtime loading the built roost.js, QoS 0, ${integer(result.messages)} messages of ` +
+    `${result.payloadBytes} bytes per path, at most 500 in flight. CPU is the Node-RED process's user + system time per message ` +
+    '(runtime, nodes and broker together; for the TCP paths also MQTT.js at both ends of the hop). The last path is core nodes on Aedes ' +
+    'running inside Node-RED behind a TCP listener, which is how node-red-contrib-aedes serves a flow. The junction → junction row has no MQTT at all: ' +
+    'the same two hops through the runtime, so it is the most any pair of nodes can reach here.', '',
+  '| path | msg/s | CPU per message (µs) | ÷ core nodes via Roost (msg/s) | ÷ core nodes via Aedes (msg/s) |', '|---|---:|---:|---:|---:|')
+  const ratio = (path: PathResult, base: PathResult | undefined): string => base !== undefined && base.rate > 0 ? `${fixed(path.rate / base.rate, 2)}×` : '—'
+  const paths: Array<[string, PathResult | undefined]> = [
+    ['roost out → roost in (embedded broker, in process)', roost],
+    ['mqtt out → mqtt in (core nodes, same Roost over TCP)', core],
+    ['mqtt out → mqtt in (core nodes, Aedes in process over TCP)', aedes],
+    ['junction → junction (Node-RED alone, no MQTT)', bare]
+  ]
+  for (const [label, path] of paths) {
+    if (path !== undefined) lines.push(`| ${label} | ${integer(path.rate)} | ${fixed(path.cpuMicrosPerMessage, 2)} | ${ratio(path, core)} | ${ratio(path, aedes)} |`)
   }
   lines.push('')
   return lines.join('\n')
@@ -102,7 +132,8 @@ export function markdown (input: ReportInput): string {
         ? ['—', '—', '—', '—']
         : [integer(r.connections.clients), integer(r.rate), fixed(r.connections.bytesPerClient / 1024, 2), fixed(r.connections.marginalBytesPerClient / 1024, 2)]),
     'Memory per client is the growth of the broker\'s resident memory (VmRSS) from idle to all clients connected and subscribed, divided by the clients; the second-half figure leaves out the heap every broker grows on its first few thousand clients.',
-    ''
+    '',
+    nodeRedSection(input, '###')
   ]
   const drops = [...input.results.entries()].flatMap(([id, byBroker]) => Object.entries(byBroker)
     .filter(([, r]) => typeof r === 'object' && r.dropped > 0)
@@ -124,7 +155,7 @@ const BAR_COLOURS: Record<BrokerName, string> = { roost: '#2f7d32', aedes: '#1f6
 /** Horizontal bars: Roost's CPU per message as a fraction of each peer's, one group per scenario. */
 export function svgChart (input: ReportInput): string {
   const peers = peersOf(input.brokers)
-  const rows = input.rows.filter((row) => row.todo === undefined)
+  const rows = input.rows
   const ratios = rows.map((row) => peers.map((peer) => {
     const roost = resultOf(input, row, 'roost')
     const other = resultOf(input, row, peer)
@@ -184,6 +215,7 @@ export function readmeSummary (input: ReportInput): string {
     '',
     '![Roost broker CPU per message as a fraction of Aedes\'s and Mosquitto\'s](bench/results/latest.svg)',
     '',
+    nodeRedSection(input, '####'),
     'Every table (throughput, memory, latency, connections) and the notes: [bench/results/latest.md](bench/results/latest.md).',
     ''
   ].join('\n')

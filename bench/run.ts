@@ -4,13 +4,15 @@
 //
 // BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
 // BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
-// BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections)
+// BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections, nodeRed)
 // BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
 // BENCH_LATENCY_SEC=n    length of the latency scenario
+// BENCH_CONNECTIONS=n    clients in the connections scenario (default 50,000, the most the
+//                        open-file limit allows when that is lower; quick 500)
 // BENCH_ROUNDS=n         rounds over the scenarios (default 2, quick 1); each figure is the best
 //                        round (least broker CPU per message; for latency, lowest p99), so a
 //                        burst of other work on the machine does not decide a ratio
-import { type ChildProcess, fork, spawnSync } from 'node:child_process'
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -18,16 +20,19 @@ import { BROKER_NAMES, type BrokerName, describeBroker, startBroker, unavailable
 import type { ScenarioResult } from './generator/measure'
 import type { Job, ScenarioName, Timing } from './generator/scenarios'
 import { markdown, type ReportInput, readmeSummary, type Results, svgChart } from './report'
-import { scenarioRows } from './scenarios'
+import type { NodeRedResult } from './nodes-throughput'
+import { NODE_RED_SCENARIO, scenarioRows } from './scenarios'
 
 const quick = process.env.BENCH_QUICK === '1'
 
 function timing (): Timing {
   const base: Timing = quick
     ? { warmupMs: 300, measureMs: 700, latencyRate: 5000, latencyMs: 1000, retainedTopics: 1000, retainedSubscribers: 20, connections: 500 }
-    : { warmupMs: 700, measureMs: 2500, latencyRate: 5000, latencyMs: 10_000, retainedTopics: 10_000, retainedSubscribers: 20, connections: 10_000 }
+    : { warmupMs: 700, measureMs: 2500, latencyRate: 5000, latencyMs: 10_000, retainedTopics: 10_000, retainedSubscribers: 20, connections: 50_000 }
   const latencySec = Number(process.env.BENCH_LATENCY_SEC)
   if (latencySec > 0) base.latencyMs = latencySec * 1000
+  const connections = Number(process.env.BENCH_CONNECTIONS)
+  if (connections > 0) base.connections = connections
   return base
 }
 
@@ -42,6 +47,37 @@ function machine (): string {
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
   return `${date} UTC · ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'} · ${Math.round(os.totalmem() / 2 ** 30)} GB · ` +
     `${os.type()} ${os.release()} · Node.js ${process.version}${quick ? ' · quick run (BENCH_QUICK=1)' : ''}`
+}
+
+/** Messages per path in the Node-RED scenario. */
+const NODE_RED_MESSAGES = quick ? 20_000 : 200_000
+
+/**
+ * The Node-RED scenario, in a process of its own (bench/nodes-throughput.ts: a Node-RED runtime
+ * loading the built roost.js). Resolves with its result, or an error's message.
+ */
+function measureNodeRed (): Promise<NodeRedResult | string> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'nodes-throughput.ts'), String(NODE_RED_MESSAGES), '--json'],
+      { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4096) })
+    const timer = setTimeout(() => child.kill('SIGKILL'), JOB_TIMEOUT_MS)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const line = stdout.split('\n').find((text) => text.startsWith('{"messages"'))
+      if (code === 0 && line !== undefined) resolve(JSON.parse(line) as NodeRedResult)
+      else resolve(`Node-RED run exited with ${String(code)}: ${(stderr.trim().split('\n').pop() ?? '').slice(0, 300)}`)
+    })
+  })
+}
+
+/** Builds roost.js (the Node-RED nodes) so the Node-RED scenario loads the current source. */
+function buildPackage (): string | undefined {
+  const built = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts/build.mjs')], { encoding: 'utf8' })
+  return built.status === 0 ? undefined : `build failed: ${built.stderr.trim().split('\n')[0] ?? ''}`
 }
 
 /** Longest a scenario may take before the broker is deemed hung and the generator replaced. */
@@ -114,7 +150,8 @@ async function main (): Promise<void> {
   ]
   const limit = openFileLimit()
   if (limit < plan.connections + 256) {
-    notes.push(`open-file limit (ulimit -n) is ${limit}: the connections scenario uses ${limit - 256} clients instead of ${plan.connections}.`)
+    notes.push(`The open-file limit (ulimit -n) here is ${limit} per process, so the connections scenario holds ${(limit - 256).toLocaleString('en-US')} ` +
+      `clients at once (the most the limit allows, with room for the broker's own files) instead of ${plan.connections.toLocaleString('en-US')}.`)
     plan.connections = Math.max(100, limit - 256)
   }
   const wanted = (process.env.BENCH_BROKERS ?? BROKER_NAMES.join(',')).split(',').map((name) => name.trim()) as BrokerName[]
@@ -132,12 +169,14 @@ async function main (): Promise<void> {
   const only = process.env.BENCH_SCENARIOS?.split(',').map((id) => id.trim())
   const rows = scenarioRows(plan.retainedTopics, plan.retainedSubscribers, plan.latencyRate, plan.connections)
   const results: Results = new Map()
+  const runNodeRed = brokers.includes('roost') && (only === undefined || only.includes(NODE_RED_SCENARIO))
+  let nodeRed: NodeRedResult | string | undefined = runNodeRed ? buildPackage() : undefined
   const generator = new Generator()
   try {
     const rounds = Number(process.env.BENCH_ROUNDS) > 0 ? Number(process.env.BENCH_ROUNDS) : quick ? 1 : 2
     for (let round = 1; round <= rounds; round++) {
       for (const row of rows) {
-        if (row.todo !== undefined || (only !== undefined && !only.includes(row.id))) continue
+        if (only !== undefined && !only.includes(row.id)) continue
         let byBroker = results.get(row.id)
         if (byBroker === undefined) results.set(row.id, byBroker = {})
         for (const name of brokers) {
@@ -154,6 +193,21 @@ async function main (): Promise<void> {
           if (typeof previous !== 'object' || better(outcome, previous)) byBroker[name] = outcome
         }
       }
+      if (runNodeRed && (nodeRed === undefined || typeof nodeRed === 'object')) {
+        const outcome = await measureNodeRed()
+        const label = `${NODE_RED_SCENARIO.padEnd(12)} ${'node-red'.padEnd(10)} round ${round}`
+        if (typeof outcome === 'string') {
+          console.log(`${label} failed: ${outcome}`)
+          nodeRed ??= outcome
+        } else {
+          console.log(`${label} roost out → roost in ${Math.round(outcome.roost?.rate ?? 0)}/s ${(outcome.roost?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs, ` +
+            `core nodes via Roost ${Math.round(outcome.core?.rate ?? 0)}/s ${(outcome.core?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs, ` +
+            `via Aedes ${Math.round(outcome.aedes?.rate ?? 0)}/s ${(outcome.aedes?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs, ` +
+            `junction → junction ${Math.round(outcome.bare?.rate ?? 0)}/s ${(outcome.bare?.cpuMicrosPerMessage ?? 0).toFixed(2)} µs`)
+          // Best round: least CPU per message on the roost path, as for the broker scenarios.
+          if (typeof nodeRed !== 'object' || (outcome.roost?.cpuMicrosPerMessage ?? Infinity) < (nodeRed.roost?.cpuMicrosPerMessage ?? Infinity)) nodeRed = outcome
+        }
+      }
     }
     if (rounds > 1) notes.push(`Each figure is the best of ${rounds} rounds (least broker CPU per message; latency: lowest p99).`)
   } finally {
@@ -163,7 +217,7 @@ async function main (): Promise<void> {
   notes.push(`Whole run: ${Math.round((Date.now() - startedMs) / 1000)} s. Versions: ${brokers.map(describeBroker).join(', ')}.`)
   notes.push(`Load average (1 min) ${loadAtStart.toFixed(1)} at the start and ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end on ${os.cpus().length} cores: ` +
     'other work on the machine slows every broker, most visibly in rates and latency; CPU per message is the steadiest figure.')
-  const input: ReportInput = { title, machine: machine(), brokers, skipped, rows, results, notes }
+  const input: ReportInput = { title, machine: machine(), brokers, skipped, rows, results, nodeRed, notes }
   const text = markdown(input)
   console.log(`\n${text}`)
   const dir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, 'results')

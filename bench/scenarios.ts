@@ -2,13 +2,15 @@
 import type { ScenarioName } from './generator/scenarios'
 
 export interface ScenarioRow {
-  id: ScenarioName | 'nodeRed'
+  id: ScenarioName
   label: string
   /** What the rate counts. */
   unit: string
-  /** Rows not measured yet, shown so the table says what is missing. */
-  todo?: string
 }
+
+/** The Node-RED scenario runs in its own process (a Node-RED runtime), not through the generator. */
+export const NODE_RED_SCENARIO = 'nodeRed'
+export const NODE_RED_LABEL = 'Node-RED: roost out → roost in (embedded broker) beside core mqtt out → mqtt in (same broker over TCP)'
 
 export function scenarioRows (retainedTopics: number, retainedSubscribers: number, latencyRate: number, connections: number): ScenarioRow[] {
   const n = (value: number): string => value.toLocaleString('en-US')
@@ -19,7 +21,6 @@ export function scenarioRows (retainedTopics: number, retainedSubscribers: numbe
     { id: 'qos2', label: 'QoS 2 end to end: 4 publishers × 100 in flight → 1 subscriber', unit: 'msg' },
     { id: 'retained', label: `retained storm: ${n(retainedTopics)} topics → ${retainedSubscribers} clients subscribing to #`, unit: 'delivery' },
     { id: 'latency', label: `latency: ${n(latencyRate)} msg/s QoS 0`, unit: 'msg' },
-    { id: 'connections', label: `connections: ${n(connections)} clients connect + subscribe`, unit: 'client' },
-    { id: 'nodeRed', label: 'Node-RED: roost out → roost in; core mqtt out → mqtt in', unit: 'msg', todo: 'TODO: needs the Node-RED nodes' }
+    { id: 'connections', label: `connections: ${n(connections)} clients connect + subscribe`, unit: 'client' }
   ]
 }

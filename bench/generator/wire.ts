@@ -14,7 +14,8 @@ export class WireClient {
   /** Called once a chunk has been parsed (and its acknowledgements sent). */
   onChunk: () => void = () => {}
   private pending: Buffer | undefined
-  private acks = Buffer.allocUnsafe(ACK_ROOM)
+  /** Made on the first acknowledgement: the connections scenario opens tens of thousands of clients that never send one. */
+  private acks: Buffer | undefined
   private ackBytes = 0
   closed = false
 
@@ -64,8 +65,8 @@ export class WireClient {
 
   /** Queues a 4-byte acknowledgement; it is written at the end of the current chunk. */
   ack (type: number, packetId: number): void {
-    if (this.ackBytes + 4 > this.acks.length) this.flushAcks()
-    const acks = this.acks
+    if (this.acks !== undefined && this.ackBytes + 4 > this.acks.length) this.flushAcks()
+    const acks = this.acks ??= Buffer.allocUnsafe(ACK_ROOM)
     acks[this.ackBytes] = type === PUBREL ? 0x62 : type << 4
     acks[this.ackBytes + 1] = 2
     acks[this.ackBytes + 2] = packetId >> 8
@@ -76,7 +77,7 @@ export class WireClient {
   private flushAcks (): void {
     if (this.ackBytes === 0) return
     // The gathered bytes leave as their own buffer; the scratch area is reused at once.
-    this.socket.write(Buffer.from(this.acks.subarray(0, this.ackBytes)))
+    this.socket.write(Buffer.from((this.acks as Buffer).subarray(0, this.ackBytes)))
     this.ackBytes = 0
   }
 

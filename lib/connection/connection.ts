@@ -26,6 +26,10 @@ export type ConnectionState = 'awaitingConnect' | 'authenticating' | 'connected'
 /** A socket-like stream: net.Socket, tls.TLSSocket, or a WebSocket stream. */
 export type ClientStream = Duplex & { remoteAddress?: string, remotePort?: number }
 
+/** The connection a stream belongs to, so one set of listener functions serves every stream. */
+const OWNER = Symbol('roost.connection')
+type OwnedStream = ClientStream & { [OWNER]: Connection }
+
 export class Connection implements DeliveryChannel, FrameSink {
   private current: ConnectionState = 'awaitingConnect'
   protocolVersion: ProtocolVersion = 4
@@ -57,20 +61,35 @@ export class Connection implements DeliveryChannel, FrameSink {
     this.remoteAddress = socket.remoteAddress ?? 'unknown'
     this.remotePort = socket.remotePort ?? 0
     this.framer = new Framer(this, ctx.maxInboundPacketBytes)
-    socket.on('data', (chunk: Buffer) => this.framer.push(chunk))
-    socket.on('error', (error: Error) => {
-      if (this.state !== 'closed') this.ctx.logger.info(`Client ${this.describe()} socket error: ${error.message}.`)
-      this.close('socketError')
-    })
-    socket.on('end', () => this.close('socketClosed'))
-    socket.on('close', () => this.close('socketClosed'))
+    // Shared listener functions rather than closures per connection: memory per idle client counts.
+    ;(socket as OwnedStream)[OWNER] = this
+    socket.on('data', Connection.onSocketData)
+    socket.on('error', Connection.onSocketError)
+    socket.on('end', Connection.onSocketEnd)
+    socket.on('close', Connection.onSocketEnd)
     // A socket that never sends CONNECT must not hold resources forever.
-    this.timer = setTimeout(() => {
-      if (this.state === 'awaitingConnect' || this.state === 'authenticating') {
-        this.ctx.logger.notice(`Client ${this.describe()} closed: no CONNECT within ${this.ctx.options.connectTimeoutSec} s.`)
-        this.close('protocolError')
-      }
-    }, ctx.options.connectTimeoutSec * 1000)
+    this.timer = setTimeout(Connection.onConnectTimeout, ctx.options.connectTimeoutSec * 1000, this)
+  }
+
+  private static onSocketData (this: OwnedStream, chunk: Buffer): void {
+    this[OWNER].framer.push(chunk)
+  }
+
+  private static onSocketError (this: OwnedStream, error: Error): void {
+    const conn = this[OWNER]
+    if (conn.state !== 'closed') conn.ctx.logger.info(`Client ${conn.describe()} socket error: ${error.message}.`)
+    conn.close('socketError')
+  }
+
+  private static onSocketEnd (this: OwnedStream): void {
+    this[OWNER].close('socketClosed')
+  }
+
+  private static onConnectTimeout (conn: Connection): void {
+    if (conn.state === 'awaitingConnect' || conn.state === 'authenticating') {
+      conn.ctx.logger.notice(`Client ${conn.describe()} closed: no CONNECT within ${conn.ctx.options.connectTimeoutSec} s.`)
+      conn.close('protocolError')
+    }
   }
 
   private cachedInfo: ClientInfo | undefined
@@ -165,16 +184,18 @@ export class Connection implements DeliveryChannel, FrameSink {
   }
 
   private armKeepalive (delayMs: number): void {
-    this.timer = setTimeout(() => {
-      const limitMs = this.keepaliveSec * 1500
-      const idleMs = Date.now() - this.lastActivityMs
-      if (idleMs >= limitMs) {
-        this.ctx.logger.notice(`Client ${this.describe()} has exceeded timeout, disconnecting.`)
-        this.closeWithReason(ReasonCode.KeepAliveTimeout, 'keepaliveTimeout')
-      } else {
-        this.armKeepalive(limitMs - idleMs)
-      }
-    }, delayMs)
+    this.timer = setTimeout(Connection.onKeepaliveTimer, delayMs, this)
+  }
+
+  private static onKeepaliveTimer (conn: Connection): void {
+    const limitMs = conn.keepaliveSec * 1500
+    const idleMs = Date.now() - conn.lastActivityMs
+    if (idleMs >= limitMs) {
+      conn.ctx.logger.notice(`Client ${conn.describe()} has exceeded timeout, disconnecting.`)
+      conn.closeWithReason(ReasonCode.KeepAliveTimeout, 'keepaliveTimeout')
+    } else {
+      conn.armKeepalive(limitMs - idleMs)
+    }
   }
 
   get writable (): boolean {

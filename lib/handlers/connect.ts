@@ -8,6 +8,7 @@ import { builtinAuthenticate } from '../auth/builtin'
 import type { AuthenticateResult } from '../auth/auth'
 import { type ConnectProperties, readConnectProperties } from '../codec/packet-properties'
 import { inboundPublishProperties } from '../codec/publish-properties'
+import { encodeConnackAccepted } from '../connection/acks'
 import type { Connection } from '../connection/connection'
 import { V5State } from '../connection/v5-state'
 import { ProtocolError, ReasonCode } from '../errors'
@@ -244,23 +245,19 @@ export function accept (conn: Connection, request: ConnectRequest, authPropertie
   ctx.clients.set(clientId, conn)
   conn.state = 'connected'
   conn.connectedAtMs = Date.now()
-  const connack: mqttPacket.IConnackPacket = {
-    cmd: 'connack',
-    // MQTT 3.1 has no session present flag (it is new in 3.1.1, 3.2.2.2).
-    sessionPresent: conn.protocolVersion === 3 ? false : sessionPresent,
-    returnCode: 0
+  // MQTT 3.1 has no session present flag (it is new in 3.1.1, 3.2.2.2).
+  const presentFlag = conn.protocolVersion === 3 ? false : sessionPresent
+  const properties = conn.protocolVersion === 5 ? connackProperties(conn, request, authProperties) : undefined
+  if (properties === undefined || Object.keys(properties).length === 0) {
+    conn.write(encodeConnackAccepted(presentFlag, conn.protocolVersion === 5))
+  } else {
+    conn.sendPacket({ cmd: 'connack', sessionPresent: presentFlag, reasonCode: 0, properties })
   }
-  if (conn.protocolVersion === 5) {
-    connack.reasonCode = 0
-    delete connack.returnCode
-    const properties = connackProperties(conn, request, authProperties)
-    if (Object.keys(properties).length > 0) connack.properties = properties
-  }
-  conn.sendPacket(connack)
   ctx.stats.connectionsAccepted++
   if (ctx.clients.size > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.clients.size
   ctx.logger.notice(`New client connected from ${conn.remoteAddress}:${conn.remotePort} as ${clientId} (p${conn.protocolVersion === 4 ? 2 : conn.protocolVersion === 3 ? 1 : 5}, c${conn.cleanSession ? 1 : 0}, k${conn.keepaliveSec}${conn.username !== undefined ? `, u'${conn.username}'` : ''}).`)
-  ctx.events.emit('clientConnected', { ...conn.info, sessionPresent })
+  // The event object (and the client's info, kept for its lifetime) only when someone listens.
+  if (ctx.events.listenerCount('clientConnected') > 0) ctx.events.emit('clientConnected', { ...conn.info, sessionPresent })
   // [MQTT-4.4.0-1] unacknowledged messages are re-sent after CONNACK, then the queue drains
   ;(conn.session as Session).attach(conn)
   conn.startKeepalive()

@@ -4,6 +4,7 @@
 import type mqttPacket from 'mqtt-packet'
 import { askAuthorizer } from '../auth/auth'
 import type { PropertyValues } from '../codec/properties'
+import { encodeSuback } from '../connection/acks'
 import type { Connection } from '../connection/connection'
 import { ProtocolError, ReasonCode } from '../errors'
 import { sendRetained } from '../retained/deliver'
@@ -46,11 +47,13 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
     }
   }
   // [MQTT-3.8.4-1] SUBACK with the same packet id; [MQTT-3.8.4-5] one code per filter, in order
-  conn.sendPacket({ cmd: 'suback', messageId: packet.messageId, granted })
-  ctx.events.emit('subscribe', {
-    clientId: conn.clientId,
-    subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
-  })
+  conn.write(encodeSuback(packet.messageId as number, granted, v5))
+  if (ctx.events.listenerCount('subscribe') > 0) {
+    ctx.events.emit('subscribe', {
+      clientId: conn.clientId,
+      subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
+    })
+  }
   for (const { filter, qos } of retainedToSend) sendRetained(ctx.retainedFor(filter), session, filter, qos, subscriptionId)
 }
 

@@ -55,10 +55,13 @@ export class Session implements Subscriber {
   matchIds: number[] | undefined = undefined
   /** Filter (as sent, `$share/...` included) → subscription. */
   readonly subscriptions = new Map<string, Subscription>()
-  readonly inflight = new Map<number, InflightMessage>()
-  /** [MQTT-4.3.3-2] QoS 2 packet ids received and not yet released by PUBREL. */
-  readonly inboundQos2 = new Set<number>()
-  private readonly queue = new Fifo<QueuedMessage>()
+  // The structures below are made when first needed: most clients never have a QoS 1/2 message
+  // in flight or queued, and a broker with many idle clients pays for every empty Map and Set.
+  /** QoS 1/2 messages sent and not yet acknowledged, by packet id. */
+  private inflight: Map<number, InflightMessage> | undefined
+  private receivedQos2: Set<number> | undefined
+  /** Messages waiting behind the inflight window. */
+  private queue: Fifo<QueuedMessage> | undefined
   private queuedBytes = 0
   private nextPacketId = 1
   private dropping = false
@@ -83,7 +86,14 @@ export class Session implements Subscriber {
   /** No Local compares a message's origin with this. */
   get originKey (): string { return this.key }
   get online (): boolean { return this.channel !== null }
-  get queuedCount (): number { return this.queue.length }
+  get queuedCount (): number { return this.queue?.length ?? 0 }
+  get inflightCount (): number { return this.inflight?.size ?? 0 }
+
+  /** [MQTT-4.3.3-2] QoS 2 packet ids received and not yet released by PUBREL. */
+  get inboundQos2 (): Set<number> {
+    this.receivedQos2 ??= new Set<number>()
+    return this.receivedQos2
+  }
   get queuedPayloadBytes (): number { return this.queuedBytes }
 
   /** Called by the router for every message this session's subscriptions match. */
@@ -95,7 +105,7 @@ export class Session implements Subscriber {
         else if (!channel.sendPublish(message, 0, retain, false, 0, subscriptionIds)) this.limits.onDrop(this, message, '')
         return
       }
-      if (this.queue.length === 0 && this.hasInflightRoom(channel)) {
+      if (this.queuedCount === 0 && this.hasInflightRoom(channel)) {
         this.sendInflight(channel, message, qos, retain, subscriptionIds)
         return
       }
@@ -110,19 +120,19 @@ export class Session implements Subscriber {
    * for the next queued one. An acknowledgement of the wrong kind for the id changes nothing.
    */
   complete (packetId: number, by?: 'puback' | 'pubcomp'): boolean {
-    const entry = this.inflight.get(packetId)
+    const entry = this.inflight?.get(packetId)
     if (entry === undefined) return false
     // PUBACK ends only a QoS 1 delivery, PUBCOMP only a released QoS 2 one (MQTT 3.1.1, 4.3).
     if (by === 'puback' && entry.qos !== 1) return false
     if (by === 'pubcomp' && (entry.qos !== 2 || !entry.released)) return false
-    this.inflight.delete(packetId)
+    this.inflight?.delete(packetId)
     this.drain()
     return true
   }
 
   /** PUBREC: the receiver has the QoS 2 message; release it [MQTT-4.3.3-1]. */
   released (packetId: number): boolean {
-    const entry = this.inflight.get(packetId)
+    const entry = this.inflight?.get(packetId)
     if (entry === undefined || entry.qos !== 2) return false
     entry.released = true
     return true
@@ -132,7 +142,7 @@ export class Session implements Subscriber {
   attach (channel: DeliveryChannel): void {
     this.channel = channel
     this.offlineSince = 0
-    for (const entry of this.inflight.values()) {
+    for (const entry of this.inflight?.values() ?? []) {
       if (entry.released) channel.sendPubrel(entry.packetId)
       else channel.sendPublish(entry.message, entry.qos, entry.retain, true, entry.packetId, entry.subscriptionIds)
     }
@@ -146,9 +156,9 @@ export class Session implements Subscriber {
 
   /** Forgets everything (clean session, or expiry). */
   reset (): void {
-    this.inflight.clear()
-    this.inboundQos2.clear()
-    this.queue.clear()
+    this.inflight = undefined
+    this.receivedQos2 = undefined
+    this.queue = undefined
     this.queuedBytes = 0
     this.subscriptions.clear()
   }
@@ -157,26 +167,28 @@ export class Session implements Subscriber {
   drain (): void {
     const channel = this.channel
     if (channel === null) return
+    const queue = this.queue
+    if (queue === undefined) return
     const now = Date.now()
-    while (this.queue.length > 0) {
-      const next = this.queue.peek() as QueuedMessage
+    while (queue.length > 0) {
+      const next = queue.peek() as QueuedMessage
       const expired = next.message.expiresAt !== undefined && next.message.expiresAt <= now
       if (!expired && next.qos > 0 && !this.hasInflightRoom(channel)) break
-      this.queue.shift()
+      queue.shift()
       this.queuedBytes -= next.message.payload.length
       // [MQTT-3.3.2-5] a message whose expiry interval has passed is not delivered
       if (expired) this.limits.onExpired(this, next.message)
       else if (next.qos === 0) channel.sendPublish(next.message, 0, next.retain, false, 0, next.subscriptionIds)
       else this.sendInflight(channel, next.message, next.qos, next.retain, next.subscriptionIds)
     }
-    if (this.queue.length === 0) this.dropping = false
+    if (queue.length === 0) this.dropping = false
   }
 
   private hasInflightRoom (channel: DeliveryChannel): boolean {
     // Only 65535 packet ids exist [MQTT-2.3.1-2]: with no configured limit that is the window.
-    if (this.inflight.size >= 65535) return false
+    const size = this.inflightCount
+    if (size >= 65535) return false
     const max = this.limits.maxInflightMessages
-    const size = this.inflight.size
     // [MQTT-3.3.4-7] never more unacknowledged QoS 1/2 messages than the client's Receive Maximum
     return size < channel.receiveMaximum && (max === 0 || size < max)
   }
@@ -187,6 +199,7 @@ export class Session implements Subscriber {
       this.enqueue(message, qos, retain, subscriptionIds)
       return
     }
+    this.inflight ??= new Map<number, InflightMessage>()
     this.inflight.set(packetId, { message, qos, retain, packetId, released: false, subscriptionIds })
     if (!channel.sendPublish(message, qos, retain, false, packetId, subscriptionIds)) {
       // Too large for this client [MQTT-3.1.2-25]: discarded as if delivered.
@@ -198,21 +211,28 @@ export class Session implements Subscriber {
   private enqueue (message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
     const { maxQueuedMessages, maxQueuedBytes } = this.limits
     const size = message.payload.length
-    if ((maxQueuedMessages > 0 && this.queue.length >= maxQueuedMessages) ||
+    const queue = this.queue ??= new Fifo<QueuedMessage>()
+    if ((maxQueuedMessages > 0 && queue.length >= maxQueuedMessages) ||
       (maxQueuedBytes > 0 && this.queuedBytes + size > maxQueuedBytes)) {
       this.limits.onDrop(this, message, this.dropping ? '' : 'queue full')
       this.dropping = true
       return
     }
-    this.queue.push({ message, qos, retain, subscriptionIds })
+    queue.push({ message, qos, retain, subscriptionIds })
     this.queuedBytes += size
   }
 
   /** A packet id not in use by this session's outgoing messages [MQTT-2.3.1-2], or 0 if all are. */
   private allocatePacketId (): number {
-    if (this.inflight.size >= 65535) return 0
+    const inflight = this.inflight
+    if (inflight === undefined) {
+      const id = this.nextPacketId
+      this.nextPacketId = id === 65535 ? 1 : id + 1
+      return id
+    }
+    if (inflight.size >= 65535) return 0
     let id = this.nextPacketId
-    while (this.inflight.has(id)) id = id === 65535 ? 1 : id + 1
+    while (inflight.has(id)) id = id === 65535 ? 1 : id + 1
     this.nextPacketId = id === 65535 ? 1 : id + 1
     return id
   }

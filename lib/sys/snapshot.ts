@@ -66,7 +66,7 @@ export function takeSnapshot (core: BrokerCore, load: LoadAverages, heapMaximum:
   let storedMessages = core.retained.size
   let storedBytes = core.retained.bytes
   for (const session of core.sessions.values()) {
-    storedMessages += session.queuedCount + session.inflight.size
+    storedMessages += session.queuedCount + session.inflightCount
     storedBytes += session.queuedPayloadBytes
   }
   const connected = core.clients.size

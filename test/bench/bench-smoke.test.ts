@@ -9,7 +9,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 
 const ROOT = path.resolve(__dirname, '../..')
-const SCENARIOS = ['fan-in QoS 0', 'fan-out QoS 0', 'QoS 1 end to end', 'QoS 2 end to end', 'retained storm', 'latency', 'connections', 'Node-RED']
+const SCENARIOS = ['fan-in QoS 0', 'fan-out QoS 0', 'QoS 1 end to end', 'QoS 2 end to end', 'retained storm', 'latency', 'connections']
 const MAIN_TABLES = ['Broker CPU per message', 'Throughput', 'Broker peak memory']
 const NUMBER = /^\d[\d,]*(\.\d+)?×?$/
 
@@ -56,10 +56,6 @@ test('a quick bench run writes every scenario row with numbers, and the chart', 
       assert.deepEqual(head?.slice(0, 2), ['scenario', 'Roost'])
       assert.deepEqual(rows.map((cells) => SCENARIOS.find((name) => cells[0]?.startsWith(name))), SCENARIOS, `rows of "${heading}"`)
       for (const cells of rows) {
-        if (cells[0]?.startsWith('Node-RED') === true) {
-          assert.match(cells[1] ?? '', /^TODO/)
-          continue
-        }
         // Every broker column and every ratio column holds a number.
         for (const cell of cells.slice(1)) assert.match(cell, NUMBER, `"${heading}" / ${cells[0] ?? ''}: ${cell}`)
       }
@@ -71,6 +67,19 @@ test('a quick bench run writes every scenario row with numbers, and the chart', 
     const [, connectionsRoost] = tableRows(markdown, 'Connections')
     assert.equal(connectionsRoost?.[0], 'Roost')
     for (const cell of connectionsRoost?.slice(1) ?? []) assert.match(cell, NUMBER)
+    // The Node-RED scenario: both paths through a real Node-RED runtime, each with its figures.
+    const [nodeRedHead, ...nodeRedRows] = tableRows(markdown, 'Node-RED')
+    assert.deepEqual(nodeRedHead, ['path', 'msg/s', 'CPU per message (µs)', '÷ core nodes via Roost (msg/s)', '÷ core nodes via Aedes (msg/s)'])
+    assert.deepEqual(nodeRedRows.map((cells) => cells[0]), [
+      'roost out → roost in (embedded broker, in process)',
+      'mqtt out → mqtt in (core nodes, same Roost over TCP)',
+      'mqtt out → mqtt in (core nodes, Aedes in process over TCP)',
+      'junction → junction (Node-RED alone, no MQTT)'
+    ])
+    for (const cells of nodeRedRows) for (const cell of cells.slice(1)) assert.match(cell, NUMBER, `Node-RED / ${cells[0] ?? ''}: ${cell}`)
+    // Each path's ratio to itself.
+    assert.equal(nodeRedRows[1]?.[3], '1.00×')
+    assert.equal(nodeRedRows[2]?.[4], '1.00×')
 
     // The dated copy beside latest.md, the same text.
     const dated = readdirSync(dir).filter((file) => /^\d{4}-\d{2}-\d{2}-quick\.md$/.test(file))
