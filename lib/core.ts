@@ -12,6 +12,7 @@ import { MemoryRetainedStore } from './retained/retained'
 import { Router } from './router'
 import { SESSION_NEVER_EXPIRES, type Session, type SessionLimits } from './session/session'
 import { removeAllSubscriptions } from './session/subscriptions'
+import { isSysTopic } from './topics/validate'
 import { BrokerStats } from './sys/stats'
 import { type ClientInfo, LOCAL_ORIGIN, type Message } from './types'
 
@@ -156,7 +157,7 @@ export class BrokerCore implements BrokerContext {
 
   private publishWill (client: ClientInfo, will: Message): boolean {
     // $SYS is the broker's own tree: a will may not write there any more than a PUBLISH may.
-    if (will.topic === '$SYS' || will.topic.startsWith('$SYS/')) {
+    if (isSysTopic(will.topic)) {
       this.logger.notice(`Dropped will of ${client.clientId} to '${will.topic}': $SYS is read-only.`)
       return false
     }

@@ -9,7 +9,7 @@ import { encodeAck, PUBACK, PUBREC } from '../connection/acks'
 import type { DecodedPublish } from '../connection/publish-codec'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { Session } from '../session/session'
-import { countLevels, topicNameProblem } from '../topics/validate'
+import { countLevels, isSysTopic, topicNameProblem } from '../topics/validate'
 import type { Message } from '../types'
 
 export function handlePublish (conn: Connection, publish: DecodedPublish): void {
@@ -101,7 +101,7 @@ function refusalOf (conn: Connection, topic: string, publish: DecodedPublish): n
     return ReasonCode.TopicNameInvalid
   }
   // $SYS is the broker's own tree: read-only to clients.
-  if (topic.startsWith('$SYS/') || topic === '$SYS') {
+  if (isSysTopic(topic)) {
     ctx.logger.notice(`Dropped PUBLISH from ${conn.clientId} to '${topic}': $SYS is read-only.`)
     return ReasonCode.NotAuthorized
   }

@@ -50,6 +50,11 @@ export function topicFilterProblem (filter: string, maxLevels = 0): TopicProblem
   return undefined
 }
 
+/** Is a topic name in the broker's own $SYS tree, which clients and wills may not write to? */
+export function isSysTopic (topic: string): boolean {
+  return topic === '$SYS' || topic.startsWith('$SYS/')
+}
+
 /** Does a topic name match a filter? Used for retained lookups and by the client engine. */
 export function topicMatches (filter: string, topic: string): boolean {
   // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with '$'
