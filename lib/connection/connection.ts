@@ -241,7 +241,7 @@ export class Connection implements DeliveryChannel, FrameSink {
     if (v5 !== undefined && (subscriptionIds !== undefined || v5.topicAliasMaximum > 0)) {
       packet = this.encodeForThisClient(v5, message, qos, retain, dup, packetId, subscriptionIds)
     } else {
-      packet = this.ctx.encoder.encode(message, qos, retain, this.protocolVersion, Date.now())
+      packet = this.ctx.encoder.encode(message, qos, retain, this.protocolVersion)
       if (qos > 0) {
         // The shared encoding is a template: each subscriber gets its own packet identifier.
         const own = Buffer.allocUnsafe(packet.length)

@@ -128,8 +128,9 @@ export class PublishEncoder {
   /** Offset of the packet identifier in the buffer last returned (QoS 1 and 2). */
   packetIdOffset = 0
 
-  encode (message: Message, qos: QoS, retain: boolean, protocolVersion: number, nowMs: number): Buffer {
-    const expirySec = message.expiresAt === undefined ? undefined : remainingExpirySec(message, nowMs)
+  encode (message: Message, qos: QoS, retain: boolean, protocolVersion: number): Buffer {
+    // The clock is read only for a message that expires: most never do, and this runs per delivery.
+    const expirySec = message.expiresAt === undefined ? undefined : remainingExpirySec(message, Date.now())
     // MQTT 3.1 and 3.1.1 share one PUBLISH layout; MQTT 5 adds properties.
     const slot = (protocolVersion === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)
     let packet = this.slots[slot]
