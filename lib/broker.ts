@@ -14,8 +14,8 @@ import { addSubscription, removeSubscription } from './session/subscriptions'
 import type { BrokerStatsSnapshot } from './sys/snapshot'
 import type { BrokerStats } from './sys/stats'
 import { SysTree } from './sys/tree'
-import { parseSharedFilter } from './topics/shared'
-import { topicFilterProblem, topicNameProblem } from './topics/validate'
+import { parseSubscriptionFilter } from './topics/shared'
+import { topicNameProblem } from './topics/validate'
 import { type BoundListener, listenTcp } from './transport/tcp'
 import { type ClientDetails, type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
 
@@ -101,17 +101,16 @@ export class Broker extends TypedEmitter<BrokerEvents> {
    * invalid filter, QoS or option.
    */
   subscribe (filter: string, qos: QoS, handler: MessageHandler, options: SubscriptionOptions = {}): () => void {
-    const shared = parseSharedFilter(filter)
-    if (typeof shared === 'string') throw new Error(`Invalid topic filter "${filter}": ${shared}`)
-    const problem = topicFilterProblem(shared === undefined ? filter : shared.filter, this.options.maxTopicLevels)
-    if (problem !== undefined) throw new Error(`Invalid topic filter "${filter}": ${problem}`)
+    const parsed = parseSubscriptionFilter(filter, this.options.maxTopicLevels)
+    if (typeof parsed === 'string') throw new Error(`Invalid topic filter "${filter}": ${parsed}`)
+    const shared = parsed.group !== undefined
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`Invalid QoS ${String(qos)}: must be 0, 1 or 2`)
-    if (shared !== undefined && options.noLocal === true) throw new Error(`No Local cannot be used on shared subscription "${filter}"`)
+    if (shared && options.noLocal === true) throw new Error(`No Local cannot be used on shared subscription "${filter}"`)
     const id = options.subscriptionIdentifier
     if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 268_435_455)) throw new Error(`Invalid subscription identifier ${id}: must be 1 to 268435455`)
     const subscriber = new LocalSubscriber(`$local/${++this.localCount}`, handler, (error) => this.core.reportError(error))
     addSubscription(this.core.router, subscriber, filter, qos, options)
-    if (shared === undefined && (options.retainHandling ?? 0) !== 2) sendRetained(this.core.retainedFor(filter), subscriber, filter, qos, id)
+    if (!shared && (options.retainHandling ?? 0) !== 2) sendRetained(this.core.retainedFor(filter), subscriber, filter, qos, id)
     return () => { removeSubscription(this.core.router, subscriber, filter) }
   }
 

@@ -3,8 +3,7 @@
 // replayed when a reconnect finds no session on the server.
 import type mqttPacket from 'mqtt-packet'
 import { ProtocolError, ReasonCode } from '../errors'
-import { parseSharedFilter } from '../topics/shared'
-import { topicFilterProblem } from '../topics/validate'
+import { parseSubscriptionFilter } from '../topics/shared'
 import { ClientError } from './errors'
 import type { PacketIds } from './packet-ids'
 import { encodeSubscribe, encodeUnsubscribe } from './packets'
@@ -161,9 +160,8 @@ export class Requests {
 
   private filterProblem (filter: unknown): string | undefined {
     if (typeof filter !== 'string') return 'is not a string'
-    const shared = parseSharedFilter(filter)
-    if (typeof shared === 'string') return shared
-    return topicFilterProblem(shared === undefined ? filter : shared.filter)
+    const parsed = parseSubscriptionFilter(filter)
+    return typeof parsed === 'string' ? parsed : undefined
   }
 
   private enqueue (request: Omit<PendingRequest, 'packetId' | 'resolve' | 'reject'>): Promise<number[]> {

@@ -2,7 +2,8 @@
 // Nodes that subscribe to the same filter share one MQTT subscription; on every (re)connect the
 // subscriptions are sent again, then the birth message; before the connection ends on close,
 // the close message.
-import { parseSharedFilter, type QoS, topicFilterProblem, topicMatches } from '../../lib'
+import { type QoS, topicMatches } from '../../lib'
+import { parseSubscriptionFilter } from '../../lib/topics/shared'
 import type { ClientMessage, ClientOptions, EngineClient, EngineClientFactory } from './client-api'
 import { TransportError } from './errors'
 import { type RoostTransport, StatusListeners, type SubscribeOptions, type TransportHandler, type TransportMessage, type TransportStatus } from './transport'
@@ -57,11 +58,9 @@ export class RemoteTransport implements RoostTransport {
   get filterCount (): number { return this.filters.size }
 
   subscribe (filter: string, qos: QoS, handler: TransportHandler, options: SubscribeOptions = {}): () => void {
-    const shared = parseSharedFilter(filter)
-    if (typeof shared === 'string') throw new Error(`Invalid topic filter "${filter}": ${shared}`)
-    const matchFilter = shared === undefined ? filter : shared.filter
-    const problem = topicFilterProblem(matchFilter)
-    if (problem !== undefined) throw new Error(`Invalid topic filter "${filter}": ${problem}`)
+    const parsed = parseSubscriptionFilter(filter)
+    if (typeof parsed === 'string') throw new Error(`Invalid topic filter "${filter}": ${parsed}`)
+    const matchFilter = parsed.filter
     const subscriber: Subscriber = { handler, qos }
     let entry = this.filters.get(filter)
     const firstOrHigher = entry === undefined || qos > entry.qos
