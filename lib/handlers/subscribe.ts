@@ -10,7 +10,7 @@ import { ProtocolError, ReasonCode } from '../errors'
 import { sendRetained } from '../retained/deliver'
 import type { Session } from '../session/session'
 import { addSubscription } from '../session/subscriptions'
-import { parseSharedFilter } from '../topics/shared'
+import { parseSharedFilter, type SharedFilter } from '../topics/shared'
 import { topicFilterProblem } from '../topics/validate'
 import type { QoS, SubscriptionOptions } from '../types'
 
@@ -35,14 +35,15 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
     const options: SubscriptionOptions | undefined = v5
       ? { noLocal: subscription.nl === true, retainAsPublished: subscription.rap === true, retainHandling: (subscription.rh ?? 0) as 0 | 1 | 2, subscriptionIdentifier: subscriptionId }
       : undefined
-    const code = grant(conn, filter, subscription.qos, options)
+    const shared = parseSharedFilter(filter)
+    const code = grant(conn, filter, shared, subscription.qos, options)
     granted.push(code)
     if (code >= 0x80) continue
     const replaced = addSubscription(ctx.router, session, filter, code as QoS, options)
     ctx.logger.debug(`${conn.clientId} ${code} ${filter}`)
     const retainHandling = options?.retainHandling ?? 0
     // Shared subscriptions get no retained messages on subscribe (MQTT 5.0, 4.8.2).
-    if (parseSharedFilter(filter) === undefined && (retainHandling === 0 || (retainHandling === 1 && !replaced))) {
+    if (shared === undefined && (retainHandling === 0 || (retainHandling === 1 && !replaced))) {
       retainedToSend.push({ filter, qos: code as QoS })
     }
   }
@@ -58,10 +59,10 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
 }
 
 /** The QoS granted for one filter, or a failure code (0x80 for MQTT 3.1.1, the precise one for MQTT 5). */
-function grant (conn: Connection, filter: string, requested: number, options: SubscriptionOptions | undefined): number {
+function grant (conn: Connection, filter: string, shared: SharedFilter | string | undefined, requested: number,
+  options: SubscriptionOptions | undefined): number {
   const { ctx } = conn
   const v5 = options !== undefined
-  const shared = parseSharedFilter(filter)
   if (typeof shared === 'string') {
     ctx.logger.notice(`Client ${conn.clientId} subscription '${filter}' refused: ${shared}.`)
     return v5 ? ReasonCode.TopicFilterInvalid : ReasonCode.UnspecifiedError
