@@ -6,13 +6,27 @@ import { EmbeddedTransport } from '../shared/embedded-transport'
 import type { RedApi, RedNode, TlsConfigNode } from '../shared/red'
 import { RemoteTransport } from '../shared/remote-transport'
 import { watchBroker } from '../sidebar/runtime'
-import { readBool } from '../shared/config'
+import { readBool, readString } from '../shared/config'
 import type { RoostTransport } from '../shared/transport'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
 
 export interface BrokerNode extends RedNode {
   /** Undefined when the config could not be used; the node has logged why. */
   transport: RoostTransport | undefined
+}
+
+/**
+ * The transport of the roost-broker config node a node names; undefined when there is none to use,
+ * after the node has logged and shown the message under `missingKey`.
+ */
+export function brokerTransport (RED: RedApi, node: RedNode, brokerId: unknown, missingKey: string): RoostTransport | undefined {
+  const brokerNode = RED.nodes.getNode(readString(brokerId)) as BrokerNode | null
+  const transport = brokerNode?.transport
+  if (transport === undefined) {
+    node.error(RED._(missingKey))
+    node.status({ fill: 'red', shape: 'ring', text: RED._(missingKey) })
+  }
+  return transport
 }
 
 export function registerBroker (RED: RedApi): void {

@@ -2,7 +2,7 @@
 // With "dynamic" subscriptions it takes msg.action subscribe / unsubscribe / getSubscriptions,
 // with the message shapes of core `mqtt in`.
 import type { QoS } from '../../lib'
-import type { BrokerNode } from '../broker/runtime'
+import { brokerTransport } from '../broker/runtime'
 import { readBool, readString } from '../shared/config'
 import { isOutputType, type OutputType, toNodeMessage } from '../shared/inbound'
 import { parseQos } from '../shared/outbound'
@@ -37,13 +37,8 @@ export function registerIn (RED: RedApi): void {
   function RoostInNode (this: RedNode, config: InNodeConfig & { id: string }): void {
     RED.nodes.createNode(this, config)
     const node = this
-    const brokerNode = RED.nodes.getNode(readString(config.broker)) as BrokerNode | null
-    const transport = brokerNode?.transport
-    if (transport === undefined) {
-      node.error(RED._('roost-in.errors.missing-config'))
-      node.status({ fill: 'red', shape: 'ring', text: RED._('roost-in.errors.missing-config') })
-      return
-    }
+    const transport = brokerTransport(RED, node, config.broker, 'roost-in.errors.missing-config')
+    if (transport === undefined) return
     const outputType: OutputType = isOutputType(config.datatype) ? config.datatype : 'auto-detect'
     const stopStatus = followStatus(RED, transport, (status) => { node.status(status) })
     const unsubscribers = new Map<string, () => void>()

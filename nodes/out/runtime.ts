@@ -1,6 +1,6 @@
 // `roost out`: publishes msg through the config node's transport. Every bad message ends in
 // done(err), so a Catch node sees it with the msg that caused it.
-import type { BrokerNode } from '../broker/runtime'
+import { brokerTransport } from '../broker/runtime'
 import { readString } from '../shared/config'
 import { TransportError } from '../shared/errors'
 import { nodeProperties, OutboundError, type OutboundSettings, parseQos, toTransportMessage } from '../shared/outbound'
@@ -24,13 +24,8 @@ export function registerOut (RED: RedApi): void {
   function RoostOutNode (this: RedNode, config: OutNodeConfig & { id: string }): void {
     RED.nodes.createNode(this, config)
     const node = this
-    const brokerNode = RED.nodes.getNode(readString(config.broker)) as BrokerNode | null
-    const transport = brokerNode?.transport
-    if (transport === undefined) {
-      node.error(RED._('roost-out.errors.missing-config'))
-      node.status({ fill: 'red', shape: 'ring', text: RED._('roost-out.errors.missing-config') })
-      return
-    }
+    const transport = brokerTransport(RED, node, config.broker, 'roost-out.errors.missing-config')
+    if (transport === undefined) return
     const settings: OutboundSettings = {
       topic: readString(config.topic).trim(),
       qos: parseQos(config.qos) ?? '',

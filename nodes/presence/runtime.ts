@@ -4,7 +4,7 @@
 import type { Broker, ClientInfo, DisconnectReason } from '../../lib'
 import { CompiledPattern, PRESENCE_PRESETS, type PresencePattern } from '../../lib/presence/patterns'
 import { type PresenceEntry, PresenceRoster } from '../../lib/presence/roster'
-import type { BrokerNode } from '../broker/runtime'
+import { brokerTransport } from '../broker/runtime'
 import { readBool, readString } from '../shared/config'
 import { EmbeddedTransport } from '../shared/embedded-transport'
 import type { DoneFunction, NodeMessage, RedApi, RedNode, SendFunction } from '../shared/red'
@@ -48,13 +48,8 @@ export function registerPresence (RED: RedApi): void {
   function RoostPresenceNode (this: RedNode, config: PresenceNodeConfig & { id: string }): void {
     RED.nodes.createNode(this, config)
     const node = this
-    const brokerNode = RED.nodes.getNode(readString(config.broker)) as BrokerNode | null
-    const transport = brokerNode?.transport
-    if (transport === undefined) {
-      node.error(RED._('roost-presence.errors.missing-config'))
-      node.status({ fill: 'red', shape: 'ring', text: RED._('roost-presence.errors.missing-config') })
-      return
-    }
+    const transport = brokerTransport(RED, node, config.broker, 'roost-presence.errors.missing-config')
+    if (transport === undefined) return
     let patternProblem: string | undefined
     const showCount = (): void => {
       if (patternProblem !== undefined) node.status({ fill: 'red', shape: 'ring', text: RED._('roost-presence.errors.invalid-pattern', { error: patternProblem }) })

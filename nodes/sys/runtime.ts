@@ -1,8 +1,8 @@
 // `roost sys`: every interval, one msg whose payload is the broker's statistics object, from the
 // embedded broker's counters or a remote broker's $SYS tree (see shared/stats-source.ts).
 import type { BrokerStatsSnapshot } from '../../lib'
-import type { BrokerNode } from '../broker/runtime'
-import { readInt, readString } from '../shared/config'
+import { brokerTransport } from '../broker/runtime'
+import { readInt } from '../shared/config'
 import type { DoneFunction, NodeMessage, NodeStatus, RedApi, RedNode, SendFunction } from '../shared/red'
 import { type StatsSource, statsSource } from '../shared/stats-source'
 import { describeStatus } from '../shared/status'
@@ -19,13 +19,8 @@ export function registerSys (RED: RedApi): void {
   function RoostSysNode (this: RedNode, config: SysNodeConfig & { id: string }): void {
     RED.nodes.createNode(this, config)
     const node = this
-    const brokerNode = RED.nodes.getNode(readString(config.broker)) as BrokerNode | null
-    const transport = brokerNode?.transport
-    if (transport === undefined) {
-      node.error(RED._('roost-sys.errors.missing-config'))
-      node.status({ fill: 'red', shape: 'ring', text: RED._('roost-sys.errors.missing-config') })
-      return
-    }
+    const transport = brokerTransport(RED, node, config.broker, 'roost-sys.errors.missing-config')
+    if (transport === undefined) return
     const intervalSec = Math.max(1, readInt(config.interval, DEFAULT_SYS_INTERVAL_SEC))
     const source: StatsSource = statsSource(transport)
 
