@@ -19,8 +19,6 @@ interface PresenceNodeConfig {
   offline?: string
 }
 
-export const PATTERN_CHOICES = ['none', 'tasmota', 'homie', 'homeassistant', 'esphome', 'custom'] as const
-
 /** What the node sends for one roster entry; `since` is an ISO 8601 time. */
 function entryFields (entry: PresenceEntry): { id: string, state: string, reason: string, since: string, source: string } {
   return { id: entry.id, state: entry.state, reason: entry.reason, since: new Date(entry.since).toISOString(), source: entry.source }
