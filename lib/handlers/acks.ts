@@ -6,7 +6,7 @@ import { ReasonCode } from '../errors'
 import type { Session } from '../session/session'
 
 /** PUBACK: QoS 1 delivery done, whatever its reason code. */
-export function handlePuback (conn: Connection, packetId: number, _reasonCode: number): void {
+export function handlePuback (conn: Connection, packetId: number): void {
   const session = conn.session as Session
   if (!session.complete(packetId, 'puback')) conn.ctx.logger.debug(`Client ${conn.clientId} sent PUBACK for packet id ${packetId}, not a QoS 1 message in flight.`)
 }

@@ -56,7 +56,7 @@ export function handleFrame (conn: Connection, firstByte: number, body: Buffer, 
     // [MQTT-3.4.2-1]) is read in place. Any other form takes mqtt-packet's road below.
     const packetId = body.readUInt16BE(0)
     switch (firstByte) {
-      case 0x40: handlePuback(conn, packetId, 0); return
+      case 0x40: handlePuback(conn, packetId); return
       case 0x50: handlePubrec(conn, packetId, 0); return
       case 0x62: handlePubrel(conn, packetId); return
       case 0x70: handlePubcomp(conn, packetId); return
@@ -67,7 +67,7 @@ export function handleFrame (conn: Connection, firstByte: number, body: Buffer, 
   const properties = v5 ? readPacketProperties(type, body) : NO_PROPERTIES
   const packet = conn.ctx.decoder.decode(whole, conn.protocolVersion)
   switch (packet.cmd) {
-    case 'puback': handlePuback(conn, packet.messageId ?? 0, packet.reasonCode ?? 0); return
+    case 'puback': handlePuback(conn, packet.messageId ?? 0); return
     case 'pubrec': handlePubrec(conn, packet.messageId ?? 0, packet.reasonCode ?? 0); return
     case 'pubrel': handlePubrel(conn, packet.messageId ?? 0); return
     case 'pubcomp': handlePubcomp(conn, packet.messageId ?? 0); return
