@@ -204,6 +204,9 @@ describe('editor in headless Chromium', () => {
       // The tab polls every 5 s while it is open: the client shows up, with its two subscriptions.
       const row = page.locator('.roost-sidebar-client:has-text("sidebar-viewer")')
       await row.waitFor()
+      // A poll can land between the client's CONNECT and its SUBSCRIBE: wait (bounded) for the
+      // poll that sees both subscriptions, then check the whole row.
+      await page.waitForFunction("Array.from(document.querySelectorAll('.roost-sidebar-client')).some((tr) => tr.textContent.includes('sidebar-viewer') && tr.querySelectorAll('td')[3]?.textContent.trim() === '2')", undefined, { timeout: WAIT_MS })
       const cells = (await row.locator('td').allInnerTexts()).map((text) => text.trim())
       assert.equal(cells[0], 'sidebar-viewer')
       assert.match(cells[1] ?? '', /^127\.0\.0\.1:\d+$/)
