@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import type mqttPacket from 'mqtt-packet'
 import type { Harness } from '../helpers/broker'
 import type { RawClient } from '../helpers/raw-client'
+import { packet } from '../engine/bad-input/raw'
 
 export type ConnectProperties = NonNullable<mqttPacket.IConnectPacket['properties']>
 
@@ -51,18 +52,7 @@ export async function nextOf<T extends mqttPacket.Packet> (client: RawClient, cm
 }
 
 /** A whole packet from a type byte and a body: for bytes mqtt-packet would refuse to write. */
-export function rawPacket (firstByte: number, body: number[] | Buffer): Buffer {
-  const bytes = Buffer.from(body)
-  const length: number[] = []
-  let remaining = bytes.length
-  do {
-    let byte = remaining % 128
-    remaining = Math.floor(remaining / 128)
-    if (remaining > 0) byte |= 0x80
-    length.push(byte)
-  } while (remaining > 0)
-  return Buffer.concat([Buffer.from([firstByte, ...length]), bytes])
-}
+export const rawPacket = packet
 
 /** Length-prefixed UTF-8, as an array of bytes. */
 export function utf8 (text: string): number[] {
