@@ -2,6 +2,8 @@
 // here once, before a measurement starts, so the generator spends its time writing bytes rather
 // than encoding them and the broker, not the client, is what the bench measures.
 
+import { varintLength, writeVarint } from '../../lib/codec/varint'
+
 export const PUBLISH = 3
 export const PUBACK = 4
 export const PUBREC = 5
@@ -9,17 +11,6 @@ export const PUBREL = 6
 export const PUBCOMP = 7
 export const CONNACK = 2
 export const SUBACK = 9
-
-function remainingLength (length: number): number[] {
-  const bytes: number[] = []
-  do {
-    let byte = length % 128
-    length = Math.floor(length / 128)
-    if (length > 0) byte |= 0x80
-    bytes.push(byte)
-  } while (length > 0)
-  return bytes
-}
 
 function utf8 (text: string): Buffer {
   const bytes = Buffer.from(text, 'utf8')
@@ -31,7 +22,10 @@ function utf8 (text: string): Buffer {
 
 function packet (firstByte: number, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts)
-  return Buffer.concat([Buffer.from([firstByte, ...remainingLength(body.length)]), body])
+  const header = Buffer.allocUnsafe(1 + varintLength(body.length))
+  header[0] = firstByte
+  writeVarint(header, 1, body.length)
+  return Buffer.concat([header, body])
 }
 
 /** CONNECT, MQTT 3.1.1, clean session, no keepalive supervision. */
