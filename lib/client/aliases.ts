@@ -1,5 +1,6 @@
-// MQTT 5 topic aliases (MQTT 5.0, 3.3.2.3.4). They live as long as one network connection
-// [MQTT-3.3.2-7]: both maps are reset on every new connection.
+// Inbound MQTT 5 topic aliases (MQTT 5.0, 3.3.2.3.4), set by the server; they live as long as one
+// network connection [MQTT-3.3.2-7] and are reset on every new one. Outbound ones are in
+// lib/connection/topic-aliases.ts, shared with the broker.
 import { ProtocolError, ReasonCode } from '../errors'
 
 /** Aliases the server set for messages it sends us; up to the maximum we announced. */
@@ -26,28 +27,4 @@ export class InboundAliases {
   }
 
   reset (): void { this.topics.clear() }
-}
-
-/** Aliases we assign to topics we publish, up to the server's topic alias maximum. */
-export class OutboundAliases {
-  private readonly aliases = new Map<string, number>()
-  maximum = 0
-
-  /**
-   * The alias for a topic and whether the server already knows it; undefined when aliases are off
-   * or all are taken (topics keep the aliases they got first: no eviction, no surprises).
-   */
-  lookup (topic: string): { alias: number, known: boolean } | undefined {
-    const alias = this.aliases.get(topic)
-    if (alias !== undefined) return { alias, known: true }
-    if (this.aliases.size >= this.maximum) return undefined
-    const next = this.aliases.size + 1
-    this.aliases.set(topic, next)
-    return { alias: next, known: false }
-  }
-
-  reset (maximum: number): void {
-    this.aliases.clear()
-    this.maximum = maximum
-  }
 }

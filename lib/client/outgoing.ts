@@ -7,7 +7,7 @@ import { ReasonCode } from '../errors'
 import { Fifo } from '../session/queue'
 import { topicNameProblem } from '../topics/validate'
 import type { PublishProperties, QoS } from '../types'
-import { OutboundAliases } from './aliases'
+import { OutboundAliases } from '../connection/topic-aliases'
 import { ClientError } from './errors'
 import type { PacketIds } from './packet-ids'
 import type { ClientOptions } from './options'
@@ -243,7 +243,7 @@ export class Outgoing {
   /** A first send on this connection: may use a topic alias. */
   private writeFresh (packet: Buffer, topic: string, payload: Buffer, retain: boolean, properties: PublishProperties | undefined,
     qos: QoS, packetId: number, callback?: (error?: Error | null) => void): void {
-    const alias = this.aliases.maximum > 0 ? this.aliases.lookup(topic) : undefined
+    const alias = this.aliases.lookup(topic)
     if (alias !== undefined) {
       const aliased = encodePublish(alias.known ? '' : topic, payload, qos, retain, false, packetId, 5, { ...properties, topicAlias: alias.alias })
       if (aliased.length <= this.limits.maxPacketBytes) {

@@ -1,5 +1,6 @@
 // What an MQTT 5 client told us in CONNECT, and the topic aliases of its connection. Only MQTT 5
 // connections carry this object, so MQTT 3.1.1 connections stay small.
+import { OutboundAliases } from './topic-aliases'
 
 export class V5State {
   /** The client's Receive Maximum (MQTT 5.0, 3.1.2.11.3); 65,535 when absent. */
@@ -12,8 +13,8 @@ export class V5State {
   problemInformation = true
   /** Aliases the client set towards us, valid for this network connection only [MQTT-3.3.2-7]. */
   readonly inboundAliases = new Map<number, string>()
-  /** Aliases we set towards the client. */
-  outboundAliases: Map<string, number> | undefined
+  /** Aliases we set towards the client, made when first needed. */
+  private outbound: OutboundAliases | undefined
   /** Enhanced authentication: the method of the CONNECT, kept for re-authentication [MQTT-4.12.1-1]. */
   authMethod: string | undefined
   authStep = 0
@@ -28,17 +29,13 @@ export class V5State {
    */
   outboundAlias (topic: string): { alias: number, known: boolean } | undefined {
     if (this.topicAliasMaximum === 0) return undefined
-    const aliases = this.outboundAliases ??= new Map()
-    const alias = aliases.get(topic)
-    if (alias !== undefined) return { alias, known: true }
-    if (aliases.size >= this.topicAliasMaximum) return undefined
-    const fresh = aliases.size + 1
-    aliases.set(topic, fresh)
-    return { alias: fresh, known: false }
+    this.outbound ??= new OutboundAliases(this.topicAliasMaximum)
+    return this.outbound.lookup(topic)
   }
 
-  /** Takes back the alias just given to `topic` when its PUBLISH was never sent. */
+  /** Takes back the alias just given to a topic whose packet was dropped. */
   forgetOutboundAlias (topic: string): void {
-    this.outboundAliases?.delete(topic)
+    this.outbound?.release(topic)
   }
+
 }
