@@ -250,6 +250,8 @@ export class Outgoing {
         this.write(aliased, callback)
         return
       }
+      // The plain packet goes instead: a new alias was not taught to the server.
+      if (!alias.known) this.aliases.release(topic)
     }
     if (qos > 0) {
       packet.writeUInt16BE(packetId, packetIdOffset(packet))

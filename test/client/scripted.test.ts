@@ -192,6 +192,19 @@ describe('client engine against a scripted server', () => {
     ])
   })
 
+  it('an alias whose first packet would be too large is not used later without its topic [MQTT-3.3.2-12]', async () => {
+    const c = client({ protocolVersion: 5, useTopicAliases: true }).connect()
+    const peer = await server.connection()
+    // A plain PUBLISH of 'a/t' with payload 'x' and no properties is 9 bytes; with a new alias
+    // (topic + property) it is 12. The server takes at most 10, so the plain packet goes.
+    await peer.accept(false, { topicAliasMaximum: 5, maximumPacketSize: 10 })
+    await next(c, 'connect')
+    await c.publish({ topic: 'a/t', payload: 'x' })
+    await c.publish({ topic: 'a/t', payload: 'y' })
+    const packets = [await peer.expect('publish'), await peer.expect('publish')]
+    assert.deepEqual(packets.map((p) => [p.topic, p.payload.toString(), p.properties]), [['a/t', 'x', undefined], ['a/t', 'y', undefined]])
+  })
+
   it('sends PINGREQ when idle and treats a missing PINGRESP as a dead connection', async () => {
     const c = client({ keepaliveSec: 1, pingTimeoutMs: 100 }).connect()
     let peer = await server.connection()
