@@ -19,9 +19,6 @@ import { topicNameProblem } from './topics/validate'
 import { type BoundListener, listenTcp } from './transport/tcp'
 import { type ClientDetails, type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
 
-/** How often, at most, offline persistent sessions are checked against persistent_client_expiration. */
-const EXPIRY_SWEEP_MS = 60_000
-
 export class Broker extends TypedEmitter<BrokerEvents> {
   readonly options: Readonly<BrokerOptions>
   private readonly core: BrokerCore
@@ -29,27 +26,28 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   private bound: BoundListener[] = []
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new'
   private closing: Promise<void> | undefined
-  private expiryTimer: NodeJS.Timeout | undefined
+  private storeOpened = false
   private localCount = 0
 
   constructor (options: Partial<BrokerOptions> = {}, hooks: BrokerHooks = {}) {
     super()
     this.options = resolveOptions(options)
     const auth: Auth = hooks.auth ?? {}
-    this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, auth, this)
+    this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, auth, this, hooks.store)
     this.sys = new SysTree(this.core)
-    if (this.options.persistentClientExpirationSec > 0) {
-      // A short expiration is checked as often as it is long, so it is kept to within one interval.
-      const sweepMs = Math.min(EXPIRY_SWEEP_MS, this.options.persistentClientExpirationSec * 1000)
-      this.expiryTimer = setInterval(() => this.core.expireSessions(Date.now()), sweepMs)
-      this.expiryTimer.unref()
-    }
   }
 
-  /** Binds every configured listener. Rejects (and binds nothing) when one cannot be bound. */
+  /**
+   * Opens the store (taking back what it held), then binds every configured listener. Rejects
+   * (and binds nothing) when one cannot be bound.
+   */
   async listen (): Promise<Array<{ host: string, port: number }>> {
     if (this.state !== 'new') throw new Error(`listen() called on a broker that is ${this.state}`)
     this.state = 'listening'
+    if (!this.storeOpened) {
+      this.storeOpened = true
+      await this.core.open()
+    }
     this.sys.start()
     try {
       for (const listener of this.options.listeners) {
@@ -89,7 +87,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     if (problem !== undefined) throw new Error(`Invalid topic "${request.topic}": ${problem}`)
     const qos = request.qos ?? 0
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`Invalid QoS ${String(qos)}: must be 0, 1 or 2`)
-    const message: Message = { topic: request.topic, payload: toBuffer(request.payload), qos, retain: request.retain === true, origin: LOCAL_ORIGIN }
+    const message: Message = { id: 0, topic: request.topic, payload: toBuffer(request.payload), qos, retain: request.retain === true, origin: LOCAL_ORIGIN }
     if (request.properties !== undefined) message.properties = request.properties
     this.core.dispatchMessage(message)
   }
@@ -116,12 +114,12 @@ export class Broker extends TypedEmitter<BrokerEvents> {
 
   /** Connected clients, as plain objects. */
   clients (): ClientInfo[] {
-    return [...this.core.clients.values()].map((conn) => conn.info)
+    return [...this.core.sessions.connections()].map((conn) => conn.info)
   }
 
   /** Connected clients with their subscription count and connect time (read-only copies). */
   clientDetails (): ClientDetails[] {
-    return [...this.core.clients.values()].map((conn) => ({
+    return [...this.core.sessions.connections()].map((conn) => ({
       ...conn.info,
       subscriptions: conn.session?.subscriptions.size ?? 0,
       connectedAtMs: conn.connectedAtMs
@@ -134,17 +132,17 @@ export class Broker extends TypedEmitter<BrokerEvents> {
    * not the client's own DISCONNECT. Returns false when no client has that id.
    */
   disconnectClient (clientId: string): boolean {
-    const conn = this.core.clients.get(clientId)
+    const conn = this.core.sessions.connection(clientId)
     if (conn === undefined) return false
     this.core.logger.notice(`Client ${clientId} disconnected by the administrator.`)
     conn.closeWithReason(ReasonCode.AdministrativeAction, 'administrative')
     return true
   }
 
-  get clientCount (): number { return this.core.clients.size }
-  get sessionCount (): number { return this.core.sessions.size }
+  get clientCount (): number { return this.core.sessions.connectedCount }
+  get sessionCount (): number { return this.core.sessions.sessionCount }
   get subscriptionCount (): number { return this.core.router.trie.size + this.core.router.trie.sharedSize }
-  get retainedCount (): number { return this.core.retained.size }
+  get retainedCount (): number { return this.core.store.retained.size }
   get stats (): Readonly<BrokerStats> { return this.core.stats }
 
   /** Everything $SYS publishes, as one object: counts, counters, rates, load averages, heap. */
@@ -158,16 +156,15 @@ export class Broker extends TypedEmitter<BrokerEvents> {
 
   private async shutdown (): Promise<void> {
     this.state = 'closing'
-    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer)
-    this.expiryTimer = undefined
     this.sys.stop()
     const listeners = this.bound
     this.bound = []
     // Servers stop accepting now; their close completes when the last socket is gone.
     const closed = Promise.all(listeners.map((listener) => listener.close()))
     for (const conn of [...this.core.connections]) conn.closeWithReason(ReasonCode.ServerShuttingDown, 'serverShutdown')
-    this.core.clearSessionTimers()
+    this.core.sessions.shutdown()
     await closed
+    await this.core.store.close()
     this.state = 'closed'
     this.core.logger.notice('Broker closed.')
     this.emit('closed')

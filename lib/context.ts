@@ -9,7 +9,8 @@ import type { Logger } from './logger'
 import type { BrokerOptions } from './options'
 import type { RetainedStore } from './retained/retained'
 import type { Router } from './router'
-import type { Session, SessionLimits } from './session/session'
+import type { SessionRegistry } from './session/registry'
+import type { Store } from './store/store'
 import type { BrokerStats } from './sys/stats'
 import type { Message } from './types'
 
@@ -19,27 +20,21 @@ export interface BrokerContext {
   readonly auth: Auth
   readonly stats: BrokerStats
   readonly router: Router
-  readonly retained: RetainedStore
+  /** Retained messages and what sessions keep beyond a connection. */
+  readonly store: Store
   /** The store that holds a topic's retained message, or that a filter's retained messages come from. */
   retainedFor (topicOrFilter: string): RetainedStore
   readonly events: TypedEmitter<BrokerEvents>
   readonly decoder: PacketDecoder
   readonly encoder: PublishEncoder
-  readonly sessionLimits: SessionLimits
-  /** Sessions by client id, online and offline. */
-  readonly sessions: Map<string, Session>
-  /** Connected clients (CONNACK 0 sent) by client id. */
-  readonly clients: Map<string, Connection>
+  /** The session lifecycle: sessions and connected clients, reached through its operations. */
+  readonly sessions: SessionRegistry
   /** Largest packet the framer accepts from a client, derived from message_size_limit. */
   readonly maxInboundPacketBytes: number
   /** CONNECTs accepted for authentication and not yet answered: they count towards max_connections. */
   authenticating: number
   /** Stores (when retained) and routes a message that passed authorization; returns the deliveries made. */
   dispatchMessage (message: Message): number
-  /** Ends a session: its delayed will goes out, its subscriptions and queues are dropped. */
-  endSession (session: Session): void
-  /** Cancels a delayed will (the client is back), or sends it now (`sessionEnds`). */
-  settlePendingWill (session: Session, sessionEnds: boolean): void
   /** An authorization hook threw: logs and reports it; the caller treats it as a denial. */
   hookFailed (error: Error, clientId: string): void
   /** Reports a failure that did not stop the broker (a hook that threw, an internal error). */

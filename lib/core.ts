@@ -1,6 +1,6 @@
 // The broker's shared state and the few operations connections need from it (BrokerContext).
 // The public Broker class wraps this; users never see it.
-import { type Auth, askAuthorizer } from './auth/auth'
+import type { Auth } from './auth/auth'
 import type { Connection } from './connection/connection'
 import { PacketDecoder } from './connection/decoder'
 import { PublishEncoder } from './connection/publish-codec'
@@ -8,61 +8,48 @@ import type { BrokerContext } from './context'
 import type { BrokerEvents, DisconnectReason, TypedEmitter } from './events'
 import type { Logger } from './logger'
 import { MQTT_MAX_PACKET_BYTES, type BrokerOptions } from './options'
-import { MemoryRetainedStore } from './retained/retained'
+import { MemoryRetainedStore, type RetainedStore } from './retained/retained'
 import { Router } from './router'
-import { SESSION_NEVER_EXPIRES, type Session, type SessionLimits } from './session/session'
-import { removeAllSubscriptions } from './session/subscriptions'
-import { isSysTopic } from './topics/validate'
+import { SessionRegistry } from './session/registry'
+import { MemoryStore } from './store/memory'
+import type { Store } from './store/store'
+import type { BrokerHoldings, SysSource } from './sys/source'
 import { BrokerStats } from './sys/stats'
-import { type ClientInfo, LOCAL_ORIGIN, type Message } from './types'
+import { LOCAL_ORIGIN, type Message } from './types'
 
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
 const PACKET_OVERHEAD_BYTES = 65_535 + 4 + 65_536
-/** setTimeout's longest delay; longer session expiries are re-armed in steps. */
-const MAX_TIMER_MS = 2_147_483_647
 
-export class BrokerCore implements BrokerContext {
+export class BrokerCore implements BrokerContext, SysSource {
   readonly stats = new BrokerStats()
   readonly router = new Router()
-  readonly retained = new MemoryRetainedStore()
+  readonly store: Store
   /** The $SYS tree's own retained messages, apart from the users' so counts and listings show theirs. */
   readonly sysRetained = new MemoryRetainedStore()
   readonly decoder = new PacketDecoder()
   readonly encoder = new PublishEncoder()
-  readonly sessions = new Map<string, Session>()
-  readonly clients = new Map<string, Connection>()
+  readonly sessions: SessionRegistry
   /** Every open socket, connected or not, so close() can end them all. */
   readonly connections = new Set<Connection>()
   readonly maxInboundPacketBytes: number
   authenticating = 0
-  readonly sessionLimits: SessionLimits
+  /** The id of the last message admitted; ids are never reused while the store holds one. */
+  private lastMessageId = 0
   private uncorkPending: Connection[] = []
   private uncorkScheduled = false
 
-  constructor (readonly options: BrokerOptions, readonly logger: Logger, readonly auth: Auth, readonly events: TypedEmitter<BrokerEvents>) {
+  constructor (readonly options: BrokerOptions, readonly logger: Logger, readonly auth: Auth, readonly events: TypedEmitter<BrokerEvents>, store?: Store) {
     let maxInbound = options.messageSizeLimit > 0
       ? Math.min(MQTT_MAX_PACKET_BYTES, options.messageSizeLimit + PACKET_OVERHEAD_BYTES)
       : MQTT_MAX_PACKET_BYTES
     if (options.maxPacketSize > 0) maxInbound = Math.min(maxInbound, options.maxPacketSize)
     this.maxInboundPacketBytes = maxInbound
-    this.sessionLimits = {
-      maxInflightMessages: options.maxInflightMessages,
-      maxQueuedMessages: options.maxQueuedMessages,
-      maxQueuedBytes: options.maxQueuedBytes,
-      queueQos0Messages: options.queueQos0Messages,
-      onDrop: (session, _message, why) => {
-        this.stats.publishDropped++
-        // One line when dropping starts, not one per message.
-        if (why !== '') this.logger.warning(`Outgoing messages are being dropped for client ${session.clientId} (${why}).`)
-      },
-      onExpired: () => {
-        this.stats.publishDropped++
-        this.stats.messagesExpired++
-      }
-    }
+    this.store = store ?? new MemoryStore()
+    this.sessions = new SessionRegistry(this)
   }
 
   dispatchMessage (message: Message): number {
+    message.id = ++this.lastMessageId
     const expiry = message.properties?.messageExpiryInterval
     // [MQTT-3.3.2-5] the expiry clock starts when the broker takes the message
     if (expiry !== undefined && message.expiresAt === undefined) message.expiresAt = Date.now() + expiry * 1000
@@ -76,9 +63,9 @@ export class BrokerCore implements BrokerContext {
     return deliveries
   }
 
-  retainedFor (topicOrFilter: string): MemoryRetainedStore {
+  retainedFor (topicOrFilter: string): RetainedStore {
     // Only a filter that names '$SYS' can match the tree: wildcards never reach '$' topics [MQTT-4.7.2-1].
-    return topicOrFilter.startsWith('$SYS') ? this.sysRetained : this.retained
+    return topicOrFilter.startsWith('$SYS') ? this.sysRetained : this.store.retained
   }
 
   /** An authorization hook threw: logged, reported, and treated as a denial by the caller. */
@@ -108,127 +95,27 @@ export class BrokerCore implements BrokerContext {
 
   connectionClosed (conn: Connection, reason: DisconnectReason): void {
     this.connections.delete(conn)
-    const session = conn.session
-    if (session === null || this.clients.get(conn.clientId) !== conn) return
-    this.clients.delete(conn.clientId)
-    session.detach()
-    const will = conn.will
-    conn.will = undefined
-    let willPublished = false
-    // [MQTT-3.1.2-8] the will is published when the connection ends without DISCONNECT
-    // (MQTT 5: also after DISCONNECT with reason 0x04, which keeps conn.will set).
-    if (will !== undefined && (reason !== 'disconnect' || conn.disconnectWithWill)) {
-      willPublished = this.publishOrDelayWill(conn.info, session, will, conn.willDelaySec)
-    }
-    this.logDisconnect(conn, reason)
-    if (session.expiryIntervalSec === 0) {
-      // [MQTT-3.1.2-6] a clean session (Session Expiry 0) ends with its connection
-      this.endSession(session)
-    } else if (session.expiryIntervalSec !== SESSION_NEVER_EXPIRES) {
-      this.armSessionExpiry(session, session.expiryIntervalSec * 1000)
-    }
-    this.events.emit('clientDisconnected', { ...conn.info, reason, willPublished })
+    this.sessions.connectionClosed(conn, reason)
   }
 
-  /**
-   * Publishes a will now, or after its Will Delay Interval while the session lives on; returns
-   * whether it went out now (MQTT 5.0, 3.1.3.2.2).
-   */
-  private publishOrDelayWill (client: ClientInfo, session: Session, will: Message, delaySec: number): boolean {
-    if (delaySec <= 0 || session.expiryIntervalSec === 0) return this.publishWill(client, will)
-    const delayMs = Math.min(delaySec, session.expiryIntervalSec) * 1000
-    const timer = setTimeout(() => {
-      session.pendingWill = undefined
-      this.publishWill(client, will)
-    }, Math.min(delayMs, MAX_TIMER_MS))
-    timer.unref()
-    session.pendingWill = { message: will, timer, client }
-    return false
+  /** Opens the store and takes back what it held: retained messages, sessions, message ids. */
+  async open (): Promise<void> {
+    const state = await this.store.open()
+    if (state.lastMessageId > this.lastMessageId) this.lastMessageId = state.lastMessageId
+    this.sessions.recover(state, Date.now())
   }
 
-  /** A returning client cancels its delayed will [MQTT-3.1.3-9]; a session that ends sends it. */
-  settlePendingWill (session: Session, sessionEnds: boolean): void {
-    const pending = session.pendingWill
-    if (pending === undefined) return
-    clearTimeout(pending.timer)
-    session.pendingWill = undefined
-    if (sessionEnds) this.publishWill(pending.client, pending.message)
-  }
-
-  private publishWill (client: ClientInfo, will: Message): boolean {
-    // $SYS is the broker's own tree: a will may not write there any more than a PUBLISH may.
-    if (isSysTopic(will.topic)) {
-      this.logger.notice(`Dropped will of ${client.clientId} to '${will.topic}': $SYS is read-only.`)
-      return false
-    }
-    const authorize = this.auth.authorizePublish
-    // Runs in a socket's close handler or a timer: a hook that throws must not escape from here.
-    if (authorize !== undefined && !askAuthorizer(() => authorize(client, will.topic, will.qos, will.retain), false, (error) => this.hookFailed(error, client.clientId))) {
-      this.logger.notice(`Denied will of ${client.clientId} to '${will.topic}'.`)
-      return false
-    }
-    this.dispatchMessage(will)
-    this.events.emit('willPublished', { clientId: client.clientId, topic: will.topic })
-    return true
-  }
-
-  /** Ends a session: its delayed will goes out, its subscriptions and queues are dropped. */
-  endSession (session: Session): void {
-    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer)
-    session.expiryTimer = undefined
-    this.settlePendingWill(session, true)
-    removeAllSubscriptions(this.router, session)
-    session.reset()
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId)
-  }
-
-  private armSessionExpiry (session: Session, remainingMs: number): void {
-    session.expiryTimer = setTimeout(() => {
-      session.expiryTimer = undefined
-      if (session.online) return
-      if (remainingMs > MAX_TIMER_MS) {
-        this.armSessionExpiry(session, remainingMs - MAX_TIMER_MS)
-        return
-      }
-      this.stats.clientsExpired++
-      this.logger.notice(`Expiring client ${session.clientId}: session expiry interval passed.`)
-      this.endSession(session)
-    }, Math.min(remainingMs, MAX_TIMER_MS))
-    session.expiryTimer.unref()
-  }
-
-  /** Ends every offline session's timers at shutdown. */
-  clearSessionTimers (): void {
-    for (const session of this.sessions.values()) {
-      if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer)
-      session.expiryTimer = undefined
-      if (session.pendingWill !== undefined) clearTimeout(session.pendingWill.timer)
-      session.pendingWill = undefined
-    }
-  }
-
-  private logDisconnect (conn: Connection, reason: DisconnectReason): void {
-    const id = conn.clientId
-    switch (reason) {
-      case 'disconnect': this.logger.notice(`Client ${id} disconnected.`); break
-      case 'socketClosed': this.logger.notice(`Client ${id} closed its connection.`); break
-      case 'socketError': this.logger.notice(`Socket error on client ${id}, disconnecting.`); break
-      case 'takenOver': this.logger.notice(`Client ${id} taken over by a new connection.`); break
-      case 'serverShutdown': this.logger.notice(`Client ${id} disconnected: broker shutting down.`); break
-      // Keepalive, protocol and slow-consumer closes were logged where they were decided.
-      default: break
-    }
-  }
-
-  /** Removes offline persistent sessions older than persistent_client_expiration. */
-  expireSessions (now: number): void {
-    const maxAgeMs = this.options.persistentClientExpirationSec * 1000
-    if (maxAgeMs <= 0) return
-    for (const [clientId, session] of this.sessions) {
-      if (session.online || session.offlineSince === 0 || now - session.offlineSince < maxAgeMs) continue
-      this.endSession(session)
-      this.stats.clientsExpired++
-      this.logger.notice(`Expiring client ${clientId} due to timeout.`)
+  holdings (): BrokerHoldings {
+    const held = this.sessions.heldMessages()
+    const retained = this.store.retained
+    return {
+      connected: this.sessions.connectedCount,
+      sessions: this.sessions.sessionCount,
+      subscriptions: this.router.trie.size,
+      sharedSubscriptions: this.router.trie.sharedSize,
+      retained: retained.size,
+      storedMessages: retained.size + held.messages,
+      storedBytes: retained.bytes + held.bytes
     }
   }
 }

@@ -5,6 +5,7 @@ import Ajv from 'ajv'
 import { ConfigError } from './errors'
 import type { Logger } from './logger'
 import type { Auth } from './auth/auth'
+import type { Store } from './store/store'
 import { BROKER_OPTIONS_SCHEMA } from './options-schema'
 
 /** The largest whole packet MQTT can express: 1 header byte, 4 length bytes, 268,435,455 more (MQTT 5.0, 1.5.5). */
@@ -64,6 +65,8 @@ export interface BrokerOptions {
 export interface BrokerHooks {
   logger?: Logger
   auth?: Auth
+  /** Where retained messages and persistent sessions are kept; the memory store when unset. */
+  store?: Store
 }
 
 export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({

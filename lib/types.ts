@@ -17,8 +17,13 @@ export interface PublishProperties {
   contentType?: string
 }
 
-/** A message as the router moves it: one object per PUBLISH, shared by every subscriber. */
+/**
+ * A message as the router moves it: one object per PUBLISH, shared by every subscriber, every
+ * queue that holds it and the retained store.
+ */
 export interface Message {
+  /** Given by the broker when it admits the message (0 before): unique among what the store holds. */
+  id: number
   topic: string
   payload: Buffer
   qos: QoS

@@ -29,7 +29,7 @@ export function handlePubrec (conn: Connection, packetId: number, reasonCode: nu
 /** PUBREL: the client releases its QoS 2 message; we forget the id and answer PUBCOMP [MQTT-4.3.3-2]. */
 export function handlePubrel (conn: Connection, packetId: number): void {
   const session = conn.session as Session
-  const known = session.inboundQos2.delete(packetId)
+  const known = session.releaseInboundQos2(packetId)
   conn.write(encodeAck(PUBCOMP, packetId, !known && conn.protocolVersion === 5 ? ReasonCode.PacketIdentifierNotFound : 0))
 }
 

@@ -1,7 +1,7 @@
 // CONNECT (MQTT 3.1.1, 3.1; MQTT 5.0, 3.1) as ordered steps: check the header, read the
 // identity and (MQTT 5) the properties, check limits, authenticate, take over an older
-// connection, restore or start the session, store the will, register, send CONNACK, then resume
-// the session's traffic.
+// connection and restore or start the session (lib/session), store the will, register, send
+// CONNACK, then resume the session's traffic.
 import { randomUUID } from 'node:crypto'
 import type mqttPacket from 'mqtt-packet'
 import { builtinAuthenticate } from '../auth/builtin'
@@ -12,7 +12,7 @@ import { encodeConnackAccepted } from '../connection/acks'
 import type { Connection } from '../connection/connection'
 import { V5State } from '../connection/v5-state'
 import { ProtocolError, ReasonCode } from '../errors'
-import { SESSION_NEVER_EXPIRES, Session } from '../session/session'
+import { SESSION_NEVER_EXPIRES, type Session } from '../session/session'
 import { topicNameProblem } from '../topics/validate'
 import type { Message, QoS } from '../types'
 import { startEnhancedAuth } from './auth'
@@ -191,7 +191,7 @@ function checkIdentity (conn: Connection, request: ConnectRequest): [number, str
 }
 
 function checkLimits (conn: Connection, packet: mqttPacket.IConnectPacket): [number, string] | undefined {
-  const { options, clients } = conn.ctx
+  const { options, sessions } = conn.ctx
   // A will is a message published later, held to message_size_limit like any PUBLISH; refused
   // as Mosquitto does (CONNACK 5 in MQTT 3.1.1, Packet Too Large in MQTT 5).
   const willBytes = packet.will?.payload === undefined ? 0 : Buffer.byteLength(packet.will.payload)
@@ -201,7 +201,7 @@ function checkLimits (conn: Connection, packet: mqttPacket.IConnectPacket): [num
   const max = options.maxConnections
   // A takeover replaces a client rather than adding one; CONNECTs still being authenticated
   // count, so a burst of slow logins cannot overshoot the limit.
-  if (max >= 0 && clients.size + conn.ctx.authenticating >= max && !clients.has(conn.clientId)) {
+  if (max >= 0 && sessions.connectedCount + conn.ctx.authenticating >= max && !sessions.isConnected(conn.clientId)) {
     return [ReasonCode.ServerUnavailable, `max_connections (${max}) reached`]
   }
   return undefined
@@ -239,12 +239,11 @@ function authenticate (conn: Connection, packet: mqttPacket.IConnectPacket, done
 export function accept (conn: Connection, request: ConnectRequest, authProperties?: Record<string, unknown>): void {
   const { ctx } = conn
   const clientId = conn.clientId
-  takeOver(conn)
-  const sessionPresent = restoreSession(conn, request.sessionExpirySec)
+  const sessionPresent = ctx.sessions.begin(conn, request.sessionExpirySec)
   conn.will = willMessage(conn, request)
-  ctx.clients.set(clientId, conn)
   conn.state = 'connected'
   conn.connectedAtMs = Date.now()
+  ctx.sessions.register(conn)
   // MQTT 3.1 has no session present flag (it is new in 3.1.1, 3.2.2.2).
   const presentFlag = conn.protocolVersion === 3 ? false : sessionPresent
   const properties = conn.protocolVersion === 5 ? connackProperties(conn, request, authProperties) : undefined
@@ -254,7 +253,6 @@ export function accept (conn: Connection, request: ConnectRequest, authPropertie
     conn.sendPacket({ cmd: 'connack', sessionPresent: presentFlag, reasonCode: 0, properties })
   }
   ctx.stats.connectionsAccepted++
-  if (ctx.clients.size > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.clients.size
   ctx.logger.notice(`New client connected from ${conn.remoteAddress}:${conn.remotePort} as ${clientId} (p${conn.protocolVersion === 4 ? 2 : conn.protocolVersion === 3 ? 1 : 5}, c${conn.cleanSession ? 1 : 0}, k${conn.keepaliveSec}${conn.username !== undefined ? `, u'${conn.username}'` : ''}).`)
   // The event object (and the client's info, kept for its lifetime) only when someone listens.
   if (ctx.events.listenerCount('clientConnected') > 0) ctx.events.emit('clientConnected', { ...conn.info, sessionPresent })
@@ -283,43 +281,11 @@ function connackProperties (conn: Connection, request: ConnectRequest, authPrope
   return properties
 }
 
-/** [MQTT-3.1.4-2] a second connection with the same client id closes the first. */
-function takeOver (conn: Connection): void {
-  const existing = conn.ctx.clients.get(conn.clientId)
-  if (existing === undefined || existing === conn) return
-  conn.ctx.logger.notice(`Client ${conn.clientId} already connected, closing old connection.`)
-  existing.closeWithReason(ReasonCode.SessionTakenOver, 'takenOver')
-}
-
-/** [MQTT-3.1.2-4..6; MQTT 5.0 3.1.2.4] resume a session or start a new one; returns session present. */
-function restoreSession (conn: Connection, expirySec: number): boolean {
-  const { ctx } = conn
-  let session = ctx.sessions.get(conn.clientId)
-  if (session !== undefined && conn.cleanSession) {
-    // Clean Start: the old session ends here, and a delayed will with it (MQTT 5.0, 3.1.2.5).
-    ctx.endSession(session)
-    session = undefined
-  }
-  const present = session !== undefined
-  if (session === undefined) {
-    session = new Session(conn.clientId, expirySec, ctx.sessionLimits)
-    ctx.sessions.set(conn.clientId, session)
-  } else {
-    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer)
-    session.expiryTimer = undefined
-    // [MQTT-3.1.3-9] the client is back in time: its delayed will is not sent
-    ctx.settlePendingWill(session, false)
-  }
-  session.expiryIntervalSec = expirySec
-  conn.session = session
-  return present
-}
-
 function willMessage (conn: Connection, request: ConnectRequest): Message | undefined {
   const will = request.packet.will
   if (will === undefined) return undefined
   const payload = will.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload)
-  const message: Message = { topic: will.topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: conn.clientId }
+  const message: Message = { id: 0, topic: will.topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: conn.clientId }
   const read = request.properties?.will
   if (read !== undefined) {
     const inbound = inboundPublishProperties({ values: { ...read.values, willDelayInterval: undefined }, userProperties: read.userProperties })

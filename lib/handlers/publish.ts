@@ -31,19 +31,19 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
 
   // [MQTT-3.2.2-11] a PUBLISH above the Maximum QoS: MQTT 5 says 0x9B; MQTT 3.1.1 can only close
   if (qos > ctx.options.maxQos) throw new ProtocolError(ReasonCode.QoSNotSupported, `PUBLISH at QoS ${qos} over max_qos ${ctx.options.maxQos}`)
-  if (qos === 2 && session.inboundQos2.has(messageId)) {
+  if (qos === 2 && session.hasInboundQos2(messageId)) {
     conn.write(encodeAck(PUBREC, messageId))
     return
   }
   // [MQTT-3.3.4-9] no more unacknowledged QoS 2 messages than our Receive Maximum
   const receiveMaximum = ctx.options.maxInflightMessages
-  if (qos === 2 && conn.protocolVersion === 5 && receiveMaximum > 0 && session.inboundQos2.size >= receiveMaximum) {
+  if (qos === 2 && conn.protocolVersion === 5 && receiveMaximum > 0 && session.inboundQos2Count >= receiveMaximum) {
     throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than ${receiveMaximum} QoS 2 messages unacknowledged`)
   }
 
   let reasonCode = refusalOf(conn, topic, publish)
   if (reasonCode === undefined) {
-    const message: Message = { topic, payload, qos, retain: publish.retain, origin: conn.clientId }
+    const message: Message = { id: 0, topic, payload, qos, retain: publish.retain, origin: conn.clientId }
     const v5 = publish.v5
     if (v5 !== undefined) {
       if (v5.properties !== undefined) message.properties = v5.properties
@@ -61,7 +61,7 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   if (qos === 1) {
     conn.write(encodeAck(PUBACK, messageId, reasonCode))
   } else if (qos === 2) {
-    if (reasonCode < 0x80) session.inboundQos2.add(messageId)
+    if (reasonCode < 0x80) session.addInboundQos2(messageId)
     conn.write(encodeAck(PUBREC, messageId, reasonCode))
   } else if (reasonCode === ReasonCode.PayloadFormatInvalid) {
     // QoS 0 has no acknowledgement to carry 0x99: the connection ends with it (MQTT 5.0, 3.3.2.3.2).

@@ -1,7 +1,10 @@
 // A client's session: its subscriptions, the QoS 1/2 messages in flight to it, the queue behind
 // that window, and the QoS 2 packet ids it has sent us and not yet released. A session outlives
-// its connection when the client asked for a persistent one (clean session 0).
-import type { ClientInfo, Message, QoS } from '../types'
+// its connection when the client asked for a persistent one (clean session 0); then each change
+// is also told to the store's journal, so a durable store can give the session back.
+import type { InflightEntry, QueuedEntry, StoredSession, StoredWill } from '../store/records'
+import type { SessionJournal } from '../store/store'
+import type { Message, QoS } from '../types'
 import type { Subscriber, Subscription } from '../topics/trie'
 import { Fifo } from './queue'
 
@@ -27,26 +30,13 @@ export interface SessionLimits {
   onExpired (session: Session, message: Message): void
 }
 
+/** A will waiting out its delay, with the timer that publishes it. */
+export interface PendingWill extends StoredWill {
+  timer: NodeJS.Timeout
+}
+
 /** Session Expiry Interval meaning "never" (MQTT 5.0, 3.1.2.11.2). */
 export const SESSION_NEVER_EXPIRES = 0xffffffff
-
-/** A QoS 1/2 message sent and not yet acknowledged. */
-export interface InflightMessage {
-  message: Message
-  qos: QoS
-  retain: boolean
-  packetId: number
-  /** false: awaiting PUBACK (QoS 1) or PUBREC (QoS 2); true: PUBREL sent, awaiting PUBCOMP. */
-  released: boolean
-  subscriptionIds: number[] | undefined
-}
-
-interface QueuedMessage {
-  message: Message
-  qos: QoS
-  retain: boolean
-  subscriptionIds: number[] | undefined
-}
 
 export class Session implements Subscriber {
   matchGeneration = 0
@@ -58,14 +48,16 @@ export class Session implements Subscriber {
   // The structures below are made when first needed: most clients never have a QoS 1/2 message
   // in flight or queued, and a broker with many idle clients pays for every empty Map and Set.
   /** QoS 1/2 messages sent and not yet acknowledged, by packet id. */
-  private inflight: Map<number, InflightMessage> | undefined
+  private inflight: Map<number, InflightEntry> | undefined
   private receivedQos2: Set<number> | undefined
   /** Messages waiting behind the inflight window. */
-  private queue: Fifo<QueuedMessage> | undefined
+  private queue: Fifo<QueuedEntry> | undefined
   private queuedBytes = 0
   private nextPacketId = 1
   private dropping = false
   channel: DeliveryChannel | null = null
+  /** Where changes are recorded while the session outlives its connection; undefined for a clean session. */
+  journal: SessionJournal | undefined
   /** When the session went offline (ms since epoch), for persistent_client_expiration. */
   offlineSince = 0
   /**
@@ -76,7 +68,7 @@ export class Session implements Subscriber {
   /** Ends the session when its expiry interval runs out while offline. */
   expiryTimer: NodeJS.Timeout | undefined
   /** A Last Will waiting for its Will Delay Interval (MQTT 5.0, 3.1.3.2.2). */
-  pendingWill: { message: Message, timer: NodeJS.Timeout, client: ClientInfo } | undefined
+  pendingWill: PendingWill | undefined
 
   constructor (readonly key: string, expiryIntervalSec: number, private readonly limits: SessionLimits) {
     this.expiryIntervalSec = expiryIntervalSec
@@ -89,12 +81,29 @@ export class Session implements Subscriber {
   get queuedCount (): number { return this.queue?.length ?? 0 }
   get inflightCount (): number { return this.inflight?.size ?? 0 }
 
-  /** [MQTT-4.3.3-2] QoS 2 packet ids received and not yet released by PUBREL. */
-  get inboundQos2 (): Set<number> {
-    this.receivedQos2 ??= new Set<number>()
-    return this.receivedQos2
-  }
   get queuedPayloadBytes (): number { return this.queuedBytes }
+
+  /** QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-2]. */
+  get inboundQos2Count (): number { return this.receivedQos2?.size ?? 0 }
+
+  /** Was a QoS 2 PUBLISH with this packet id received and not yet released? */
+  hasInboundQos2 (packetId: number): boolean {
+    return this.receivedQos2 !== undefined && this.receivedQos2.has(packetId)
+  }
+
+  /** A QoS 2 PUBLISH was received and answered with PUBREC: its id is held until PUBREL. */
+  addInboundQos2 (packetId: number): void {
+    this.receivedQos2 ??= new Set<number>()
+    this.receivedQos2.add(packetId)
+    this.journal?.inboundQos2Added(this.key, packetId)
+  }
+
+  /** PUBREL: forgets the id; false when it was not held. */
+  releaseInboundQos2 (packetId: number): boolean {
+    if (this.receivedQos2 === undefined || !this.receivedQos2.delete(packetId)) return false
+    this.journal?.inboundQos2Removed(this.key, packetId)
+    return true
+  }
 
   /** Called by the router for every message this session's subscriptions match. */
   deliver (message: Message, qos: QoS, retain: boolean, subscriptionIds?: number[]): void {
@@ -126,6 +135,7 @@ export class Session implements Subscriber {
     if (by === 'puback' && entry.qos !== 1) return false
     if (by === 'pubcomp' && (entry.qos !== 2 || !entry.released)) return false
     this.inflight?.delete(packetId)
+    this.journal?.inflightRemoved(this.key, packetId)
     this.drain()
     return true
   }
@@ -135,6 +145,7 @@ export class Session implements Subscriber {
     const entry = this.inflight?.get(packetId)
     if (entry === undefined || entry.qos !== 2) return false
     entry.released = true
+    this.journal?.inflightSaved(this.key, entry)
     return true
   }
 
@@ -154,6 +165,27 @@ export class Session implements Subscriber {
     this.offlineSince = Date.now()
   }
 
+  /**
+   * Takes back what a store kept of this session (at open): its inflight messages, re-sent with
+   * DUP when its client returns [MQTT-4.4.0-1], its queue and its inbound QoS 2 ids.
+   */
+  restoreMessages (stored: StoredSession): void {
+    for (const entry of stored.inflight) {
+      this.inflight ??= new Map<number, InflightEntry>()
+      this.inflight.set(entry.packetId, entry)
+      this.nextPacketId = entry.packetId === 65535 ? 1 : entry.packetId + 1
+    }
+    for (const entry of stored.queued) {
+      this.queue ??= new Fifo<QueuedEntry>()
+      this.queue.push(entry)
+      this.queuedBytes += entry.message.payload.length
+    }
+    for (const packetId of stored.inboundQos2) {
+      this.receivedQos2 ??= new Set<number>()
+      this.receivedQos2.add(packetId)
+    }
+  }
+
   /** Forgets everything (clean session, or expiry). */
   reset (): void {
     this.inflight = undefined
@@ -171,11 +203,12 @@ export class Session implements Subscriber {
     if (queue === undefined) return
     const now = Date.now()
     while (queue.length > 0) {
-      const next = queue.peek() as QueuedMessage
+      const next = queue.peek() as QueuedEntry
       const expired = next.message.expiresAt !== undefined && next.message.expiresAt <= now
       if (!expired && next.qos > 0 && !this.hasInflightRoom(channel)) break
       queue.shift()
       this.queuedBytes -= next.message.payload.length
+      this.journal?.dequeued(this.key, next)
       // [MQTT-3.3.2-5] a message whose expiry interval has passed is not delivered
       if (expired) this.limits.onExpired(this, next.message)
       else if (next.qos === 0) channel.sendPublish(next.message, 0, next.retain, false, 0, next.subscriptionIds)
@@ -199,27 +232,32 @@ export class Session implements Subscriber {
       this.enqueue(message, qos, retain, subscriptionIds)
       return
     }
-    this.inflight ??= new Map<number, InflightMessage>()
-    this.inflight.set(packetId, { message, qos, retain, packetId, released: false, subscriptionIds })
+    this.inflight ??= new Map<number, InflightEntry>()
+    const entry: InflightEntry = { message, qos, retain, packetId, released: false, subscriptionIds }
+    this.inflight.set(packetId, entry)
     if (!channel.sendPublish(message, qos, retain, false, packetId, subscriptionIds)) {
       // Too large for this client [MQTT-3.1.2-25]: discarded as if delivered.
       this.inflight.delete(packetId)
       this.limits.onDrop(this, message, '')
+      return
     }
+    this.journal?.inflightSaved(this.key, entry)
   }
 
   private enqueue (message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
     const { maxQueuedMessages, maxQueuedBytes } = this.limits
     const size = message.payload.length
-    const queue = this.queue ??= new Fifo<QueuedMessage>()
+    const queue = this.queue ??= new Fifo<QueuedEntry>()
     if ((maxQueuedMessages > 0 && queue.length >= maxQueuedMessages) ||
       (maxQueuedBytes > 0 && this.queuedBytes + size > maxQueuedBytes)) {
       this.limits.onDrop(this, message, this.dropping ? '' : 'queue full')
       this.dropping = true
       return
     }
-    queue.push({ message, qos, retain, subscriptionIds })
+    const entry: QueuedEntry = { message, qos, retain, subscriptionIds }
+    queue.push(entry)
     this.queuedBytes += size
+    this.journal?.queued(this.key, entry)
   }
 
   /** A packet id not in use by this session's outgoing messages [MQTT-2.3.1-2], or 0 if all are. */

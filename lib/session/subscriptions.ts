@@ -1,12 +1,16 @@
 // Adding and removing a subscriber's subscriptions, kept in step in two places: the router's trie
-// (to find subscribers by topic) and the subscriber's own map (to list and remove them).
+// (to find subscribers by topic) and the subscriber's own map (to list and remove them); and told
+// to the store's journal when the subscriber is a session that outlives its connection.
 import type { Router } from '../router'
+import type { SessionJournal } from '../store/store'
 import { parseSharedFilter } from '../topics/shared'
 import type { Subscriber, Subscription } from '../topics/trie'
 import type { QoS, SubscriptionOptions } from '../types'
 
 export interface SubscriptionOwner extends Subscriber {
   readonly subscriptions: Map<string, Subscription>
+  /** Set on a session that outlives its connection; in-process subscribers have none. */
+  readonly journal?: SessionJournal | undefined
 }
 
 /** Subscribes; `filter` is already validated. Returns true when it replaced one [MQTT-3.8.4-3]. */
@@ -18,6 +22,7 @@ export function addSubscription (router: Router, owner: SubscriptionOwner, filte
   router.trie.add(typeof shared === 'object' ? shared.filter : filter, subscription)
   const replaced = owner.subscriptions.has(filter)
   owner.subscriptions.set(filter, subscription)
+  owner.journal?.subscriptionSaved(owner.key, subscription)
   return replaced
 }
 
@@ -30,6 +35,7 @@ export function removeSubscription (router: Router, owner: SubscriptionOwner, fi
   const subscription = owner.subscriptions.get(filter)
   if (subscription === undefined) return false
   owner.subscriptions.delete(filter)
+  owner.journal?.subscriptionRemoved(owner.key, filter)
   const shared = parseSharedFilter(filter)
   if (typeof shared === 'object') router.trie.remove(shared.filter, owner, shared.group)
   else router.trie.remove(filter, owner)

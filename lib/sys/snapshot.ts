@@ -1,8 +1,8 @@
 // One plain object with everything the broker can tell about itself: what $SYS publishes and what
 // the roost sys node emits.
 import { version as packageVersion } from '../../package.json'
-import type { BrokerCore } from '../core'
 import type { LoadAverages, LoadCounters, LoadValues } from './load'
+import type { SysSource } from './source'
 
 export const ROOST_VERSION = packageVersion
 
@@ -46,8 +46,8 @@ export interface BrokerStatsSnapshot {
 }
 
 /** The counters load averages are computed from. */
-export function loadCounters (core: BrokerCore): LoadCounters {
-  const s = core.stats
+export function loadCounters (source: SysSource): LoadCounters {
+  const s = source.stats
   return {
     'messages/received': s.messagesReceived,
     'messages/sent': s.messagesSent,
@@ -61,26 +61,21 @@ export function loadCounters (core: BrokerCore): LoadCounters {
   }
 }
 
-export function takeSnapshot (core: BrokerCore, load: LoadAverages, heapMaximum: number, nowMs: number): BrokerStatsSnapshot {
-  const s = core.stats
-  let storedMessages = core.retained.size
-  let storedBytes = core.retained.bytes
-  for (const session of core.sessions.values()) {
-    storedMessages += session.queuedCount + session.inflightCount
-    storedBytes += session.queuedPayloadBytes
-  }
-  const connected = core.clients.size
-  const total = core.sessions.size
+export function takeSnapshot (source: SysSource, load: LoadAverages, heapMaximum: number, nowMs: number): BrokerStatsSnapshot {
+  const s = source.stats
+  const held = source.holdings()
+  const connected = held.connected
+  const total = held.sessions
   const rate = load.ratesPerSecond
   const heapCurrent = process.memoryUsage().heapUsed
   return {
     version: `roost version ${ROOST_VERSION}`,
     uptimeSec: Math.floor((nowMs - s.startedAt) / 1000),
     clients: { connected, disconnected: Math.max(0, total - connected), total, maximum: s.clientsMaximum, expired: s.clientsExpired },
-    subscriptions: core.router.trie.size,
-    sharedSubscriptions: core.router.trie.sharedSize,
-    retained: core.retained.size,
-    store: { messages: storedMessages, bytes: storedBytes },
+    subscriptions: held.subscriptions,
+    sharedSubscriptions: held.sharedSubscriptions,
+    retained: held.retained,
+    store: { messages: held.storedMessages, bytes: held.storedBytes },
     messages: { received: s.messagesReceived, sent: s.messagesSent },
     publish: { received: s.publishReceived, sent: s.publishSent, dropped: s.publishDropped, bytesReceived: s.publishBytesReceived, bytesSent: s.publishBytesSent },
     bytes: { received: s.bytesReceived, sent: s.bytesSent },

@@ -3,9 +3,9 @@
 // previous tick; the first tick publishes everything (Mosquitto sys_tree.c behaves the same).
 // Unlike Mosquitto, 'retained messages/count' counts the users' retained messages only: the
 // tree's own are kept apart.
-import type { BrokerCore } from '../core'
 import { LOAD_SERIES, LOAD_WINDOWS, LoadAverages } from './load'
 import { type BrokerStatsSnapshot, loadCounters, takeSnapshot } from './snapshot'
+import type { SysSource } from './source'
 
 /** $SYS messages go out at QoS 2, as Mosquitto sends them. */
 const SYS_QOS = 2
@@ -53,11 +53,11 @@ export class SysTree {
   private published = new Map<string, string>()
   private timer: NodeJS.Timeout | undefined
 
-  constructor (private readonly core: BrokerCore) {}
+  constructor (private readonly source: SysSource) {}
 
   start (): void {
-    const intervalSec = this.core.options.sysIntervalSec
-    this.load.update(loadCounters(this.core), Date.now())
+    const intervalSec = this.source.options.sysIntervalSec
+    this.load.update(loadCounters(this.source), Date.now())
     if (intervalSec <= 0) return
     this.publishChanged(Date.now())
     this.timer = setInterval(() => this.tick(Date.now()), intervalSec * 1000)
@@ -71,12 +71,12 @@ export class SysTree {
 
   /** One interval: fold counters into the load averages, then publish what changed. */
   tick (nowMs: number): void {
-    this.load.update(loadCounters(this.core), nowMs)
+    this.load.update(loadCounters(this.source), nowMs)
     this.publishChanged(nowMs)
   }
 
   snapshot (nowMs = Date.now()): BrokerStatsSnapshot {
-    const snapshot = takeSnapshot(this.core, this.load, this.heapMaximum, nowMs)
+    const snapshot = takeSnapshot(this.source, this.load, this.heapMaximum, nowMs)
     this.heapMaximum = snapshot.heap.maximum
     return snapshot
   }
@@ -85,7 +85,7 @@ export class SysTree {
     for (const [topic, value] of sysTopics(this.snapshot(nowMs))) {
       if (this.published.get(topic) === value) continue
       this.published.set(topic, value)
-      this.core.dispatchMessage({ topic, payload: Buffer.from(value), qos: SYS_QOS, retain: true })
+      this.source.dispatchMessage({ id: 0, topic, payload: Buffer.from(value), qos: SYS_QOS, retain: true })
     }
   }
 }

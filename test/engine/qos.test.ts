@@ -292,7 +292,7 @@ test('packet ids wrap from 65535 to 1 and skip ids still in flight [MQTT-2.3.1-2
   const limits = { maxInflightMessages: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {}, onExpired: () => {} }
   const session = new Session('wrap', 0, limits)
   session.attach(channel)
-  const message = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false }
+  const message = { id: 1, topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false }
   // Id 1 stays in flight; ids 2..65535 are sent and acknowledged one by one.
   session.deliver(message, 1, false)
   for (let id = 2; id <= 65535; id++) {
@@ -328,7 +328,7 @@ test('with no inflight limit the 65,535 packet ids are the window: later message
   const limits = { maxInflightMessages: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {}, onExpired: () => {} }
   const session = new Session('unlimited', 0, limits)
   session.attach(channel)
-  for (let i = 1; i <= 65535 + 3; i++) session.deliver({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }, 1, false)
+  for (let i = 1; i <= 65535 + 3; i++) session.deliver({ id: i, topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }, 1, false)
   assert.equal(sent.length, 65535)
   assert.equal(session.queuedCount, 3)
   // Each acknowledgement frees one id for the next queued message, in order.
