@@ -56,6 +56,10 @@ export class Connection implements DeliveryChannel, FrameSink {
   private timer: NodeJS.Timeout | undefined
   private readonly framer: Framer
   private corked = false
+  /** Acknowledgements waiting for the store's next commit (stores with `commit` only). */
+  private uncommitted: Buffer[] | undefined
+  private committing = false
+  private commitScheduled = false
 
   constructor (readonly ctx: BrokerContext, readonly socket: ClientStream) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown'
@@ -221,6 +225,40 @@ export class Connection implements DeliveryChannel, FrameSink {
       // MQTT 5 calls this a quota (0x97); the DISCONNECT is written last, for a client that reads again.
       this.closeWithReason(ReasonCode.QuotaExceeded, 'slowConsumer')
     }
+  }
+
+  /**
+   * Sends an acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK) once the store
+   * has made durable what it acknowledges: at once with a store that has no `commit` (the memory
+   * store); otherwise after a commit asked for at the end of this tick, so the acknowledgements of
+   * one read share it, and always in the order they were made [MQTT-4.6.0-2].
+   */
+  acknowledge (packet: Buffer): void {
+    if (this.ctx.store.commit === undefined) {
+      this.write(packet)
+      return
+    }
+    ;(this.uncommitted ??= []).push(packet)
+    if (this.committing || this.commitScheduled) return
+    this.commitScheduled = true
+    process.nextTick(Connection.onCommitTick, this)
+  }
+
+  private static onCommitTick (conn: Connection): void {
+    conn.commitScheduled = false
+    if (!conn.committing) conn.commitHeld()
+  }
+
+  private commitHeld (): void {
+    const held = this.uncommitted ?? []
+    this.uncommitted = undefined
+    this.committing = true
+    ;(this.ctx.store.commit as (done: () => void) => void)(() => {
+      this.committing = false
+      for (const packet of held) this.write(packet)
+      // Acknowledgements made while that commit ran have their records in already: one more covers them.
+      if (this.uncommitted !== undefined) this.commitHeld()
+    })
   }
 
   /** Releases the batched writes; called by the broker once per tick. */

@@ -23,14 +23,14 @@ export function handlePubrec (conn: Connection, packetId: number, reasonCode: nu
   if (!known) conn.ctx.logger.debug(`Client ${conn.clientId} sent PUBREC for unknown packet id ${packetId}.`)
   // PUBREL is sent even for an unknown id, so a client that lost track can finish its flow;
   // MQTT 5 says why with 0x92.
-  conn.write(encodeAck(PUBREL, packetId, !known && conn.protocolVersion === 5 ? ReasonCode.PacketIdentifierNotFound : 0))
+  conn.acknowledge(encodeAck(PUBREL, packetId, !known && conn.protocolVersion === 5 ? ReasonCode.PacketIdentifierNotFound : 0))
 }
 
 /** PUBREL: the client releases its QoS 2 message; we forget the id and answer PUBCOMP [MQTT-4.3.3-2]. */
 export function handlePubrel (conn: Connection, packetId: number): void {
   const session = conn.session as Session
   const known = session.releaseInboundQos2(packetId)
-  conn.write(encodeAck(PUBCOMP, packetId, !known && conn.protocolVersion === 5 ? ReasonCode.PacketIdentifierNotFound : 0))
+  conn.acknowledge(encodeAck(PUBCOMP, packetId, !known && conn.protocolVersion === 5 ? ReasonCode.PacketIdentifierNotFound : 0))
 }
 
 /** PUBCOMP: QoS 2 delivery done. */

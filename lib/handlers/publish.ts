@@ -32,7 +32,7 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   // [MQTT-3.2.2-11] a PUBLISH above the Maximum QoS: MQTT 5 says 0x9B; MQTT 3.1.1 can only close
   if (qos > ctx.options.maxQos) throw new ProtocolError(ReasonCode.QoSNotSupported, `PUBLISH at QoS ${qos} over max_qos ${ctx.options.maxQos}`)
   if (qos === 2 && session.hasInboundQos2(messageId)) {
-    conn.write(encodeAck(PUBREC, messageId))
+    conn.acknowledge(encodeAck(PUBREC, messageId))
     return
   }
   // [MQTT-3.3.4-9] no more unacknowledged QoS 2 messages than our Receive Maximum
@@ -59,10 +59,10 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   // that is not told would re-send forever. MQTT 5 clients get the reason code.
   if (conn.protocolVersion !== 5) reasonCode = 0
   if (qos === 1) {
-    conn.write(encodeAck(PUBACK, messageId, reasonCode))
+    conn.acknowledge(encodeAck(PUBACK, messageId, reasonCode))
   } else if (qos === 2) {
     if (reasonCode < 0x80) session.addInboundQos2(messageId)
-    conn.write(encodeAck(PUBREC, messageId, reasonCode))
+    conn.acknowledge(encodeAck(PUBREC, messageId, reasonCode))
   } else if (reasonCode === ReasonCode.PayloadFormatInvalid) {
     // QoS 0 has no acknowledgement to carry 0x99: the connection ends with it (MQTT 5.0, 3.3.2.3.2).
     throw new ProtocolError(ReasonCode.PayloadFormatInvalid, 'payload is not the UTF-8 its format indicator says')

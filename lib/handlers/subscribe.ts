@@ -48,7 +48,7 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
     }
   }
   // [MQTT-3.8.4-1] SUBACK with the same packet id; [MQTT-3.8.4-5] one code per filter, in order
-  conn.write(encodeSuback(packet.messageId as number, granted, v5))
+  conn.acknowledge(encodeSuback(packet.messageId as number, granted, v5))
   if (ctx.events.listenerCount('subscribe') > 0) {
     ctx.events.emit('subscribe', {
       clientId: conn.clientId,

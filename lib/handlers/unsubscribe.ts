@@ -1,7 +1,7 @@
 // UNSUBSCRIBE (MQTT 3.1.1, 3.10; MQTT 5.0, 3.10): remove each filter and answer UNSUBACK, even
 // when the client had no such subscription [MQTT-3.10.4-5]; MQTT 5 says which with a reason code
 // per filter (3.11.3).
-import type mqttPacket from 'mqtt-packet'
+import mqttPacket from 'mqtt-packet'
 import type { Connection } from '../connection/connection'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { Session } from '../session/session'
@@ -18,6 +18,6 @@ export function handleUnsubscribe (conn: Connection, packet: mqttPacket.IUnsubsc
     reasonCodes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
   }
   // mqtt-packet writes MQTT 5 UNSUBACK reason codes from `granted`; MQTT 3.1.1 has none.
-  conn.sendPacket({ cmd: 'unsuback', messageId: packet.messageId, granted: conn.protocolVersion === 5 ? reasonCodes : [] })
+  conn.acknowledge(mqttPacket.generate({ cmd: 'unsuback', messageId: packet.messageId, granted: conn.protocolVersion === 5 ? reasonCodes : [] }, { protocolVersion: conn.protocolVersion }))
   ctx.events.emit('unsubscribe', { clientId: conn.clientId, filters: packet.unsubscriptions })
 }

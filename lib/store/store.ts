@@ -21,15 +21,19 @@
 //   (ids continue after StoredState.lastMessageId). A message queued for many sessions is one
 //   object, referenced from each session's entries: a durable store writes its body once, under
 //   its id, and each entry as a reference to that id.
-// - Acknowledgements: with no `commit` (the memory store) every write is as safe as this store
+// - Acknowledgements: with no `commit` (the memory store) every record is as safe as this store
 //   makes it when the call returns, and PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK leave
 //   at once. A store that must hold them until its records are durable (persistence_sync always)
-//   has `commit`: a connection calls it with the acknowledgements it holds, and sends them when
-//   `done` runs. One commit serves every connection that asked while it was pending (group commit).
+//   has `commit`: a connection holding acknowledgements asks for one at the end of the tick and
+//   sends them when `done` runs (Connection.acknowledge). A store answers every commit asked for
+//   while it writes with that one write and sync (group commit).
 import type { RetainedStore } from '../retained/retained'
 import type { InflightEntry, QueuedEntry, SessionRecord, StoredState, StoredSubscription } from './records'
 
-/** The per-session changes a store records; called only for sessions that outlive their connection, but for save and remove. */
+/**
+ * The per-session changes a store records, keyed by client id. Only sessions that outlive their
+ * connection are journaled; a clean session is saved and removed, nothing more.
+ */
 export interface SessionJournal {
   /** A session was created, connected, disconnected, or its will or expiry changed. */
   sessionSaved (record: SessionRecord): void
@@ -38,7 +42,7 @@ export interface SessionJournal {
   /** A subscription was added or replaced [MQTT-3.8.4-3]. */
   subscriptionSaved (clientId: string, subscription: StoredSubscription): void
   subscriptionRemoved (clientId: string, filter: string): void
-  /** A message joined the tail of the client's queue. */
+  /** A message joined the tail of the client's queue (QoS 0 too, with queue_qos0_messages: a store may leave those out). */
   queued (clientId: string, entry: QueuedEntry): void
   /** The message at the head of the client's queue left it: sent, gone in flight, or expired. */
   dequeued (clientId: string, entry: QueuedEntry): void

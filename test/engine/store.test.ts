@@ -8,7 +8,7 @@ import { once } from 'node:events'
 import { test } from 'node:test'
 import { startBroker } from '../helpers/broker'
 import { MirrorStore } from '../helpers/mirror-store'
-import { publishPacket } from '../helpers/raw-client'
+import { encode, publishPacket } from '../helpers/raw-client'
 import { connectV5 } from '../mqtt5/mqttjs'
 
 test('a restart gives back a persistent session: inflight re-sent with DUP, PUBREL, then the queue, and retained messages [MQTT-4.4.0-1]', async (t) => {
@@ -194,4 +194,42 @@ test('after a crash the wills of clients that were connected go out once the ses
   await b.client({ clientId: 'keeper', clean: false }, true)
   await b.client({ clientId: 'brief', clean: false }, false)
   assert.deepEqual(disk.problems, [])
+})
+
+/** A store whose commits complete only when the test says so, as a disk's fsync would. */
+class HeldCommitStore extends MirrorStore {
+  private readonly waiting: Array<() => void> = []
+  get commitsWaiting (): number { return this.waiting.length }
+  commit (done: () => void): void { this.waiting.push(done) }
+  /** Completes every commit asked for so far. */
+  finishCommits (): void { for (const done of this.waiting.splice(0)) done() }
+}
+
+test('with a store that commits, SUBACK, PUBACK, PUBREC and PUBCOMP leave only after the commit that covers their records', async (t) => {
+  const store = new HeldCommitStore()
+  const h = await startBroker(t, {}, { store })
+  const sub = await h.client({ clientId: 'sub', clean: false })
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'd/#', qos: 2 }] })
+  // PINGRESP is no acknowledgement of a record: it overtakes the SUBACK held for the commit.
+  await sub.expectNothingPending()
+  assert.equal(store.commitsWaiting, 1)
+  store.finishCommits()
+  await sub.expectPacket({ cmd: 'suback', messageId: 1, granted: [2] })
+  const gone = once(h.broker, 'clientDisconnected')
+  await sub.disconnect()
+  await gone
+  const pub = await h.client({ clientId: 'pub', clean: false })
+  pub.send(Buffer.concat([encode(publishPacket('d/1', 'one', 1, { messageId: 1 }), 4), encode(publishPacket('d/2', 'two', 2, { messageId: 2 }), 4)]))
+  await pub.expectNothingPending()
+  assert.deepEqual(store.calls.slice(-3).map((call) => call.split(' ')[0]), ['queued', 'queued', 'inboundQos2Added'])
+  // One commit, or two if the packets came in two reads: each acknowledgement waits for its own.
+  store.finishCommits()
+  await pub.expectPacket({ cmd: 'puback', messageId: 1 })
+  store.finishCommits()
+  await pub.expectPacket({ cmd: 'pubrec', messageId: 2 })
+  pub.send({ cmd: 'pubrel', messageId: 2 })
+  await pub.expectNothingPending()
+  store.finishCommits()
+  await pub.expectPacket({ cmd: 'pubcomp', messageId: 2 })
+  assert.deepEqual(store.problems, [])
 })
