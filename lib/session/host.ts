@@ -10,15 +10,17 @@ import type { BrokerStats } from '../sys/stats'
 import type { ClientInfo, Message } from '../types'
 import type { Session } from './session'
 
+/** What the lifecycle uses of the broker; BrokerContext extends it. */
 export interface SessionHost {
   readonly options: BrokerOptions
   readonly logger: Logger
   readonly auth: Auth
   readonly stats: BrokerStats
   readonly router: Router
+  /** Retained messages and what sessions keep beyond a connection. */
   readonly store: Store
   readonly events: TypedEmitter<BrokerEvents>
-  /** Stores (when retained) and routes a message; returns the deliveries made. */
+  /** Stores (when retained) and routes a message that passed authorization; returns the deliveries made. */
   dispatchMessage (message: Message): number
   /** An authorization hook threw: logs and reports it; the caller treats it as a denial. */
   hookFailed (error: Error, clientId: string): void
