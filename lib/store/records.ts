@@ -29,6 +29,7 @@ export interface StoredSubscription {
 
 /** A Last Will: the open connection's, or one waiting out its Will Delay Interval. */
 export interface StoredWill {
+  /** Not admitted yet (id 0): it gets an id when published, so a store keeps it with the record. */
   message: Message
   /** The client that left it, as authorization sees it when the will is published. */
   client: ClientInfo
