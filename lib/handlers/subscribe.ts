@@ -55,7 +55,7 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
       subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
     })
   }
-  for (const { filter, qos } of retainedToSend) sendRetained(ctx.retainedFor(filter), session, filter, qos, subscriptionId)
+  for (const { filter, qos } of retainedToSend) sendRetained(ctx.retainedFor(filter), session, filter, qos, ctx.options.upgradeOutgoingQos, subscriptionId)
 }
 
 /** The QoS granted for one filter, or a failure code (0x80 for MQTT 3.1.1, the precise one for MQTT 5). */
