@@ -19,6 +19,8 @@ const MAX_SUBSCRIPTION_ID = 268_435_455
 
 export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribePacket, properties: PropertyValues): void {
   const { ctx } = conn
+  // [MQTT-2.3.1-1] SUBSCRIBE carries a non-zero packet identifier (MQTT 5.0: [MQTT-2.2.1-3])
+  if (packet.messageId === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE with packet identifier 0')
   // [MQTT-3.8.3-3] a SUBSCRIBE carries at least one filter; mqtt-packet lets an empty one through
   if (packet.subscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE with no topic filter')
   const session = conn.session as Session
