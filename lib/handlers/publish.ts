@@ -28,6 +28,13 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] not empty
   const problem = topicNameProblem(topic)
   if (problem !== undefined) throw new ProtocolError(ReasonCode.TopicNameInvalid, `PUBLISH topic ${problem}`)
+  // Deeper than max_topic_levels: MQTT 5 refuses a QoS 1/2 message in its PUBACK/PUBREC (0x90);
+  // otherwise no acknowledgement can say no, and acknowledging a dropped message would tell the
+  // publisher it arrived: the connection ends instead, as Mosquitto ends it.
+  const maxLevels = ctx.options.maxTopicLevels
+  if (countLevels(topic) > maxLevels && (qos === 0 || conn.protocolVersion !== 5)) {
+    throw new ProtocolError(ReasonCode.TopicNameInvalid, `PUBLISH topic '${topic.slice(0, 64)}...' has more than ${maxLevels} levels`)
+  }
 
   // [MQTT-3.2.2-11] a PUBLISH above the Maximum QoS: MQTT 5 says 0x9B; MQTT 3.1.1 can only close
   if (qos > ctx.options.maxQos) throw new ProtocolError(ReasonCode.QoSNotSupported, `PUBLISH at QoS ${qos} over max_qos ${ctx.options.maxQos}`)

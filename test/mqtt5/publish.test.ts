@@ -120,6 +120,25 @@ describe('MQTT 5 acknowledgements and payload format', () => {
     assert.equal((await nextOf<mqttPacket.IDisconnectPacket>(client, 'disconnect')).reasonCode, 0x99)
   })
 
+  test('a topic deeper than max_topic_levels: PUBACK and PUBREC 0x90, not delivered; QoS 0: DISCONNECT 0x90', async (t) => {
+    const h = await startBroker(t, { maxTopicLevels: 3 })
+    const got: string[] = []
+    h.broker.subscribe('a/#', 0, (m) => got.push(m.topic))
+    const { client } = await connect5(h, { clientId: 'p' })
+    client.send(rawPacket(0x32, [...utf8('a/b/c/d'), 0, 1, 0, 0x78]))
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x40, 0x03, 0x00, 0x01, 0x90]))
+    client.send(rawPacket(0x34, [...utf8('a/b/c/d'), 0, 2, 0, 0x78]))
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x50, 0x03, 0x00, 0x02, 0x90]))
+    client.send(rawPacket(0x32, [...utf8('a/b/c'), 0, 3, 0, 0x78]))
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x40, 0x02, 0x00, 0x03]))
+    assert.deepEqual(got, ['a/b/c'])
+    // QoS 0 has no acknowledgement to carry the code: the connection ends with it.
+    client.send(rawPacket(0x30, [...utf8('a/b/c/d'), 0, 0x78]))
+    assert.equal((await nextOf<mqttPacket.IDisconnectPacket>(client, 'disconnect')).reasonCode, 0x90)
+    await client.expectClosed()
+    assert.deepEqual(got, ['a/b/c'])
+  })
+
   test('PUBLISH with a Subscription Identifier from a client is a Protocol Error [MQTT-3.3.4-6]', async (t) => {
     const h = await startBroker(t)
     const { client } = await connect5(h, { clientId: 'p' })
