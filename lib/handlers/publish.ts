@@ -56,9 +56,10 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
       if (v5.properties !== undefined) message.properties = v5.properties
       if (v5.userPropertyPairs !== undefined) message.userPropertyPairs = v5.userPropertyPairs
     }
-    const deliveries = ctx.dispatchMessage(message)
-    // MQTT 5 tells the publisher when nobody was subscribed (0x10 is a success code).
-    reasonCode = deliveries === 0 && conn.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : 0
+    ctx.dispatchMessage(message)
+    // Success, whether or not anybody was subscribed: 0x10 No Matching Subscribers is optional
+    // (MQTT 5.0, 3.4.2.1) and some client libraries report any code but 0x00 as a failure.
+    reasonCode = 0
   } else {
     stats.publishDropped++
   }
