@@ -12,7 +12,7 @@ import { MemoryRetainedStore } from './retained/retained'
 import { Router } from './router'
 import { SESSION_NEVER_EXPIRES, type Session, type SessionLimits } from './session/session'
 import { removeAllSubscriptions } from './session/subscriptions'
-import { isSysTopic } from './topics/validate'
+import { isSysTopicClosedTo } from './topics/validate'
 import { BrokerStats } from './sys/stats'
 import { type ClientInfo, LOCAL_ORIGIN, type Message } from './types'
 
@@ -159,7 +159,7 @@ export class BrokerCore implements BrokerContext {
 
   private publishWill (client: ClientInfo, will: Message): boolean {
     // $SYS is the broker's own tree: a will may not write there any more than a PUBLISH may.
-    if (isSysTopic(will.topic)) {
+    if (isSysTopicClosedTo(will.topic, client)) {
       this.logger.notice(`Dropped will of ${client.clientId} to '${will.topic}': $SYS is read-only.`)
       return false
     }

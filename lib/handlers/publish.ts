@@ -9,7 +9,7 @@ import { encodeAck, PUBACK, PUBREC } from '../connection/acks'
 import type { DecodedPublish } from '../connection/publish-codec'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { Session } from '../session/session'
-import { countLevels, isSysTopic, topicNameProblem } from '../topics/validate'
+import { countLevels, isSysTopicClosedTo, topicNameProblem } from '../topics/validate'
 import type { Message } from '../types'
 
 export function handlePublish (conn: Connection, publish: DecodedPublish): void {
@@ -108,8 +108,8 @@ function refusalOf (conn: Connection, topic: string, publish: DecodedPublish): n
     ctx.logger.notice(`Dropped PUBLISH from ${conn.clientId} on '${topic.slice(0, 64)}...': more than ${options.maxTopicLevels} topic levels.`)
     return ReasonCode.TopicNameInvalid
   }
-  // $SYS is the broker's own tree: read-only to clients.
-  if (isSysTopic(topic)) {
+  // $SYS is the broker's own tree: read-only to clients, a bridge's own state notification apart.
+  if (isSysTopicClosedTo(topic, conn)) {
     ctx.logger.notice(`Dropped PUBLISH from ${conn.clientId} to '${topic}': $SYS is read-only.`)
     return ReasonCode.NotAuthorized
   }
