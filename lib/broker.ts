@@ -108,7 +108,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 268_435_455)) throw new Error(`Invalid subscription identifier ${id}: must be 1 to 268435455`)
     const subscriber = new LocalSubscriber(`$local/${++this.localCount}`, handler, (error) => this.core.reportError(error))
     addSubscription(this.core.router, subscriber, filter, qos, options)
-    if (!shared && (options.retainHandling ?? 0) !== 2) sendRetained(this.core.retainedFor(filter), subscriber, filter, qos, id)
+    if (!shared && (options.retainHandling ?? 0) !== 2) sendRetained(this.core.retainedFor(filter), subscriber, filter, qos, this.core.options.upgradeOutgoingQos, id)
     return () => { removeSubscription(this.core.router, subscriber, filter) }
   }
 

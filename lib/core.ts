@@ -44,6 +44,7 @@ export class BrokerCore implements BrokerContext, SysSource {
       : MQTT_MAX_PACKET_BYTES
     if (options.maxPacketSize > 0) maxInbound = Math.min(maxInbound, options.maxPacketSize)
     this.maxInboundPacketBytes = maxInbound
+    this.router.upgradeOutgoingQos = options.upgradeOutgoingQos
     this.store = store ?? new MemoryStore()
     this.sessions = new SessionRegistry(this)
   }

@@ -37,6 +37,8 @@ export class Connection implements DeliveryChannel, FrameSink {
   username: string | undefined
   keepaliveSec = 0
   cleanSession = true
+  /** A Mosquitto bridge (try_private): gets no message back that it published itself. */
+  bridge = false
   session: Session | null = null
   /** The Last Will, published unless the client ends with DISCONNECT [MQTT-3.1.2-8]. */
   will: Message | undefined
@@ -120,6 +122,7 @@ export class Connection implements DeliveryChannel, FrameSink {
       cleanSession: this.cleanSession,
       keepaliveSec: this.keepaliveSec
     }
+    if (this.bridge) info.bridge = true
     if (this.state === 'connected') this.cachedInfo = Object.freeze(info)
     return info
   }

@@ -9,7 +9,7 @@ import { encodeAck, PUBACK, PUBREC } from '../connection/acks'
 import type { DecodedPublish } from '../connection/publish-codec'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { Session } from '../session/session'
-import { countLevels, isSysTopic, topicNameProblem } from '../topics/validate'
+import { countLevels, isSysTopicClosedTo, topicNameProblem } from '../topics/validate'
 import type { Message } from '../types'
 
 export function handlePublish (conn: Connection, publish: DecodedPublish): void {
@@ -28,6 +28,13 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] not empty
   const problem = topicNameProblem(topic)
   if (problem !== undefined) throw new ProtocolError(ReasonCode.TopicNameInvalid, `PUBLISH topic ${problem}`)
+  // Deeper than max_topic_levels: MQTT 5 refuses a QoS 1/2 message in its PUBACK/PUBREC (0x90);
+  // otherwise no acknowledgement can say no, and acknowledging a dropped message would tell the
+  // publisher it arrived: the connection ends instead, as Mosquitto ends it.
+  const maxLevels = ctx.options.maxTopicLevels
+  if (countLevels(topic) > maxLevels && (qos === 0 || conn.protocolVersion !== 5)) {
+    throw new ProtocolError(ReasonCode.TopicNameInvalid, `PUBLISH topic '${topic.slice(0, 64)}...' has more than ${maxLevels} levels`)
+  }
 
   // [MQTT-3.2.2-11] a PUBLISH above the Maximum QoS: MQTT 5 says 0x9B; MQTT 3.1.1 can only close
   if (qos > ctx.options.maxQos) throw new ProtocolError(ReasonCode.QoSNotSupported, `PUBLISH at QoS ${qos} over max_qos ${ctx.options.maxQos}`)
@@ -49,9 +56,10 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
       if (v5.properties !== undefined) message.properties = v5.properties
       if (v5.userPropertyPairs !== undefined) message.userPropertyPairs = v5.userPropertyPairs
     }
-    const deliveries = ctx.dispatchMessage(message)
-    // MQTT 5 tells the publisher when nobody was subscribed (0x10 is a success code).
-    reasonCode = deliveries === 0 && conn.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : 0
+    ctx.dispatchMessage(message)
+    // Success, whether or not anybody was subscribed: 0x10 No Matching Subscribers is optional
+    // (MQTT 5.0, 3.4.2.1) and some client libraries report any code but 0x00 as a failure.
+    reasonCode = 0
   } else {
     stats.publishDropped++
   }
@@ -100,8 +108,8 @@ function refusalOf (conn: Connection, topic: string, publish: DecodedPublish): n
     ctx.logger.notice(`Dropped PUBLISH from ${conn.clientId} on '${topic.slice(0, 64)}...': more than ${options.maxTopicLevels} topic levels.`)
     return ReasonCode.TopicNameInvalid
   }
-  // $SYS is the broker's own tree: read-only to clients.
-  if (isSysTopic(topic)) {
+  // $SYS is the broker's own tree: read-only to clients, a bridge's own state notification apart.
+  if (isSysTopicClosedTo(topic, conn)) {
     ctx.logger.notice(`Dropped PUBLISH from ${conn.clientId} to '${topic}': $SYS is read-only.`)
     return ReasonCode.NotAuthorized
   }

@@ -17,8 +17,18 @@ import type { QoS, SubscriptionOptions } from '../types'
 /** The largest Subscription Identifier (a Variable Byte Integer, MQTT 5.0, 3.8.2.1.2). */
 const MAX_SUBSCRIPTION_ID = 268_435_455
 
+/**
+ * Every subscription of a Mosquitto bridge (MQTT 3.1/3.1.1 with try_private), as Mosquitto
+ * subscribes it: nothing the bridge published comes back to it, or `topic ... both` would echo
+ * each message to the broker it came from; retained flags pass through as published, so the
+ * broker on the other side keeps them too.
+ */
+const BRIDGE_OPTIONS: Readonly<SubscriptionOptions> = Object.freeze({ noLocal: true, retainAsPublished: true, retainHandling: 0 })
+
 export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribePacket, properties: PropertyValues): void {
   const { ctx } = conn
+  // [MQTT-2.3.1-1] SUBSCRIBE carries a non-zero packet identifier (MQTT 5.0: [MQTT-2.2.1-3])
+  if (packet.messageId === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE with packet identifier 0')
   // [MQTT-3.8.3-3] a SUBSCRIBE carries at least one filter; mqtt-packet lets an empty one through
   if (packet.subscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE with no topic filter')
   const session = conn.session as Session
@@ -34,7 +44,7 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
     const filter = subscription.topic
     const options: SubscriptionOptions | undefined = v5
       ? { noLocal: subscription.nl === true, retainAsPublished: subscription.rap === true, retainHandling: (subscription.rh ?? 0) as 0 | 1 | 2, subscriptionIdentifier: subscriptionId }
-      : undefined
+      : conn.bridge ? BRIDGE_OPTIONS : undefined
     const shared = parseSharedFilter(filter)
     const code = grant(conn, filter, shared, subscription.qos, options)
     granted.push(code)
@@ -55,20 +65,20 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
       subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
     })
   }
-  for (const { filter, qos } of retainedToSend) sendRetained(ctx.retainedFor(filter), session, filter, qos, subscriptionId)
+  for (const { filter, qos } of retainedToSend) sendRetained(ctx.retainedFor(filter), session, filter, qos, ctx.options.upgradeOutgoingQos, subscriptionId)
 }
 
 /** The QoS granted for one filter, or a failure code (0x80 for MQTT 3.1.1, the precise one for MQTT 5). */
 function grant (conn: Connection, filter: string, shared: SharedFilter | string | undefined, requested: number,
   options: SubscriptionOptions | undefined): number {
   const { ctx } = conn
-  const v5 = options !== undefined
+  const v5 = conn.protocolVersion === 5
   if (typeof shared === 'string') {
     ctx.logger.notice(`Client ${conn.clientId} subscription '${filter}' refused: ${shared}.`)
     return v5 ? ReasonCode.TopicFilterInvalid : ReasonCode.UnspecifiedError
   }
-  // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error
-  if (shared !== undefined && options?.noLocal === true) {
+  // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error (a bridge's is implied, not sent)
+  if (v5 && shared !== undefined && options?.noLocal === true) {
     throw new ProtocolError(ReasonCode.ProtocolError, `no local on shared subscription '${filter}'`)
   }
   const problem = topicFilterProblem(shared === undefined ? filter : shared.filter, ctx.options.maxTopicLevels)

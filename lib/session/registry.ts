@@ -27,6 +27,7 @@ export class SessionRegistry {
     const { options, stats, logger } = host
     this.limits = {
       maxInflightMessages: options.maxInflightMessages,
+      maxInflightBytes: options.maxInflightBytes,
       maxQueuedMessages: options.maxQueuedMessages,
       maxQueuedBytes: options.maxQueuedBytes,
       queueQos0Messages: options.queueQos0Messages,

@@ -4,7 +4,7 @@
 // sends it at once.
 import { askAuthorizer } from '../auth/auth'
 import type { StoredWill } from '../store/records'
-import { isSysTopic } from '../topics/validate'
+import { isSysTopicClosedTo } from '../topics/validate'
 import type { ClientInfo, Message } from '../types'
 import type { SessionHost } from './host'
 import type { Session } from './session'
@@ -46,7 +46,7 @@ export function settlePendingWill (host: SessionHost, session: Session, sessionE
 
 export function publishWill (host: SessionHost, client: ClientInfo, will: Message): boolean {
   // $SYS is the broker's own tree: a will may not write there any more than a PUBLISH may.
-  if (isSysTopic(will.topic)) {
+  if (isSysTopicClosedTo(will.topic, client)) {
     host.logger.notice(`Dropped will of ${client.clientId} to '${will.topic}': $SYS is read-only.`)
     return false
   }
