@@ -60,11 +60,3 @@ export function publishWill (host: SessionHost, client: ClientInfo, will: Messag
   host.events.emit('willPublished', { clientId: client.clientId, topic: will.topic })
   return true
 }
-
-/** Clears a session's timers (at shutdown: the store keeps the deadlines, in wall-clock time). */
-export function clearSessionTimers (session: Session): void {
-  if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer)
-  session.expiryTimer = undefined
-  if (session.pendingWill !== undefined) clearTimeout(session.pendingWill.timer)
-  session.pendingWill = undefined
-}
