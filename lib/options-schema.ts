@@ -30,6 +30,7 @@ export const BROKER_OPTIONS_SCHEMA = {
     maxClientIdLength: { type: 'integer', minimum: 1, maximum: 65535 },
     maxTopicLevels: { type: 'integer', minimum: 1, maximum: 65535 },
     connectTimeoutSec: { type: 'number', exclusiveMinimum: 0 },
+    // The whole packet: 1 header byte, 4 length bytes and 268,435,455 more (MQTT 5.0, 1.5.5).
     maxPacketSize: { type: 'integer', minimum: 0, maximum: 268435460 },
     maxQos: { type: 'integer', enum: [0, 1, 2] },
     maxTopicAlias: { type: 'integer', minimum: 0, maximum: 65535 },

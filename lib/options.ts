@@ -34,7 +34,7 @@ export interface BrokerOptions {
   maxQueuedBytes: number
   /** `queue_qos0_messages`: also queue QoS 0 messages for offline persistent sessions. */
   queueQos0Messages: boolean
-  /** `message_size_limit`: largest PUBLISH payload accepted, in bytes; 0 for the protocol's own limit. */
+  /** `message_size_limit`: largest PUBLISH payload accepted, in bytes; 0 for no limit of its own (the packet limit still holds). */
   messageSizeLimit: number
   /** `max_keepalive`: the longest keepalive a client may ask for, in seconds. */
   maxKeepalive: number
@@ -44,7 +44,7 @@ export interface BrokerOptions {
   maxTopicLevels: number
   /** Seconds a new socket may take to send CONNECT before it is closed. */
   connectTimeoutSec: number
-  /** `max_packet_size`: largest packet accepted from a client, in bytes; 0 for the protocol's limit. Sent to MQTT 5 clients as Maximum Packet Size. */
+  /** `max_packet_size`: largest whole packet accepted from a client, in bytes (2,000,000 as in Mosquitto 2.1); 0 for the protocol's limit, or message_size_limit plus room for topic and properties when that is set. Sent to MQTT 5 clients as Maximum Packet Size. */
   maxPacketSize: number
   /** `max_qos`: the highest QoS clients may publish with and be granted (sent to MQTT 5 clients as Maximum QoS). */
   maxQos: 0 | 1 | 2
@@ -80,7 +80,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   maxClientIdLength: 65535,
   maxTopicLevels: 200,
   connectTimeoutSec: 10,
-  maxPacketSize: 0,
+  maxPacketSize: 2_000_000,
   maxQos: 2,
   maxTopicAlias: 10,
   responseInformationRoot: 'responses',
@@ -106,5 +106,8 @@ export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptio
   if (!validate(input)) throw new ConfigError(describeOptionErrors(validate.errors))
   const options: BrokerOptions = { ...DEFAULTS, ...input, listeners: (input.listeners ?? DEFAULTS.listeners).map((l) => ({ ...l })) }
   options.users = { ...(input.users ?? {}) }
+  // A message_size_limit chosen without max_packet_size keeps its meaning: the packet limit is then
+  // that payload plus room for its topic and properties, not the default, which may be smaller.
+  if (input.maxPacketSize === undefined && options.messageSizeLimit > 0) options.maxPacketSize = 0
   return options
 }

@@ -72,6 +72,11 @@ describe('mosquitto.conf words', () => {
     assert.deepEqual(conf.files, [file])
   })
 
+  it('max_packet_size: up to the protocol\'s largest packet, and 0 for that limit', () => {
+    assert.equal(readMosquittoConf(confFile('max_packet_size 268435460\n')).options.maxPacketSize, 268_435_460)
+    assert.equal(readMosquittoConf(confFile('max_packet_size 0\n')).options.maxPacketSize, 0)
+  })
+
   it('reads Windows line endings', () => {
     const conf = readMosquittoConf(confFile('listener 1885\r\nallow_anonymous false\r\n'))
     assert.deepEqual(conf.options, { listeners: [{ port: 1885 }], allowAnonymous: false })
@@ -186,6 +191,7 @@ describe('mosquitto.conf errors name file:line', () => {
     ['max_connections below -1 (schema)', 'max_connections -2\n', "1: 'max_connections -2': maxConnections must be >= -1"],
     ['max_inflight_messages too large (schema)', 'max_inflight_messages 70000\n', "1: 'max_inflight_messages 70000': maxInflightMessages must be <= 65535"],
     ['message_size_limit too large (schema)', 'message_size_limit 268435456\n', "1: 'message_size_limit 268435456': messageSizeLimit must be <= 268435455"],
+    ['max_packet_size past the protocol\'s largest packet (schema)', 'max_packet_size 268435461\n', "1: 'max_packet_size 268435461': maxPacketSize must be <= 268435460"],
     ['a negative sys_interval (schema)', 'sys_interval -5\n', "1: 'sys_interval -5': sysIntervalSec must be >= 0"],
     ['a duration without a unit', 'persistent_client_expiration 10\n', "1: 'persistent_client_expiration' needs a duration such as 12h, 14d, 2w, 1m or 1y (s, h, d, w, m = 30 days, y = 365 days), not '10'"],
     ['a zero duration', 'persistent_client_expiration 0d\n', "1: 'persistent_client_expiration' needs a duration such as 12h, 14d, 2w, 1m or 1y (s, h, d, w, m = 30 days, y = 365 days), not '0d'"],
