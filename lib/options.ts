@@ -42,8 +42,10 @@ export interface BrokerOptions {
   maxClientIdLength: number
   /** Most levels a topic name or filter may have (Mosquitto's hierarchy limit is 200). */
   maxTopicLevels: number
-  /** Seconds a new socket may take to send CONNECT before it is closed. */
+  /** `connect_timeout` (Roost's own word): seconds a new socket may take to send CONNECT before it is closed. */
   connectTimeoutSec: number
+  /** `incomplete_packet_timeout` (Roost's own word): seconds a started packet may go without a byte before the client is closed; 0 waits forever. */
+  incompletePacketTimeoutSec: number
   /** `max_packet_size`: largest whole packet accepted from a client, in bytes (2,000,000 as in Mosquitto 2.1); 0 for the protocol's limit, or message_size_limit plus room for topic and properties when that is set. Sent to MQTT 5 clients as Maximum Packet Size. */
   maxPacketSize: number
   /** `max_qos`: the highest QoS clients may publish with and be granted (sent to MQTT 5 clients as Maximum QoS). */
@@ -80,6 +82,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   maxClientIdLength: 65535,
   maxTopicLevels: 200,
   connectTimeoutSec: 10,
+  incompletePacketTimeoutSec: 60,
   maxPacketSize: 2_000_000,
   maxQos: 2,
   maxTopicAlias: 10,

@@ -101,6 +101,9 @@ const WORDS: Record<string, WordHandler> = {
   max_qos: option('maxQos', (line) => parseInteger(line) as 0 | 1 | 2),
   persistent_client_expiration: option('persistentClientExpirationSec', parseDurationSec),
   sys_interval: option('sysIntervalSec', (line) => parseInteger(line)),
+  // Roost's own words (Mosquitto has neither): a file that uses them is for Roost only.
+  connect_timeout: option('connectTimeoutSec', (line) => parseInteger(line)),
+  incomplete_packet_timeout: option('incompletePacketTimeoutSec', (line) => parseInteger(line)),
   password_file (state, line) {
     const file = restOfLine(line)
     state.conf.passwordFile = { path: file, users: readPasswordFile(file, line.source) }

@@ -1,12 +1,13 @@
-// The packet limit a broker has with no configuration at all: max_packet_size 2,000,000 as in
-// Mosquitto 2.1, checked from a packet's fixed header, on real sockets.
+// The packet limits a broker has with no configuration at all: max_packet_size 2,000,000 as in
+// Mosquitto 2.1, checked from a packet's fixed header, and a bound on how long a started packet
+// may go without a byte (incomplete_packet_timeout), both on real sockets.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type mqttPacket from 'mqtt-packet'
 import { DEFAULTS, resolveOptions } from '../../lib'
 import { startBroker } from '../helpers/broker'
 import { remainingLength } from './bad-input/raw'
-import { encode, publishPacket } from '../helpers/raw-client'
+import { connectPacket, encode, publishPacket } from '../helpers/raw-client'
 import { connect5 } from '../mqtt5/v5'
 
 /** A QoS 1 PUBLISH to 't' whose whole packet is exactly `totalBytes` long (MQTT 5's measure, 3.1.2.11.4). */
@@ -63,4 +64,27 @@ test('message_size_limit set without max_packet_size keeps its meaning: the pack
   const pub = await h.client({ clientId: 'pub' })
   pub.send(publishOfTotal(2_500_000, 1))
   await pub.expectPacket({ cmd: 'puback', messageId: 1 })
+})
+
+test('a PUBLISH left unfinished by a keepalive 0 client is given up after incomplete_packet_timeout, the will published', async (t) => {
+  const h = await startBroker(t, { incompletePacketTimeoutSec: 0.2 })
+  const watcher = await h.client({ clientId: 'watcher' })
+  await watcher.subscribe('will/#', 0)
+  const half = await h.open()
+  half.send(connectPacket({ clientId: 'half', keepalive: 0, will: { topic: 'will/half', payload: 'gone' } }))
+  await half.expectPacket({ cmd: 'connack', returnCode: 0, sessionPresent: false })
+  const disconnected = new Promise<string>((resolve) => h.broker.once('clientDisconnected', (event) => { resolve(event.reason) }))
+  half.send(encode(publishPacket('big', Buffer.alloc(1000, 0x68), 1, { messageId: 1 }), 4).subarray(0, 500))
+  await half.expectClosed()
+  assert.equal(await disconnected, 'protocolError')
+  assert.ok(h.log.lines.includes('Client half (127.0.0.1) left a packet unfinished (500 of 1010 bytes) with nothing more for 0.2 s; disconnecting.'), h.log.lines.join('\n'))
+  await watcher.expectPacket(publishPacket('will/half', 'gone'))
+})
+
+test('MQTT 5: a packet left unfinished gets DISCONNECT 0x81 with a reason string (MQTT 5.0, 4.13.1)', async (t) => {
+  const h = await startBroker(t, { incompletePacketTimeoutSec: 0.2 })
+  const { client } = await connect5(h, { clientId: 'half5', keepalive: 0 })
+  client.send(Buffer.from([0x32, 0x7f, 0x00, 0x01]))
+  await client.expectPacket({ cmd: 'disconnect', reasonCode: 0x81, properties: { reasonString: 'packet incomplete after 0.2 s without data' } })
+  await client.expectClosed()
 })
