@@ -118,6 +118,15 @@ describe('editor in headless Chromium', () => {
     await page.fill('.roost-broker-user-password', 's3cret')
     await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-security.png') })
     await page.waitForTimeout(450)
+    await page.click('#red-ui-tab-roost-broker-tab-limits a')
+    await page.waitForSelector('#node-config-input-maxPacketSize:visible')
+    // The starter flow's broker was written before the packet limit: the dialog shows the
+    // protocol's limit it runs with, and the timeouts' defaults.
+    assert.equal(await page.inputValue('#node-config-input-maxPacketSize'), '0')
+    assert.equal(await page.inputValue('#node-config-input-connectTimeout'), '10')
+    assert.equal(await page.inputValue('#node-config-input-incompletePacketTimeout'), '60')
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-limits.png') })
+    await page.waitForTimeout(450)
     await page.click('#red-ui-tab-roost-broker-tab-connection a')
     await page.waitForSelector('#node-config-input-port:visible')
     // An invalid port is marked as such by the editor's validation.
