@@ -62,7 +62,7 @@ export class Connection implements DeliveryChannel, FrameSink {
   constructor (readonly ctx: BrokerContext, readonly socket: ClientStream) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown'
     this.remotePort = socket.remotePort ?? 0
-    this.framer = new Framer(this, ctx.maxInboundPacketBytes)
+    this.framer = new Framer(this, ctx.maxInboundPacketBytes, ctx.options.incompletePacketTimeoutSec * 1000)
     // Shared listener functions rather than closures per connection: memory per idle client counts.
     ;(socket as OwnedStream)[OWNER] = this
     socket.on('data', Connection.onSocketData)
@@ -140,10 +140,17 @@ export class Connection implements DeliveryChannel, FrameSink {
     }
   }
 
-  onFrameError (error: FrameError, declaredLength: number): void {
+  onFrameError (error: FrameError, declaredLength: number, receivedBytes: number): void {
     if (error === FrameError.TooLarge) {
       this.ctx.logger.notice(`Client ${this.describe()} sent a packet of ${declaredLength} bytes, over the limit of ${this.framer.maxPacketBytes}; disconnecting.`)
       this.closeWithReason(ReasonCode.PacketTooLarge, 'protocolError')
+    } else if (error === FrameError.Incomplete) {
+      const seconds = this.ctx.options.incompletePacketTimeoutSec
+      const of = declaredLength > 0 ? ` of ${declaredLength}` : ''
+      this.ctx.logger.notice(`Client ${this.describe()} left a packet unfinished (${receivedBytes}${of} bytes) with nothing more for ${seconds} s; disconnecting.`)
+      // A packet whose bytes stop short of its remaining length is not a well-formed packet
+      // (MQTT 5.0, 4.13.1); the reason string says why, since nothing about its bytes was wrong.
+      this.closeWithReason(ReasonCode.MalformedPacket, 'protocolError', `packet incomplete after ${seconds} s without data`)
     } else {
       this.ctx.logger.notice(`Client ${this.describe()} sent a malformed remaining length; disconnecting.`)
       this.closeWithReason(ReasonCode.MalformedPacket, 'protocolError')

@@ -341,7 +341,8 @@ test('with no inflight limit the 65,535 packet ids are the window: later message
 })
 
 test('payloads whose remaining length takes 1 to 4 bytes arrive intact, byte for byte', async (t) => {
-  const h = await startBroker(t)
+  // A 4-byte remaining length needs more than the default 2,000,000-byte packet limit.
+  const h = await startBroker(t, { maxPacketSize: 4_000_000 })
   const sub = await h.client({ clientId: 'sub' })
   await sub.subscribe('size/#', 1)
   const pub = await h.client({ clientId: 'pub' })
