@@ -16,8 +16,8 @@ import type { V5State } from './v5-state'
 
 /** Unsent bytes past which QoS 0 messages to this client are dropped rather than buffered. */
 export const SLOW_CONSUMER_BYTES = 1024 * 1024
-/** How long a closing socket may take to flush its last packet before it is destroyed. */
-const CLOSE_FLUSH_MS = 2000
+/** How long a closing socket keeps reading, for its last packet to reach the client, before it is destroyed. */
+const CLOSE_LINGER_MS = 2000
 
 export type ConnectionState = 'awaitingConnect' | 'authenticating' | 'connected' | 'closed'
 
@@ -371,15 +371,34 @@ export class Connection implements DeliveryChannel, FrameSink {
     if (flush && !this.socket.destroyed) {
       backlog?.flush()
       this.uncork()
-      // Destroyed once the last bytes are handed on ('finish'), without waiting for the peer to
-      // close its side; a peer that does not read is cut off after CLOSE_FLUSH_MS.
-      this.socket.end(() => this.socket.destroy())
-      setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS).unref()
+      if (this.disconnecting) {
+        // The client ended with DISCONNECT and sends nothing more: gone once our last bytes are.
+        this.socket.once('finish', Connection.onFlushed)
+        this.socket.end()
+      } else {
+        // Our CONNACK or DISCONNECT ends it: half-close and keep reading (the stopped framer
+        // discards it). A socket destroyed while the client still sends makes the kernel answer
+        // with a reset, and a reset can throw away the reason the client has not read yet
+        // (MQTT 5.0, 4.13). The socket goes when the client closes its side too.
+        this.socket.end()
+        this.socket.resume()
+      }
+      // A client that neither reads nor closes is cut off after CLOSE_LINGER_MS.
+      const linger = setTimeout(Connection.onLingerEnd, CLOSE_LINGER_MS, this.socket)
+      this.socket.once('close', () => { clearTimeout(linger) })
     } else {
       backlog?.stop()
       this.socket.destroy()
     }
     this.ctx.connectionClosed(this, reason)
+  }
+
+  private static onFlushed (this: ClientStream): void {
+    this.destroy()
+  }
+
+  private static onLingerEnd (socket: ClientStream): void {
+    socket.destroy()
   }
 }
 
