@@ -93,7 +93,9 @@ export class Connection implements DeliveryChannel, FrameSink {
     const conn = this[OWNER]
     if (conn.state === 'closed') return
     conn.backlog?.drained()
-    if (conn.writable) conn.session?.channelDrained()
+    // A run of drops ends when the client has caught up, not at every dip below the threshold:
+    // a reader slower than the flow would otherwise start and end one every few hundred KiB.
+    if (conn.unsentBytes === 0) conn.session?.channelDrained()
   }
 
   private static onConnectTimeout (conn: Connection): void {

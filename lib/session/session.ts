@@ -171,7 +171,7 @@ export class Session implements Subscriber {
     this.endQueueFullDrops()
   }
 
-  /** The connection's socket has room again: a run of slow-consumer drops is over. */
+  /** The connection has sent everything it held: a run of slow-consumer drops is over. */
   channelDrained (): void {
     if (this.slowDrops === 0) return
     this.limits.onDropsEnded(this, SLOW_CONSUMER, this.slowDrops)
