@@ -54,8 +54,11 @@ export class BrokerCore implements BrokerContext {
       queueQos0Messages: options.queueQos0Messages,
       onDrop: (session, _message, why) => {
         this.stats.publishDropped++
-        // One line when dropping starts, not one per message.
+        // One line when dropping starts and one when it ends, not one per message.
         if (why !== '') this.logger.warning(`Outgoing messages are being dropped for client ${session.clientId} (${why}).`)
+      },
+      onDropsEnded: (session, why, count) => {
+        this.logger.warning(`Stopped dropping outgoing messages for client ${session.clientId} (${why}): ${count} dropped.`)
       },
       onExpired: () => {
         this.stats.publishDropped++
