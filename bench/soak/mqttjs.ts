@@ -49,9 +49,16 @@ export interface PublisherSpec {
 
 /** A publisher of tracked messages: each acknowledged QoS 1/2 message goes into the ledger. */
 export class TrackedPublisher {
-  /** Messages sent and not yet acknowledged on the current connection. */
+  /** Messages sent and not yet acknowledged (or, at QoS 0, written) on the current connection. */
   pending = 0
   private client: MqttClient | undefined
+  /** QoS 1/2 messages awaiting their PUBACK/PUBCOMP on the current connection. */
+  private inflight = 0
+  /**
+   * The broker's Receive Maximum (MQTT 5, 3.2.2.3.3): a client never has more QoS 1/2 messages
+   * unacknowledged [MQTT-3.3.4-7], and MQTT.js does not hold back by itself.
+   */
+  private window = Infinity
   private leaving = false
 
   constructor (private readonly ctx: SoakContext, readonly spec: PublisherSpec) {}
@@ -61,9 +68,11 @@ export class TrackedPublisher {
   }
 
   async start (): Promise<void> {
-    const { client } = await openMqttjs(this.ctx.port, { clientId: this.spec.name, protocolVersion: this.spec.version, clean: true })
+    const { client, connack } = await openMqttjs(this.ctx.port, { clientId: this.spec.name, protocolVersion: this.spec.version, clean: true })
     this.client = client
     this.pending = 0
+    this.inflight = 0
+    this.window = this.spec.version === 5 ? connack.properties?.receiveMaximum ?? 65535 : Infinity
     client.once('close', () => {
       if (this.leaving) return
       this.ctx.count('publisher: closed by the broker')
@@ -91,11 +100,17 @@ export class TrackedPublisher {
       this.ctx.count('publisher: offline, message not sent')
       return
     }
+    if (qos > 0 && this.inflight >= this.window) {
+      this.ctx.count('publisher: Receive Maximum reached, message not sent')
+      return
+    }
     const { seq, payload } = this.ctx.ledger.payload(this.spec.index, bytes)
     this.pending++
+    if (qos > 0) this.inflight++
     client.publish(this.ctx.ledger.topicOf(this.spec.index), payload, { qos }, (error) => {
       if (client !== this.client) return
       this.pending--
+      if (qos > 0) this.inflight--
       if (error !== undefined && error !== null) this.ctx.count(`publisher: refused (${error.message})`)
       else if (qos > 0) this.ctx.ledger.acked(this.spec.index, seq, qos as 1 | 2)
     })

@@ -51,7 +51,7 @@ export const DEFAULTS: Readonly<SoakOptions> = Object.freeze({
   fastRate: 300,
   fastPublishers: 6,
   fastPayloadBytes: 2048,
-  bulkRate: 2000,
+  bulkRate: 4000,
   maxPacketBytes: 4 * 1024 * 1024,
   largeEverySec: 3,
   oversizeEverySec: 10,

@@ -35,11 +35,11 @@ async function soak (broker: BrokerProcess, options: SoakOptions, print: (line: 
   const ledger = new Ledger()
   const ctx = new SoakContext(options, broker.port, ledger)
   const monitor = new Monitor(broker)
-  let stopping = false
-  let crash: BrokerExit | undefined
+  // Set by a crash: the exit of a broker that ended while the soak did not ask it to.
+  const state: { stopping: boolean, crash?: BrokerExit } = { stopping: false }
   const crashed = new Promise<void>((resolve) => broker.onExit((exit) => {
-    if (stopping) return
-    crash = exit
+    if (state.stopping) return
+    state.crash = exit
     print(`soak: roost ended by itself (exit code ${String(exit.code)}, signal ${String(exit.signal)}); nothing is restarted`)
     resolve()
   }))
@@ -49,11 +49,8 @@ async function soak (broker: BrokerProcess, options: SoakOptions, print: (line: 
   const slow = new SlowConsumers(ctx)
   const badInput = new BadInput(ctx)
   const churn = new Churn(ctx)
-  const setup = Promise.all([tracked.start(), slow.start()])
-  // After a crash the setup may still fail; that is not news any more.
-  setup.catch(() => {})
   try {
-    await Promise.race([setup, crashed])
+    await untilCrash(Promise.all([tracked.start(), slow.start()]), crashed)
   } catch (error) {
     ctx.close()
     slow.close()
@@ -84,40 +81,42 @@ async function soak (broker: BrokerProcess, options: SoakOptions, print: (line: 
   slow.close()
   badInput.close()
   churn.close()
-  if (crash === undefined) {
+  if (state.crash === undefined) {
     print('soak: load ended; waiting for the last acknowledgements and owed messages')
-    const settled = tracked.settle()
-    settled.catch(() => {})
-    await Promise.race([settled, crashed])
-    await Promise.race([drain(ledger, ctx), crashed])
+    await untilCrash(tracked.settle(), crashed)
+    await untilCrash(drain(ledger, ctx), crashed)
   }
   const totals = ledger.totals()
   tracked.close()
   ctx.close()
-  if (crash === undefined) await Promise.race([settleFds(monitor, options, ctx), crashed])
+  if (state.crash === undefined) await untilCrash(settleFds(monitor, ctx), crashed)
   monitor.take()
   monitor.stop()
-  stopping = true
-  const crashedWith = crash as BrokerExit | undefined
-  const exit = crashedWith === undefined ? await broker.stop() : undefined
-  if (crashedWith !== undefined) await broker.stop()
+  state.stopping = true
+  const exit = await broker.stop()
 
   const minutes = (Date.now() - startedAtMs) / 60_000
   const partial: Omit<SoakSummary, 'passed' | 'failures'> = {
     seed: options.seed,
     durationSec: loadSec,
     messages: { ...totals, bulkSent: ctx.counters.get('bulk: sent') ?? 0, bulkDelivered: slow.bulkDelivered, foreign: ledger.foreign() },
-    crashes: crashedWith === undefined ? 0 : 1,
+    crashes: state.crash === undefined ? 0 : 1,
     resources: monitor.figures(),
     log: { lines: broker.logLines, bytes: broker.logBytes, linesPerMinute: Math.round(broker.logLines / minutes), file: broker.logFile },
     violations: Object.fromEntries(ctx.violations),
     counters: Object.fromEntries(ctx.counters)
   }
-  if (crashedWith !== undefined) partial.crash = crashOf(crashedWith, startedAtMs, broker.logTail())
-  if (exit !== undefined) partial.brokerExit = { code: exit.code, signal: exit.signal }
+  if (state.crash !== undefined) partial.crash = crashOf(state.crash, startedAtMs, broker.logTail())
+  else partial.brokerExit = { code: exit.code, signal: exit.signal }
   const failures = verdict(partial, options)
   if (failures.length === 0 && !options.keep) rmSync(broker.dir, { recursive: true, force: true })
   return { passed: failures.length === 0, failures, ...partial }
+}
+
+/** Waits for a step, or for a crash; a step that fails after the crash is no news any more. */
+async function untilCrash (step: Promise<unknown>, crashed: Promise<void>): Promise<void> {
+  step.catch(() => {})
+  await Promise.race([step, crashed])
 }
 
 /** Waits until nothing owed is missing, or nothing more arrives for a while, bounded. */
@@ -133,9 +132,9 @@ async function drain (ledger: Ledger, ctx: SoakContext): Promise<void> {
   }
 }
 
-/** Every client is closed: waits (bounded) for the broker's fds to come back near their start. */
-async function settleFds (monitor: Monitor, options: SoakOptions, ctx: SoakContext): Promise<void> {
+/** Every client is closed: waits (bounded) for the broker's fds to come back to their start; the verdict allows a slack. */
+async function settleFds (monitor: Monitor, ctx: SoakContext): Promise<void> {
   const until = Date.now() + FD_SETTLE_MS
-  const target = monitor.figures().fdsStart + options.fdSlack
+  const target = monitor.figures().fdsStart
   while (Date.now() < until && monitor.take() && monitor.current.fds > target) await ctx.sleep(500)
 }
