@@ -10,6 +10,7 @@ import { createSettingsLogger } from './config/logging'
 import { resolveSettings, type RoostSettings } from './config/settings'
 import { ConfigError } from './errors'
 import type { Logger } from './logger'
+import { passwdMain } from './passwd/command'
 import { version } from '../package.json'
 
 /** One line on stderr, for failures before or instead of the log. */
@@ -144,6 +145,10 @@ async function run (argv: string[]): Promise<void> {
 
 /** Entry point of bin/roost.js: runs until a signal; exits with the codes listed in --help. */
 export function main (argv: string[]): void {
+  if (argv[0] === 'passwd') {
+    passwdMain(argv.slice(1))
+    return
+  }
   run(argv).catch((error: unknown) => {
     fail(`unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, EXIT_RUNTIME_ERROR)
   })

@@ -1,6 +1,8 @@
 // The JSON schema of BrokerOptions. Every entry point validates against this one schema.
 
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const
+/** A day: longer waits are no bound at all, and setTimeout cannot hold much more than 24 days. */
+const MAX_TIMEOUT_SEC = 86_400
 
 export const BROKER_OPTIONS_SCHEMA = {
   type: 'object',
@@ -31,7 +33,9 @@ export const BROKER_OPTIONS_SCHEMA = {
     maxKeepalive: { type: 'integer', minimum: 0, maximum: 65535 },
     maxClientIdLength: { type: 'integer', minimum: 1, maximum: 65535 },
     maxTopicLevels: { type: 'integer', minimum: 1, maximum: 65535 },
-    connectTimeoutSec: { type: 'number', exclusiveMinimum: 0 },
+    connectTimeoutSec: { type: 'number', exclusiveMinimum: 0, maximum: MAX_TIMEOUT_SEC },
+    incompletePacketTimeoutSec: { type: 'number', minimum: 0, maximum: MAX_TIMEOUT_SEC },
+    // The whole packet: 1 header byte, 4 length bytes and 268,435,455 more (MQTT 5.0, 1.5.5).
     maxPacketSize: { type: 'integer', minimum: 0, maximum: 268435460 },
     maxQos: { type: 'integer', enum: [0, 1, 2] },
     maxTopicAlias: { type: 'integer', minimum: 0, maximum: 65535 },

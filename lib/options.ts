@@ -39,7 +39,7 @@ export interface BrokerOptions {
   queueQos0Messages: boolean
   /** `upgrade_outgoing_qos`: deliver at the subscription's QoS even when the message was published lower (not MQTT conformant). */
   upgradeOutgoingQos: boolean
-  /** `message_size_limit`: largest PUBLISH payload accepted, in bytes; 0 for the protocol's own limit. */
+  /** `message_size_limit`: largest PUBLISH payload accepted, in bytes; 0 for no limit of its own (the packet limit still holds). */
   messageSizeLimit: number
   /** `max_keepalive`: the longest keepalive a client may ask for, in seconds. */
   maxKeepalive: number
@@ -47,9 +47,11 @@ export interface BrokerOptions {
   maxClientIdLength: number
   /** Most levels a topic name or filter may have (Mosquitto allows 200 separators: 201 levels). */
   maxTopicLevels: number
-  /** Seconds a new socket may take to send CONNECT before it is closed. */
+  /** `connect_timeout` (Roost's own word): seconds a new socket may take to send CONNECT before it is closed. */
   connectTimeoutSec: number
-  /** `max_packet_size`: largest packet accepted from a client, in bytes; 0 for the protocol's limit. Sent to MQTT 5 clients as Maximum Packet Size. */
+  /** `incomplete_packet_timeout` (Roost's own word): seconds a started packet may go without a byte before the client is closed; 0 waits forever. */
+  incompletePacketTimeoutSec: number
+  /** `max_packet_size`: largest whole packet accepted from a client, in bytes (2,000,000 as in Mosquitto 2.1); 0 for the protocol's limit, or message_size_limit plus room for topic and properties when that is set. Sent to MQTT 5 clients as Maximum Packet Size. */
   maxPacketSize: number
   /** `max_qos`: the highest QoS clients may publish with and be granted (sent to MQTT 5 clients as Maximum QoS). */
   maxQos: 0 | 1 | 2
@@ -95,7 +97,8 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   maxClientIdLength: 65535,
   maxTopicLevels: 201,
   connectTimeoutSec: 10,
-  maxPacketSize: 0,
+  incompletePacketTimeoutSec: 60,
+  maxPacketSize: 2_000_000,
   maxQos: 2,
   maxTopicAlias: 10,
   responseInformationRoot: 'responses',
@@ -125,5 +128,8 @@ export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptio
   if (!validate(input)) throw new ConfigError(describeOptionErrors(validate.errors))
   const options: BrokerOptions = { ...DEFAULTS, ...input, listeners: (input.listeners ?? DEFAULTS.listeners).map((l) => ({ ...l })) }
   options.users = { ...(input.users ?? {}) }
+  // A message_size_limit chosen without max_packet_size keeps its meaning: the packet limit is then
+  // that payload plus room for its topic and properties, not the default, which may be smaller.
+  if (input.maxPacketSize === undefined && options.messageSizeLimit > 0) options.maxPacketSize = 0
   return options
 }

@@ -27,14 +27,19 @@ export class WireClient {
     socket.on('close', () => { this.closed = true })
   }
 
-  /** Opens a TCP connection, sends CONNECT and waits for a successful CONNACK. */
-  static async connect (port: number, clientId: string): Promise<WireClient> {
+  /** Opens a TCP connection and sends nothing: the caller does its own handshake. */
+  static async open (port: number): Promise<WireClient> {
     const socket = net.connect({ port, host: '127.0.0.1' })
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('error', reject)
     })
-    const client = new WireClient(socket)
+    return new WireClient(socket)
+  }
+
+  /** Opens a TCP connection, sends CONNECT and waits for a successful CONNACK. */
+  static async connect (port: number, clientId: string): Promise<WireClient> {
+    const client = await WireClient.open(port)
     await client.request(connectPacket(clientId), CONNACK)
     return client
   }

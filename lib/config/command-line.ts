@@ -31,6 +31,7 @@ export const EXIT_CONFIG_ERROR = 3
 
 export const USAGE = `Usage: roost [-c config_file] [-p port]... [-h bind_address] [-v]
        roost --help | --version
+       roost passwd ...  (manages password files: see roost passwd --help)
 
 Runs the Roost MQTT broker in the foreground until SIGINT or SIGTERM.
 

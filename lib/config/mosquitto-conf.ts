@@ -127,6 +127,9 @@ const WORDS: Record<string, WordHandler> = {
   persistence_location: option('persistenceLocation', restOfLine),
   persistence_file: option('persistenceFile', restOfLine),
   autosave_interval: option('autosaveIntervalSec', (line) => parseInteger(line)),
+  // Roost's own words (Mosquitto has neither): a file that uses them is for Roost only.
+  connect_timeout: option('connectTimeoutSec', (line) => parseInteger(line)),
+  incomplete_packet_timeout: option('incompletePacketTimeoutSec', (line) => parseInteger(line)),
   password_file (state, line) {
     const file = restOfLine(line)
     state.conf.passwordFile = { path: file, users: readPasswordFile(file, line.source) }

@@ -9,17 +9,15 @@ import { handleFrame } from '../handlers'
 import type { DeliveryChannel, Session } from '../session/session'
 import type { ClientInfo, Message, ProtocolVersion, QoS } from '../types'
 import { encodeAck, PUBREL } from './acks'
-import { outboundPublishProperties, remainingExpirySec } from '../codec/publish-properties'
+import { Backlog, SOCKET_WINDOW_BYTES } from './backlog'
 import { FrameError, type FrameSink, Framer } from './framer'
-import { encodePublish } from './publish-codec'
+import { encodeOutgoingPublish, payloadApart } from './outgoing-publish'
 import type { V5State } from './v5-state'
 
 /** Unsent bytes past which QoS 0 messages to this client are dropped rather than buffered. */
 export const SLOW_CONSUMER_BYTES = 1024 * 1024
-/** Unsent bytes past which the client is disconnected: it is not reading at all. */
-export const STALLED_CONSUMER_BYTES = 16 * 1024 * 1024
-/** How long a closing socket may take to flush its last packet before it is destroyed. */
-const CLOSE_FLUSH_MS = 2000
+/** How long a closing socket keeps reading, for its last packet to reach the client, before it is destroyed. */
+const CLOSE_LINGER_MS = 2000
 
 export type ConnectionState = 'awaitingConnect' | 'authenticating' | 'connected' | 'closed'
 
@@ -62,17 +60,20 @@ export class Connection implements DeliveryChannel, FrameSink {
   private uncommitted: Buffer[] | undefined
   private committing = false
   private commitScheduled = false
+  /** Bytes waiting for room in the socket; made when first needed, as most clients never wait. */
+  private backlog: Backlog | undefined
 
   constructor (readonly ctx: BrokerContext, readonly socket: ClientStream) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown'
     this.remotePort = socket.remotePort ?? 0
-    this.framer = new Framer(this, ctx.maxInboundPacketBytes)
+    this.framer = new Framer(this, ctx.maxInboundPacketBytes, ctx.options.incompletePacketTimeoutSec * 1000)
     // Shared listener functions rather than closures per connection: memory per idle client counts.
     ;(socket as OwnedStream)[OWNER] = this
     socket.on('data', Connection.onSocketData)
     socket.on('error', Connection.onSocketError)
     socket.on('end', Connection.onSocketEnd)
     socket.on('close', Connection.onSocketEnd)
+    socket.on('drain', Connection.onSocketDrain)
     // A socket that never sends CONNECT must not hold resources forever.
     this.timer = setTimeout(Connection.onConnectTimeout, ctx.options.connectTimeoutSec * 1000, this)
   }
@@ -89,6 +90,16 @@ export class Connection implements DeliveryChannel, FrameSink {
 
   private static onSocketEnd (this: OwnedStream): void {
     this[OWNER].close('socketClosed')
+  }
+
+  /** The socket sent what it held: the client is reading. Waiting bytes follow. */
+  private static onSocketDrain (this: OwnedStream): void {
+    const conn = this[OWNER]
+    if (conn.state === 'closed') return
+    conn.backlog?.drained()
+    // A run of drops ends when the client has caught up, not at every dip below the threshold:
+    // a reader slower than the flow would otherwise start and end one every few hundred KiB.
+    if (conn.unsentBytes === 0) conn.session?.channelDrained()
   }
 
   private static onConnectTimeout (conn: Connection): void {
@@ -144,10 +155,17 @@ export class Connection implements DeliveryChannel, FrameSink {
     }
   }
 
-  onFrameError (error: FrameError, declaredLength: number): void {
+  onFrameError (error: FrameError, declaredLength: number, receivedBytes: number): void {
     if (error === FrameError.TooLarge) {
       this.ctx.logger.notice(`Client ${this.describe()} sent a packet of ${declaredLength} bytes, over the limit of ${this.framer.maxPacketBytes}; disconnecting.`)
       this.closeWithReason(ReasonCode.PacketTooLarge, 'protocolError')
+    } else if (error === FrameError.Incomplete) {
+      const seconds = this.ctx.options.incompletePacketTimeoutSec
+      const of = declaredLength > 0 ? ` of ${declaredLength}` : ''
+      this.ctx.logger.notice(`Client ${this.describe()} left a packet unfinished (${receivedBytes}${of} bytes) with nothing more for ${seconds} s; disconnecting.`)
+      // A packet whose bytes stop short of its remaining length is not a well-formed packet
+      // (MQTT 5.0, 4.13.1); the reason string says why, since nothing about its bytes was wrong.
+      this.closeWithReason(ReasonCode.MalformedPacket, 'protocolError', `packet incomplete after ${seconds} s without data`)
     } else {
       this.ctx.logger.notice(`Client ${this.describe()} sent a malformed remaining length; disconnecting.`)
       this.closeWithReason(ReasonCode.MalformedPacket, 'protocolError')
@@ -195,18 +213,39 @@ export class Connection implements DeliveryChannel, FrameSink {
   }
 
   private static onKeepaliveTimer (conn: Connection): void {
+    conn.timer = undefined
     const limitMs = conn.keepaliveSec * 1500
     const idleMs = Date.now() - conn.lastActivityMs
     if (idleMs >= limitMs) {
       conn.ctx.logger.notice(`Client ${conn.describe()} has exceeded timeout, disconnecting.`)
-      conn.closeWithReason(ReasonCode.KeepAliveTimeout, 'keepaliveTimeout')
+      conn.closeSafely(ReasonCode.KeepAliveTimeout, 'keepaliveTimeout')
     } else {
       conn.armKeepalive(limitMs - idleMs)
     }
   }
 
+  /**
+   * Closes from a timer or a later tick, where nothing above would catch an error: whatever
+   * goes wrong while closing ends this socket and is reported, and the broker runs on.
+   */
+  private closeSafely (reasonCode: number, reason: DisconnectReason): void {
+    try {
+      this.closeWithReason(reasonCode, reason)
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error))
+      this.ctx.logger.error(`Client ${this.describe()}: internal error while closing: ${failure.message}.`)
+      this.ctx.reportError(failure, this.clientId || undefined)
+      this.socket.destroy()
+    }
+  }
+
+  /** Bytes written and not yet sent: in the socket and waiting behind it. */
+  get unsentBytes (): number {
+    return this.socket.writableLength + (this.backlog?.bytes ?? 0)
+  }
+
   get writable (): boolean {
-    return this.socket.writableLength < SLOW_CONSUMER_BYTES
+    return this.unsentBytes < SLOW_CONSUMER_BYTES
   }
 
   get receiveMaximum (): number {
@@ -218,16 +257,36 @@ export class Connection implements DeliveryChannel, FrameSink {
     const stats = this.ctx.stats
     stats.messagesSent++
     stats.bytesSent += packet.length
+    this.send(packet)
+  }
+
+  /** Bytes of a packet (or a packet's part), in order: into the socket while it has room, else behind it. */
+  private send (packet: Buffer): void {
     if (!this.corked) {
       this.corked = true
       this.socket.cork()
       this.ctx.scheduleUncork(this)
     }
-    if (!this.socket.write(packet) && this.socket.writableLength > STALLED_CONSUMER_BYTES) {
-      this.ctx.logger.notice(`Client ${this.describe()} is not reading: ${this.socket.writableLength} bytes unsent; disconnecting.`)
-      // MQTT 5 calls this a quota (0x97); the DISCONNECT is written last, for a client that reads again.
-      this.closeWithReason(ReasonCode.QuotaExceeded, 'slowConsumer')
+    const backlog = this.backlog
+    if ((backlog === undefined || backlog.bytes === 0) && this.socket.writableLength + packet.length <= SOCKET_WINDOW_BYTES) {
+      this.socket.write(packet)
+      return
     }
+    if (backlog !== undefined) backlog.push(packet)
+    else (this.backlog = new Backlog(this)).push(packet)
+  }
+
+  /** Called by the backlog; see Backlog for when. */
+  closeStalled (unsentBytes: number, why: string): void {
+    if (this.state === 'closed') return
+    this.ctx.logger.notice(`Client ${this.describe()} is not reading: ${unsentBytes} bytes unsent, ${why}; disconnecting.`)
+    // MQTT 5 calls this a quota (0x97); the DISCONNECT is written last, for a client that reads again.
+    this.closeSafely(ReasonCode.QuotaExceeded, 'slowConsumer')
+  }
+
+  /** Called by the backlog once it has stayed empty for a stall period. */
+  dropBacklog (): void {
+    this.backlog = undefined
   }
 
   /**
@@ -276,46 +335,46 @@ export class Connection implements DeliveryChannel, FrameSink {
     this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }))
   }
 
+  /**
+   * Runs inside the publisher's PUBLISH (or a will, or an in-process publish): an error here is
+   * this subscriber's alone. It is reported and ends this connection on the next tick; the
+   * message counts as not delivered, and the publisher still gets its acknowledgement.
+   */
   sendPublish (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds?: number[]): boolean {
-    const v5 = this.v5
-    let packet: Buffer
-    if (v5 !== undefined && (subscriptionIds !== undefined || v5.topicAliasMaximum > 0)) {
-      packet = this.encodeForThisClient(v5, message, qos, retain, dup, packetId, subscriptionIds)
-    } else {
-      packet = this.ctx.encoder.encode(message, qos, retain, this.protocolVersion)
-      if (qos > 0) {
-        // The shared encoding is a template: each subscriber gets its own packet identifier.
-        const own = Buffer.allocUnsafe(packet.length)
-        packet.copy(own)
-        own.writeUInt16BE(packetId, this.ctx.encoder.packetIdOffset)
-        if (dup) own[0] = (own[0] as number) | 0x08
-        packet = own
-      }
+    try {
+      return this.encodeAndSend(message, qos, retain, dup, packetId, subscriptionIds)
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error))
+      this.ctx.logger.error(`Client ${this.describe()}: internal error sending a PUBLISH: ${failure.message}; disconnecting.`)
+      this.ctx.reportError(failure, this.clientId || undefined)
+      process.nextTick(Connection.closeAfterFailure, this)
+      return false
     }
+  }
+
+  private static closeAfterFailure (conn: Connection): void {
+    conn.closeSafely(ReasonCode.ImplementationSpecificError, 'protocolError')
+  }
+
+  private encodeAndSend (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds: number[] | undefined): boolean {
+    const v5 = this.v5
+    const packet = encodeOutgoingPublish(this.ctx.encoder, this.protocolVersion, v5, message, qos, retain, dup, packetId, subscriptionIds)
+    const apart = payloadApart(message)
+    const size = apart ? packet.length + message.payload.length : packet.length
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size
-    if (v5 !== undefined && v5.maximumPacketSize > 0 && packet.length > v5.maximumPacketSize) {
-      this.ctx.logger.debug(`Dropped a ${packet.length} byte PUBLISH to ${this.clientId}: over its maximum packet size ${v5.maximumPacketSize}.`)
+    if (v5 !== undefined && v5.maximumPacketSize > 0 && size > v5.maximumPacketSize) {
+      this.ctx.logger.debug(`Dropped a ${size} byte PUBLISH to ${this.clientId}: over its maximum packet size ${v5.maximumPacketSize}.`)
       return false
     }
     const stats = this.ctx.stats
     stats.publishSent++
     stats.publishBytesSent += message.payload.length
-    this.write(packet)
+    if (this.state === 'closed') return true
+    stats.messagesSent++
+    stats.bytesSent += size
+    this.send(packet)
+    if (apart) this.send(message.payload)
     return true
-  }
-
-  /** A PUBLISH with what belongs to this delivery alone: subscription identifiers, a topic alias. */
-  private encodeForThisClient (v5: V5State, message: Message, qos: QoS, retain: boolean, dup: boolean,
-    packetId: number, subscriptionIds: number[] | undefined): Buffer {
-    // A re-sent message keeps its full topic: the alias may have been set on another connection.
-    const alias = dup ? undefined : v5.outboundAlias(message.topic)
-    const topic = alias?.known === true ? '' : message.topic
-    const properties = outboundPublishProperties(message, remainingExpirySec(message, Date.now()), subscriptionIds, alias?.alias)
-    const packet = encodePublish(topic, message.payload, qos, retain, dup, packetId, 5, properties)
-    // A packet over the client's Maximum Packet Size is dropped [MQTT-3.1.2-25]: an alias it would
-    // have set is never learned, so it must not be used later without its topic [MQTT-3.3.2-12].
-    if (alias?.known === false && v5.maximumPacketSize > 0 && packet.length > v5.maximumPacketSize) v5.forgetOutboundAlias(message.topic)
-    return packet
   }
 
   sendPubrel (packetId: number): void {
@@ -353,17 +412,40 @@ export class Connection implements DeliveryChannel, FrameSink {
     this.state = 'closed'
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
+    const backlog = this.backlog
+    this.backlog = undefined
     this.framer.stop()
     if (flush && !this.socket.destroyed) {
+      backlog?.flush()
       this.uncork()
-      // Destroyed once the last bytes are handed on ('finish'), without waiting for the peer to
-      // close its side; a peer that does not read is cut off after CLOSE_FLUSH_MS.
-      this.socket.end(() => this.socket.destroy())
-      setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS).unref()
+      if (this.disconnecting) {
+        // The client ended with DISCONNECT and sends nothing more: gone once our last bytes are.
+        this.socket.once('finish', Connection.onFlushed)
+        this.socket.end()
+      } else {
+        // Our CONNACK or DISCONNECT ends it: half-close and keep reading (the stopped framer
+        // discards it). A socket destroyed while the client still sends makes the kernel answer
+        // with a reset, and a reset can throw away the reason the client has not read yet
+        // (MQTT 5.0, 4.13). The socket goes when the client closes its side too.
+        this.socket.end()
+        this.socket.resume()
+      }
+      // A client that neither reads nor closes is cut off after CLOSE_LINGER_MS.
+      const linger = setTimeout(Connection.onLingerEnd, CLOSE_LINGER_MS, this.socket)
+      this.socket.once('close', () => { clearTimeout(linger) })
     } else {
+      backlog?.stop()
       this.socket.destroy()
     }
     this.ctx.connectionClosed(this, reason)
+  }
+
+  private static onFlushed (this: ClientStream): void {
+    this.destroy()
+  }
+
+  private static onLingerEnd (socket: ClientStream): void {
+    socket.destroy()
   }
 }
 

@@ -1,18 +1,22 @@
 // Splits a byte stream into MQTT control packets (fixed header + remaining length) before any
 // parsing, so that a packet's size is checked when its header arrives rather than after it has
-// been buffered whole, and so that one chunk holding many packets costs no copying.
+// been buffered whole, and so that one chunk holding many packets costs no copying. A packet left
+// unfinished, its sender silent, is given up after a set time rather than held forever.
 
 export const enum FrameError {
   /** The remaining length runs past four bytes (MQTT 3.1.1, 2.2.3). */
   MalformedLength = 1,
   /** The whole packet exceeds the limit in force. */
-  TooLarge = 2
+  TooLarge = 2,
+  /** A started packet received no byte for the incomplete-packet timeout. */
+  Incomplete = 3
 }
 
 export interface FrameSink {
   /** A whole packet: first byte, its body (remaining-length bytes) and the whole packet. */
   onFrame (firstByte: number, body: Buffer, whole: Buffer): void
-  onFrameError (error: FrameError, declaredLength: number): void
+  /** `declaredLength`: the whole packet's size, once its header was read (else 0); `receivedBytes`: what was held of it. */
+  onFrameError (error: FrameError, declaredLength: number, receivedBytes: number): void
 }
 
 export class Framer {
@@ -23,8 +27,13 @@ export class Framer {
   private needed = 0
   private paused = false
   private failed = false
+  /** When the last byte of the unfinished packet arrived, ms since the epoch. */
+  private lastInputMs = 0
+  /** Armed while a packet is unfinished: one timer per timeout period, never one per chunk. */
+  private incompleteTimer: NodeJS.Timeout | undefined
 
-  constructor (private readonly sink: FrameSink, public maxPacketBytes: number) {}
+  /** `incompleteTimeoutMs`: how long a started packet may go without a byte; 0 waits forever. */
+  constructor (private readonly sink: FrameSink, public maxPacketBytes: number, private readonly incompleteTimeoutMs = 0) {}
 
   /** Stops handing out frames (while CONNECT is being authenticated); bytes keep buffering. */
   pause (): void { this.paused = true }
@@ -42,6 +51,7 @@ export class Framer {
       if (this.paused || (this.needed > 0 && this.pendingBytes + chunk.length < this.needed)) {
         if (chunk.length > 0) this.pending.push(chunk)
         this.pendingBytes += chunk.length
+        this.awaitRest()
         return
       }
       if (chunk.length > 0) this.pending.push(chunk)
@@ -89,7 +99,31 @@ export class Framer {
     if (offset < end) {
       this.pending.push(offset === 0 ? buffer : buffer.subarray(offset))
       this.pendingBytes = end - offset
+      this.awaitRest()
     }
+  }
+
+  /** Notes that bytes of an unfinished packet just arrived, and makes sure someone is watching. */
+  private awaitRest (): void {
+    if (this.incompleteTimeoutMs === 0) return
+    this.lastInputMs = Date.now()
+    if (this.incompleteTimer === undefined) this.incompleteTimer = setTimeout(Framer.checkIncomplete, this.incompleteTimeoutMs, this)
+  }
+
+  /**
+   * Gives up on a packet that stopped arriving: its sender has gone silent mid-packet (a dead peer
+   * with keepalive 0, or one holding the broker's buffer on purpose). A slow sender that keeps
+   * sending is never cut off, and neither is one held back by pause().
+   */
+  private static checkIncomplete (framer: Framer): void {
+    framer.incompleteTimer = undefined
+    if (framer.failed || framer.pendingBytes === 0) return
+    const idleMs = framer.paused ? 0 : Date.now() - framer.lastInputMs
+    if (idleMs < framer.incompleteTimeoutMs) {
+      framer.incompleteTimer = setTimeout(Framer.checkIncomplete, framer.incompleteTimeoutMs - idleMs, framer)
+      return
+    }
+    framer.fail(FrameError.Incomplete, framer.needed)
   }
 
   /** Bytes held for a packet not yet complete. */
@@ -100,10 +134,13 @@ export class Framer {
     this.failed = true
     this.pending = []
     this.pendingBytes = 0
+    if (this.incompleteTimer !== undefined) clearTimeout(this.incompleteTimer)
+    this.incompleteTimer = undefined
   }
 
   private fail (error: FrameError, declaredLength: number): void {
+    const receivedBytes = this.pendingBytes
     this.stop()
-    this.sink.onFrameError(error, declaredLength)
+    this.sink.onFrameError(error, declaredLength, receivedBytes)
   }
 }

@@ -81,14 +81,15 @@ const NO_PROPERTIES = Buffer.from([0])
 /**
  * Encodes a PUBLISH. For QoS 1 and 2 the packet identifier sits at `packetIdOffset()`, so one
  * encoding can be copied and stamped per subscriber. Properties are written for MQTT 5 only:
- * an MQTT 3.1.1 receiver gets the message without them.
+ * an MQTT 3.1.1 receiver gets the message without them. `headerOnly` leaves the payload out
+ * (the remaining length still counts it), for a caller that writes the payload after it as is.
  */
 export function encodePublish (topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean,
-  messageId: number, protocolVersion: number, properties?: PropertiesToWrite | PublishProperties): Buffer {
+  messageId: number, protocolVersion: number, properties?: PropertiesToWrite | PublishProperties, headerOnly = false): Buffer {
   const propertyBlock = protocolVersion !== 5 ? undefined : properties === undefined ? NO_PROPERTIES : encodeProperties(properties as PropertiesToWrite)
   const topicBytes = Buffer.byteLength(topic)
   const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (propertyBlock?.length ?? 0) + payload.length
-  const packet = Buffer.allocUnsafe(1 + varintLength(remaining) + remaining)
+  const packet = Buffer.allocUnsafe(1 + varintLength(remaining) + remaining - (headerOnly ? payload.length : 0))
   packet[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0)
   let position = writeVarint(packet, 1, remaining)
   packet.writeUInt16BE(topicBytes, position)
@@ -103,7 +104,7 @@ export function encodePublish (topic: string, payload: Buffer, qos: QoS, retain:
     else propertyBlock.copy(packet, position)
     position += propertyBlock.length
   }
-  payload.copy(packet, position)
+  if (!headerOnly) payload.copy(packet, position)
   return packet
 }
 

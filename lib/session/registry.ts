@@ -33,8 +33,11 @@ export class SessionRegistry {
       queueQos0Messages: options.queueQos0Messages,
       onDrop: (session, _message, why) => {
         stats.publishDropped++
-        // One line when dropping starts, not one per message.
+        // One line when dropping starts and one when it ends, not one per message.
         if (why !== '') logger.warning(`Outgoing messages are being dropped for client ${session.clientId} (${why}).`)
+      },
+      onDropsEnded: (session, why, count) => {
+        logger.warning(`Stopped dropping outgoing messages for client ${session.clientId} (${why}): ${count} dropped.`)
       },
       onExpired: () => {
         stats.publishDropped++

@@ -27,7 +27,10 @@ export interface SessionLimits {
   maxQueuedMessages: number
   maxQueuedBytes: number
   queueQos0Messages: boolean
+  /** A message not delivered; `why` is set on the first drop of a run and empty for the rest. */
   onDrop (session: Session, message: Message, why: string): void
+  /** A run of drops is over (the client reads again, its queue emptied, it went away): how many there were. */
+  onDropsEnded (session: Session, why: string, count: number): void
   /** A queued message whose Message Expiry Interval ran out before it could be sent. */
   onExpired (session: Session, message: Message): void
 }
@@ -36,6 +39,9 @@ export interface SessionLimits {
 export interface PendingWill extends StoredWill {
   timer: NodeJS.Timeout
 }
+/** Why messages are dropped, as the log says it. */
+const SLOW_CONSUMER = 'slow consumer'
+const QUEUE_FULL = 'queue full'
 
 /** Session Expiry Interval meaning "never" (MQTT 5.0, 3.1.2.11.2). */
 export const SESSION_NEVER_EXPIRES = 0xffffffff
@@ -58,7 +64,10 @@ export class Session implements Subscriber {
   /** Payload bytes of the QoS 1/2 messages in `inflight`, for max_inflight_bytes. */
   private inflightBytes = 0
   private nextPacketId = 1
-  private dropping = false
+  /** QoS 0 messages dropped since this client's socket last had room. */
+  private slowDrops = 0
+  /** Messages dropped since the queue was last found full. */
+  private queueFullDrops = 0
   channel: DeliveryChannel | null = null
   /** Where changes are recorded while the session outlives its connection; undefined for a clean session. */
   journal: SessionJournal | undefined
@@ -114,7 +123,8 @@ export class Session implements Subscriber {
     const channel = this.channel
     if (channel !== null) {
       if (qos === 0) {
-        if (!channel.writable) this.limits.onDrop(this, message, 'slow consumer')
+        // One log line per run of drops, not one per message: a flood would follow the flood.
+        if (!channel.writable) this.limits.onDrop(this, message, this.slowDrops++ === 0 ? SLOW_CONSUMER : '')
         else if (!channel.sendPublish(message, 0, retain, false, 0, subscriptionIds)) this.limits.onDrop(this, message, '')
         return
       }
@@ -167,6 +177,21 @@ export class Session implements Subscriber {
   detach (): void {
     this.channel = null
     this.offlineSince = Date.now()
+    this.channelDrained()
+    this.endQueueFullDrops()
+  }
+
+  /** The connection has sent everything it held: a run of slow-consumer drops is over. */
+  channelDrained (): void {
+    if (this.slowDrops === 0) return
+    this.limits.onDropsEnded(this, SLOW_CONSUMER, this.slowDrops)
+    this.slowDrops = 0
+  }
+
+  private endQueueFullDrops (): void {
+    if (this.queueFullDrops === 0) return
+    this.limits.onDropsEnded(this, QUEUE_FULL, this.queueFullDrops)
+    this.queueFullDrops = 0
   }
 
   /**
@@ -193,6 +218,7 @@ export class Session implements Subscriber {
 
   /** Forgets everything (clean session, or expiry). */
   reset (): void {
+    this.endQueueFullDrops()
     this.inflight = undefined
     this.inflightBytes = 0
     this.receivedQos2 = undefined
@@ -220,7 +246,7 @@ export class Session implements Subscriber {
       else if (next.qos === 0) channel.sendPublish(next.message, 0, next.retain, false, 0, next.subscriptionIds)
       else this.sendInflight(channel, next.message, next.qos, next.retain, next.subscriptionIds)
     }
-    if (queue.length === 0) this.dropping = false
+    if (queue.length === 0) this.endQueueFullDrops()
   }
 
   private hasInflightRoom (channel: DeliveryChannel): boolean {
@@ -265,8 +291,7 @@ export class Session implements Subscriber {
     const queue = this.queue ??= new Fifo<QueuedEntry>()
     if ((maxQueuedMessages > 0 && queue.length >= maxQueuedMessages) ||
       (maxQueuedBytes > 0 && this.queuedBytes + size > maxQueuedBytes)) {
-      this.limits.onDrop(this, message, this.dropping ? '' : 'queue full')
-      this.dropping = true
+      this.limits.onDrop(this, message, this.queueFullDrops++ === 0 ? QUEUE_FULL : '')
       return
     }
     const entry: QueuedEntry = { message, qos, retain, subscriptionIds }

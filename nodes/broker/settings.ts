@@ -1,5 +1,5 @@
 // The roost-broker dialog's values, turned into engine options for either mode.
-import type { BrokerOptions, Logger } from '../../lib'
+import { type BrokerOptions, DEFAULTS, type Logger } from '../../lib'
 import type { ClientOptions } from '../shared/client-api'
 import { readBool, readInt, readString } from '../shared/config'
 import { encodePayload, parseQos } from '../shared/outbound'
@@ -18,7 +18,10 @@ export interface BrokerNodeConfig {
   upgradeOutgoingQos?: boolean | string
   maxQueuedMessages?: string | number
   messageSizeLimit?: string | number
+  maxPacketSize?: string | number
   maxKeepalive?: string | number
+  connectTimeout?: string | number
+  incompletePacketTimeout?: string | number
   sysInterval?: string | number
   persistence?: boolean | string
   // remote
@@ -89,7 +92,13 @@ export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCr
     upgradeOutgoingQos: readBool(config.upgradeOutgoingQos, false),
     maxQueuedMessages: readInt(config.maxQueuedMessages, 1000),
     messageSizeLimit: readInt(config.messageSizeLimit, 0),
+    // New nodes get 2,000,000 from the editor. A node saved before the field existed accepted any
+    // packet up to the protocol's limit (or message_size_limit's): it keeps doing so rather than
+    // start refusing what its devices send after an upgrade.
+    maxPacketSize: readInt(config.maxPacketSize, 0),
     maxKeepalive: readInt(config.maxKeepalive, 65535),
+    connectTimeoutSec: readInt(config.connectTimeout, DEFAULTS.connectTimeoutSec),
+    incompletePacketTimeoutSec: readInt(config.incompletePacketTimeout, DEFAULTS.incompletePacketTimeoutSec),
     sysIntervalSec: readInt(config.sysInterval, 10)
   }
 }

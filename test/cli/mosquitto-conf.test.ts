@@ -52,6 +52,8 @@ describe('mosquitto.conf words', () => {
       'persistence_location /var/lib/roost data/',
       'persistence_file roost.db',
       'autosave_interval 300',
+      'connect_timeout 5',
+      'incomplete_packet_timeout 30',
       'pid_file /tmp/roost test.pid',
       ''
     ].join('\n'))
@@ -76,11 +78,22 @@ describe('mosquitto.conf words', () => {
       sysIntervalSec: 30,
       persistenceLocation: '/var/lib/roost data/',
       persistenceFile: 'roost.db',
-      autosaveIntervalSec: 300
+      autosaveIntervalSec: 300,
+      connectTimeoutSec: 5,
+      incompletePacketTimeoutSec: 30
     })
     assert.equal(conf.pidFile, '/tmp/roost test.pid')
     assert.equal(conf.definesListener, true)
     assert.deepEqual(conf.files, [file])
+  })
+
+  it('max_packet_size: up to the protocol\'s largest packet, and 0 for that limit', () => {
+    assert.equal(readMosquittoConf(confFile('max_packet_size 268435460\n')).options.maxPacketSize, 268_435_460)
+    assert.equal(readMosquittoConf(confFile('max_packet_size 0\n')).options.maxPacketSize, 0)
+  })
+
+  it('incomplete_packet_timeout 0 waits forever', () => {
+    assert.equal(readMosquittoConf(confFile('incomplete_packet_timeout 0\n')).options.incompletePacketTimeoutSec, 0)
   })
 
   it('reads maximum_qos as max_qos, as Mosquitto does', () => {
@@ -224,6 +237,11 @@ describe('mosquitto.conf errors name file:line', () => {
     ['max_connections below -1 (schema)', 'max_connections -2\n', "1: 'max_connections -2': maxConnections must be >= -1"],
     ['max_inflight_messages too large (schema)', 'max_inflight_messages 70000\n', "1: 'max_inflight_messages 70000': maxInflightMessages must be <= 65535"],
     ['message_size_limit too large (schema)', 'message_size_limit 268435456\n', "1: 'message_size_limit 268435456': messageSizeLimit must be <= 268435455"],
+    ['max_packet_size past the protocol\'s largest packet (schema)', 'max_packet_size 268435461\n', "1: 'max_packet_size 268435461': maxPacketSize must be <= 268435460"],
+    ['a connect_timeout of 0 (schema)', 'connect_timeout 0\n', "1: 'connect_timeout 0': connectTimeoutSec must be > 0"],
+    ['a connect_timeout over a day (schema)', 'connect_timeout 86401\n', "1: 'connect_timeout 86401': connectTimeoutSec must be <= 86400"],
+    ['a connect_timeout that is not a number', 'connect_timeout 10s\n', "1: 'connect_timeout' needs a whole number, not '10s'"],
+    ['a negative incomplete_packet_timeout (schema)', 'incomplete_packet_timeout -1\n', "1: 'incomplete_packet_timeout -1': incompletePacketTimeoutSec must be >= 0"],
     ['a negative sys_interval (schema)', 'sys_interval -5\n', "1: 'sys_interval -5': sysIntervalSec must be >= 0"],
     ['a duration without a unit', 'persistent_client_expiration 10\n', "1: 'persistent_client_expiration' needs a duration such as 12h, 14d, 2w, 1m or 1y (s, h, d, w, m = 30 days, y = 365 days), not '10'"],
     ['a zero duration', 'persistent_client_expiration 0d\n', "1: 'persistent_client_expiration' needs a duration such as 12h, 14d, 2w, 1m or 1y (s, h, d, w, m = 30 days, y = 365 days), not '0d'"],

@@ -1,12 +1,13 @@
 // password_file: Mosquitto's formats ($7$ PBKDF2-SHA512, $6$ SHA-512, plain text) read from files
-// made by Debian's mosquitto_passwd, and the CONNACK a client gets through a broker configured
-// from a mosquitto.conf file.
+// made by Debian's mosquitto_passwd (-c, -b, -H, -I, -U, -D), and the CONNACK a client gets
+// through a broker configured from a mosquitto.conf file.
 import { strict as assert } from 'node:assert'
 import { after, before, describe, it } from 'node:test'
 import { createBroker, type Broker } from '../../lib'
 import { parsePasswordText, passwordMatches, readPasswordFile } from '../../lib/config/password-file'
 import { resolveSettings } from '../../lib/config/settings'
 import { ConfigError } from '../../lib/errors'
+import { runPasswd } from '../../lib/passwd/command'
 import { connectRaw, makeTempDir, runCommand } from './helpers'
 
 const temp = makeTempDir()
@@ -59,6 +60,49 @@ describe('password file formats', () => {
     assert.ok(dave !== undefined)
     assert.equal(await passwordMatches(dave, Buffer.from('dave-secret')), true)
     assert.equal(await passwordMatches(dave, Buffer.from('dave-secre')), false)
+  })
+
+  it('reads a file mosquitto_passwd -U upgraded from plain text, with -I iterations', async () => {
+    const upgraded = temp.write('upgraded.passwd', 'uma:uma plain\nvic:vic-plain\n')
+    await mosquittoPasswd(['-U', upgraded])
+    await mosquittoPasswd(['-I', '1000', '-b', upgraded, 'wes', 'wes-secret'])
+    const table = readPasswordFile(upgraded, 'test')
+    assert.deepEqual([...table.keys()], ['uma', 'vic', 'wes'])
+    const cases: Array<[string, string, boolean]> = [['uma', 'uma plain', true], ['uma', 'uma', false], ['vic', 'vic-plain', true], ['wes', 'wes-secret', true], ['wes', 'wes', false]]
+    for (const [user, password, expected] of cases) {
+      const entry = table.get(user)
+      assert.ok(entry?.kind === 'pbkdf2-sha512', user)
+      assert.equal(entry.iterations, user === 'wes' ? 1000 : 101)
+      assert.equal(await passwordMatches(entry, Buffer.from(password, 'utf8')), expected, `${user} '${password}'`)
+    }
+  })
+
+  it('no longer knows a user mosquitto_passwd -D deleted, and keeps the others', async () => {
+    const file = `${temp.dir}/deleted.passwd`
+    await mosquittoPasswd(['-c', '-b', file, 'keep', 'keep-secret'])
+    await mosquittoPasswd(['-b', file, 'gone', 'gone-secret'])
+    await mosquittoPasswd(['-D', file, 'gone'])
+    const table = readPasswordFile(file, 'test')
+    assert.deepEqual([...table.keys()], ['keep'])
+    const keep = table.get('keep')
+    assert.ok(keep !== undefined)
+    assert.equal(await passwordMatches(keep, Buffer.from('keep-secret')), true)
+  })
+
+  it('edits each other\'s files: roost passwd changes a mosquitto_passwd file and mosquitto_passwd a roost passwd file', async () => {
+    const file = `${temp.dir}/shared.passwd`
+    await mosquittoPasswd(['-c', '-b', file, 'made-by-mosquitto', 'm-secret'])
+    assert.equal(await runPasswd(['-b', file, 'made-by-roost', 'r-secret'], process), 0)
+    await mosquittoPasswd(['-b', file, 'made-by-mosquitto', 'm-changed'])
+    assert.equal(await runPasswd(['-D', file, 'made-by-mosquitto'], process), 0)
+    await mosquittoPasswd(['-H', 'sha512', '-b', file, 'late', 'late-secret'])
+    const table = readPasswordFile(file, 'test')
+    assert.deepEqual([...table.keys()], ['made-by-roost', 'late'])
+    for (const [user, password] of [['made-by-roost', 'r-secret'], ['late', 'late-secret']] as const) {
+      const entry = table.get(user)
+      assert.ok(entry !== undefined)
+      assert.equal(await passwordMatches(entry, Buffer.from(password)), true, user)
+    }
   })
 
   it('names file:line of a malformed or unknown hash', () => {

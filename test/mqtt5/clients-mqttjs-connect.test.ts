@@ -21,7 +21,8 @@ test('CONNACK carries the topic alias maximum and receive maximum the broker all
   const c = await connectV5(t, h.port, { clientId: 'limits' })
   assert.equal(c.connack.reasonCode, 0)
   assert.equal(c.connack.sessionPresent, false)
-  assert.deepEqual(c.connack.properties, { topicAliasMaximum: 7, receiveMaximum: 12 })
+  // Maximum Packet Size is announced by default: Mosquitto 2.1's 2,000,000 bytes (MQTT 5.0, 3.2.2.3.6).
+  assert.deepEqual(c.connack.properties, { topicAliasMaximum: 7, receiveMaximum: 12, maximumPacketSize: 2_000_000 })
 })
 
 test('CONNACK gives a server keep alive when max_keepalive is under the client\'s [MQTT-3.2.2-21]', async (t) => {

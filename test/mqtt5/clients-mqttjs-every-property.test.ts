@@ -38,7 +38,7 @@ test('CONNECT, SUBSCRIBE, UNSUBSCRIBE, PUBLISH and DISCONNECT with every propert
       }
     }
   })
-  assert.deepEqual(c.connack.properties, { topicAliasMaximum: 10, receiveMaximum: 20, responseInformation: 'responses/full/' })
+  assert.deepEqual(c.connack.properties, { topicAliasMaximum: 10, receiveMaximum: 20, maximumPacketSize: 2_000_000, responseInformation: 'responses/full/' })
   await c.client.subscribeAsync('own/#', { qos: 2, nl: false, rap: true, rh: 1, properties: { subscriptionIdentifier: 268_435_455, userProperties: { why: 'sub' } } })
   await publish(c, 'own/x', 'hi', { qos: 2, retain: false, properties: { topicAlias: 1, userProperties: { k: 'v' } } })
   const own = await c.next()

@@ -55,6 +55,8 @@ test('paho reads the CONNACK properties: assigned identifier, response informati
       AssignedClientIdentifier: assigned,
       ReceiveMaximum: 15,
       TopicAliasMaximum: 3,
+      // The default packet limit, as Mosquitto 2.1 has it (MQTT 5.0, 3.2.2.3.6).
+      MaximumPacketSize: 2_000_000,
       ResponseInformation: `responses/${String(assigned)}/`
     }
   })

@@ -14,7 +14,7 @@ describe('MQTT 5 CONNACK properties', () => {
     const assigned = connack.properties?.assignedClientIdentifier
     assert.match(assigned ?? '', /^auto-[0-9a-f-]{36}$/)
     assert.deepEqual({ ...connack.properties, assignedClientIdentifier: 'x' }, {
-      assignedClientIdentifier: 'x', topicAliasMaximum: 10, receiveMaximum: 20
+      assignedClientIdentifier: 'x', topicAliasMaximum: 10, receiveMaximum: 20, maximumPacketSize: 2_000_000
     })
     assert.equal(h.broker.clients()[0]?.clientId, assigned)
   })
@@ -130,7 +130,7 @@ describe('MQTT 5 enhanced authentication (4.12)', () => {
     client.send({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'REVERSE', authenticationData: Buffer.from('cba') } })
     const connack = await nextOf<mqttPacket.IConnackPacket>(client, 'connack')
     assert.equal(connack.reasonCode, 0)
-    assert.deepEqual(connack.properties, { authenticationMethod: 'REVERSE', authenticationData: Buffer.from('welcome'), topicAliasMaximum: 10, receiveMaximum: 20 })
+    assert.deepEqual(connack.properties, { authenticationMethod: 'REVERSE', authenticationData: Buffer.from('welcome'), topicAliasMaximum: 10, receiveMaximum: 20, maximumPacketSize: 2_000_000 })
     assert.deepEqual(steps.map((s) => [s.step, s.data?.toString(), s.reauthenticate]), [[0, 'hi', false], [1, 'cba', false]])
 
     // Re-authentication with the same method: AUTH 0x19, challenge, answer, AUTH 0x00 [MQTT-4.12.1-1]

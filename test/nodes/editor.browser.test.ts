@@ -123,6 +123,11 @@ describe('editor in headless Chromium', () => {
     // Mosquitto's defaults for the delivery options: no byte limit, no QoS upgrade.
     assert.equal(await page.inputValue('#node-config-input-maxInflightBytes'), '0')
     assert.equal(await page.isChecked('#node-config-input-upgradeOutgoingQos'), false)
+    // The starter flow's broker was written before the packet limit: the dialog shows the
+    // protocol's limit it runs with, and the timeouts' defaults.
+    assert.equal(await page.inputValue('#node-config-input-maxPacketSize'), '0')
+    assert.equal(await page.inputValue('#node-config-input-connectTimeout'), '10')
+    assert.equal(await page.inputValue('#node-config-input-incompletePacketTimeout'), '60')
     await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-limits.png') })
     await page.waitForTimeout(450)
     await page.click('#red-ui-tab-roost-broker-tab-connection a')

@@ -5,9 +5,7 @@ import { execFile, spawn } from 'node:child_process'
 import { after, afterEach, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
 import type { Broker } from '../../lib'
-import type { BrokerNode } from '../../nodes/broker/runtime'
-import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
-import { collect, embeddedBroker, type FlowNode, helper, roost, startServer, stopServer } from './support'
+import { collect, embeddedBroker, type FlowNode, helper, listeningBroker, roost, startServer, stopServer } from './support'
 
 const USERS = JSON.stringify([{ username: 'sensor', password: 's3cret' }, { username: 'panel', password: 'p4nel' }])
 
@@ -20,12 +18,8 @@ function flow (brokerExtra: Record<string, unknown> = {}): FlowNode[] {
   ]
 }
 
-async function started (): Promise<{ broker: Broker, port: number }> {
-  const transport = (helper.getNode('b1') as unknown as BrokerNode).transport as EmbeddedTransport
-  await transport.ready()
-  const port = transport.broker.addresses[0]?.port
-  assert.ok(port !== undefined && port > 0)
-  return { broker: transport.broker, port }
+function started (): Promise<{ broker: Broker, port: number }> {
+  return listeningBroker('b1')
 }
 
 function run (command: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {

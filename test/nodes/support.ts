@@ -1,7 +1,11 @@
 // Shared setup for the node specs: Node-RED's test helper with the Roost nodes from source.
+import assert from 'node:assert/strict'
 import net from 'node:net'
 import path from 'node:path'
 import helperModule from 'node-red-node-test-helper'
+import type { Broker } from '../../lib'
+import type { BrokerNode } from '../../nodes/broker/runtime'
+import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
 import roostNodes from '../../nodes/index'
 
 export const helper = helperModule
@@ -62,6 +66,15 @@ export function portIsFree (port: number, host = '127.0.0.1'): Promise<boolean> 
 
 export function embeddedBroker (id: string, extra: Record<string, unknown> = {}): FlowNode {
   return { id, type: 'roost-broker', name: 'local', mode: 'embedded', port: 0, bindAddress: '127.0.0.1', allowAnonymous: true, sysInterval: 0, ...extra }
+}
+
+/** The engine broker of a loaded embedded roost-broker node, once it listens, and its port. */
+export async function listeningBroker (id: string): Promise<{ broker: Broker, port: number }> {
+  const transport = (helper.getNode(id) as unknown as BrokerNode).transport as EmbeddedTransport
+  await transport.ready()
+  const port = transport.broker.addresses[0]?.port
+  assert.ok(port !== undefined && port > 0)
+  return { broker: transport.broker, port }
 }
 
 /** Core nodes the examples use, loaded from the Node-RED the project depends on. */
