@@ -63,7 +63,8 @@ export interface BrokerOptions {
 /** Code-only parts of the options: never in a config file or the flow JSON. */
 export interface BrokerHooks {
   logger?: Logger
-  auth?: Auth
+  /** Authorizers asked after the built-in users table, in order (see lib/auth/auth.ts for how answers combine). */
+  auth?: Auth | readonly Auth[]
 }
 
 export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
