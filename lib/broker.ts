@@ -16,7 +16,8 @@ import type { BrokerStatsSnapshot } from './sys/snapshot'
 import type { BrokerStats } from './sys/stats'
 import { SysTree } from './sys/tree'
 import { topicNameProblem } from './topics/validate'
-import { type BoundListener, listenTcp } from './transport/tcp'
+import { openListener } from './transport/listeners'
+import type { BoundListener } from './transport/tcp'
 import { type ClientDetails, type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
 
 /** How often, at most, offline persistent sessions are checked against persistent_client_expiration. */
@@ -53,7 +54,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.sys.start()
     try {
       for (const listener of this.options.listeners) {
-        const bound = await listenTcp(listener, (socket) => this.accept(socket))
+        const bound = await openListener(listener, (stream) => { this.accept(stream) })
         this.bound.push(bound)
         this.core.logger.notice(`Opening ipv${bound.host.includes(':') ? 6 : 4} listen socket on port ${bound.port}.`)
         this.emit('listening', { host: bound.host, port: bound.port })

@@ -1,6 +1,7 @@
 // The engine's public surface, for the Node-RED nodes, the roost command and plain Node code.
 export { Broker, createBroker } from './broker'
 export type { BrokerOptions, BrokerHooks, ListenerOptions } from './options'
+export type { ListenerProtocol } from './transport/listeners'
 export { DEFAULTS, resolveOptions, MQTT_MAX_PACKET_BYTES } from './options'
 export type { BrokerEvents, DisconnectReason } from './events'
 export type { Auth, AuthenticateAnswer, AuthenticateRequest, AuthenticateResult, EnhancedAuthRequest, EnhancedAuthResult } from './auth/auth'
