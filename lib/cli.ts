@@ -1,9 +1,11 @@
 // The roost command: the broker in the foreground, configured by a mosquitto.conf file and a few
 // Mosquitto-style flags. SIGINT and SIGTERM close it cleanly; a second signal ends it at once.
+// SIGHUP reopens the log files, as logrotate expects.
 import { unlinkSync, writeFileSync } from 'node:fs'
 import { Broker } from './broker'
 import { parseCommandLine, EXIT_CONFIG_ERROR, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, USAGE, UsageError } from './config/command-line'
 import { describeFsError } from './config/lines'
+import { LogFile } from './config/log-file'
 import { createSettingsLogger } from './config/logging'
 import { resolveSettings, type RoostSettings } from './config/settings'
 import { ConfigError } from './errors'
@@ -37,6 +39,35 @@ function writePidFile (file: string): void {
 function removePidFile (file: string | undefined): void {
   if (file === undefined) return
   try { unlinkSync(file) } catch { /* already gone: nothing to clean up */ }
+}
+
+/** Opens every `log_dest file`; one that cannot be opened stops the command, naming its line. */
+function openLogFiles (settings: RoostSettings): LogFile[] {
+  const files: LogFile[] = []
+  const report = (message: string): void => { process.stderr.write(`roost: ${message}\n`) }
+  for (const { path, source } of settings.log.files) {
+    try {
+      files.push(new LogFile(path, report))
+    } catch (error) {
+      fail(`${source}: cannot open log file '${path}': ${describeFsError(error)}`, EXIT_RUNTIME_ERROR)
+    }
+  }
+  return files
+}
+
+/**
+ * logrotate moves the log file away and sends SIGHUP: the next lines go to a new file at the
+ * configured path. Mosquitto also reloads its configuration on SIGHUP; Roost does not yet, and
+ * says so rather than leave the user believing a change took effect.
+ */
+function reopenLogsOnHangup (files: readonly LogFile[], logger: Logger): void {
+  process.on('SIGHUP', () => {
+    for (const file of files) {
+      const error = file.reopen()
+      if (error !== undefined) logger.error(`${error}; still writing to the file it had open.`)
+    }
+    logger.info(`Received SIGHUP${files.length > 0 ? ', log files reopened' : ''}; the configuration is not reloaded (restart roost to apply changes).`)
+  })
 }
 
 function logStart (logger: Logger, settings: RoostSettings): void {
@@ -88,7 +119,9 @@ async function run (argv: string[]): Promise<void> {
     if (error instanceof ConfigError) fail(error.message, EXIT_CONFIG_ERROR)
     throw error
   }
-  const logger = createSettingsLogger(settings.log)
+  const logFiles = openLogFiles(settings)
+  const logger = createSettingsLogger(settings.log, undefined, logFiles)
+  reopenLogsOnHangup(logFiles, logger)
   logStart(logger, settings)
   let broker: Broker
   try {

@@ -53,8 +53,10 @@ export class BrokerCore implements BrokerContext {
       : MQTT_MAX_PACKET_BYTES
     if (options.maxPacketSize > 0) maxInbound = Math.min(maxInbound, options.maxPacketSize)
     this.maxInboundPacketBytes = maxInbound
+    this.router.upgradeOutgoingQos = options.upgradeOutgoingQos
     this.sessionLimits = {
       maxInflightMessages: options.maxInflightMessages,
+      maxInflightBytes: options.maxInflightBytes,
       maxQueuedMessages: options.maxQueuedMessages,
       maxQueuedBytes: options.maxQueuedBytes,
       queueQos0Messages: options.queueQos0Messages,

@@ -24,9 +24,11 @@ export const BROKER_OPTIONS_SCHEMA = {
     users: { type: 'object', additionalProperties: { type: 'string' } },
     maxConnections: { type: 'integer', minimum: -1 },
     maxInflightMessages: { type: 'integer', minimum: 0, maximum: 65535 },
+    maxInflightBytes: nonNegativeInt,
     maxQueuedMessages: nonNegativeInt,
     maxQueuedBytes: nonNegativeInt,
     queueQos0Messages: { type: 'boolean' },
+    upgradeOutgoingQos: { type: 'boolean' },
     messageSizeLimit: { type: 'integer', minimum: 0, maximum: 268435455 },
     maxKeepalive: { type: 'integer', minimum: 0, maximum: 65535 },
     maxClientIdLength: { type: 'integer', minimum: 1, maximum: 65535 },
@@ -38,6 +40,9 @@ export const BROKER_OPTIONS_SCHEMA = {
     responseInformationRoot: { type: 'string', minLength: 1, pattern: '^[^#+\\u0000]+$' },
     retainAvailable: { type: 'boolean' },
     persistentClientExpirationSec: nonNegativeInt,
-    sysIntervalSec: nonNegativeInt
+    sysIntervalSec: nonNegativeInt,
+    persistenceLocation: { type: 'string', minLength: 1 },
+    persistenceFile: { type: 'string', minLength: 1 },
+    autosaveIntervalSec: nonNegativeInt
   }
 } as const

@@ -31,12 +31,16 @@ export interface BrokerOptions {
   maxConnections: number
   /** `max_inflight_messages`: QoS 1 and 2 messages in flight to one client at once; 0 for no limit. */
   maxInflightMessages: number
+  /** `max_inflight_bytes`: payload bytes of QoS 1 and 2 messages in flight to one client; the next one waits until fewer are (0 for no limit). */
+  maxInflightBytes: number
   /** `max_queued_messages`: QoS 1 and 2 messages queued per client behind the inflight window; 0 for no limit. */
   maxQueuedMessages: number
   /** `max_queued_bytes`: payload bytes queued per client; 0 for no limit. */
   maxQueuedBytes: number
   /** `queue_qos0_messages`: also queue QoS 0 messages for offline persistent sessions. */
   queueQos0Messages: boolean
+  /** `upgrade_outgoing_qos`: deliver at the subscription's QoS even when the message was published lower (not MQTT conformant). */
+  upgradeOutgoingQos: boolean
   /** `message_size_limit`: largest PUBLISH payload accepted, in bytes; 0 for the protocol's own limit. */
   messageSizeLimit: number
   /** `max_keepalive`: the longest keepalive a client may ask for, in seconds. */
@@ -61,6 +65,12 @@ export interface BrokerOptions {
   persistentClientExpirationSec: number
   /** `sys_interval`: seconds between `$SYS` updates; 0 turns them off. */
   sysIntervalSec: number
+  /** `persistence_location`: directory of the persistence file (kept for durability; Roost holds state in memory today). */
+  persistenceLocation: string
+  /** `persistence_file`: name of the persistence file inside persistenceLocation. */
+  persistenceFile: string
+  /** `autosave_interval`: seconds between saves of the persistence file. */
+  autosaveIntervalSec: number
 }
 
 /** Code-only parts of the options: never in a config file or the flow JSON. */
@@ -76,9 +86,11 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   users: {},
   maxConnections: -1,
   maxInflightMessages: 20,
+  maxInflightBytes: 0,
   maxQueuedMessages: 1000,
   maxQueuedBytes: 0,
   queueQos0Messages: false,
+  upgradeOutgoingQos: false,
   messageSizeLimit: 0,
   maxKeepalive: 65535,
   maxClientIdLength: 65535,
@@ -90,7 +102,11 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   responseInformationRoot: 'responses',
   retainAvailable: true,
   persistentClientExpirationSec: 0,
-  sysIntervalSec: 10
+  sysIntervalSec: 10,
+  // Mosquitto's defaults: the current directory, mosquitto.db, every 30 minutes.
+  persistenceLocation: '.',
+  persistenceFile: 'mosquitto.db',
+  autosaveIntervalSec: 1800
 })
 
 const ajv = new Ajv({ allErrors: true, useDefaults: false })

@@ -1,8 +1,9 @@
 // Routes a message to every subscriber whose subscriptions match its topic: each subscriber
 // once, at the highest QoS among its matching subscriptions [MQTT-3.3.5-1], capped at the QoS
-// the message was published with; one member of each matching shared group. MQTT 5 options
-// apply per subscription: No Local, Retain As Published, Subscription Identifiers (3.8.3.1).
-// A subscriber without read access to the topic (authorizeDelivery) is passed over.
+// the message was published with (unless upgrade_outgoing_qos); one member of each matching
+// shared group. MQTT 5 options apply per subscription: No Local, Retain As Published,
+// Subscription Identifiers (3.8.3.1). A subscriber without read access to the topic
+// (authorizeDelivery) is passed over.
 import type { DeliveryGate, DeliveryMemo } from './auth/delivery'
 import type { Message, QoS } from './types'
 import type { SharedGroup, Subscriber, Subscription } from './topics/trie'
@@ -24,8 +25,19 @@ interface ScratchFrame {
   count: number
 }
 
+/**
+ * The QoS a message goes out at: the lesser of the published and the granted QoS
+ * [MQTT-3.3.5-1], or the granted one when `upgrade` (Mosquitto's upgrade_outgoing_qos, which
+ * the specification does not provide for).
+ */
+export function outgoingQos (published: QoS, granted: QoS, upgrade: boolean): QoS {
+  return upgrade || granted < published ? granted : published
+}
+
 export class Router {
   readonly trie = new SubscriptionTrie()
+  /** `upgrade_outgoing_qos`: deliver at the subscription's QoS whatever the message's. */
+  upgradeOutgoingQos = false
   private generation = 0
   /** Per nesting depth: an in-process handler may publish while its own delivery runs. */
   private readonly frames: ScratchFrame[] = []
@@ -106,9 +118,9 @@ export class Router {
         ids[i] = subscriber.matchIds
       }
       const published = message.qos
+      const upgrade = this.upgradeOutgoingQos
       for (let i = 0; i < count; i++) {
-        const granted = qos[i] as QoS
-        ;(subscribers[i] as Deliverable).deliver(message, granted < published ? granted : published, retain[i] as boolean, ids[i])
+        ;(subscribers[i] as Deliverable).deliver(message, outgoingQos(published, qos[i] as QoS, upgrade), retain[i] as boolean, ids[i])
       }
       return count
     } finally {

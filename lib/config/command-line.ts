@@ -49,12 +49,14 @@ otherwise) and allows anonymous clients. To accept remote clients, give
 refuses anonymous clients unless it says 'allow_anonymous true'.
 
 Logs go to stderr as '<unix time>: <line>' (error, warning, notice and
-information by default; log_type and log_dest in the config file change this).
+information by default; log_type, log_dest (stdout, stderr, file <path>),
+log_timestamp and log_timestamp_format in the config file change this).
 
 Exit codes: 0 stopped cleanly, 1 could not start (port in use, ...),
 2 bad command line, 3 bad configuration file (the message names file:line).
 SIGINT or SIGTERM closes every connection and exits with 0; a second signal
-exits at once with 1.`
+exits at once with 1. SIGHUP reopens the log files (for logrotate); it does not
+reload the configuration.`
 
 function takeValue (argv: string[], index: number, flag: string): string {
   const value = argv[index + 1]

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors'
 import type { LogLevel } from '../logger'
 import { type BrokerOptions, type ListenerOptions, resolveOptions } from '../options'
 import { type ConfLine, describeFsError, readConfFile } from './lines'
-import { addLogDestination, addLogType, type LogDestination } from './logging'
+import { addLogDestination, addLogType, type LogDestination, type LogFileDestination, readTimestampFormat } from './logging'
 import { type PasswordTable, readPasswordFile } from './password-file'
 import { NOT_YET_SUPPORTED_WORDS } from './unsupported-words'
 import { parseBoolean, parseDurationSec, parseInteger, restOfLine, singleValue } from './values'
@@ -23,6 +23,12 @@ export interface MosquittoConf {
   logTypes?: Set<LogLevel>
   /** `log_dest` lines, when there are any (they replace the default stderr). */
   logDestinations?: Set<LogDestination>
+  /** `log_dest file` lines; set whenever logDestinations is. */
+  logFiles?: LogFileDestination[]
+  /** `log_timestamp`. */
+  logTimestamp?: boolean
+  /** `log_timestamp_format`, already checked. */
+  logTimestampFormat?: string
   /** `pid_file`: where to write the process id. */
   pidFile?: string
   /** Every file read, main file first, then included ones in the order they were read. */
@@ -58,6 +64,15 @@ function checkAgainstSchema (line: ConfLine, partial: Partial<BrokerOptions>): v
   }
 }
 
+const IN_MEMORY_ONLY = 'Roost keeps sessions and retained messages in memory only (persistence false)'
+
+/** A switch Roost honours only when off: `true` stops at its line, saying why. */
+function refuseTrue (why: string): WordHandler {
+  return (_state, line) => {
+    if (parseBoolean(line)) throw new ConfigError(`'${line.word} true' is not supported yet: ${why}`, line.source)
+  }
+}
+
 function readListener (line: ConfLine): ListenerOptions {
   const [portText, host, extra] = line.values
   if (portText === undefined) throw new ConfigError("'listener' needs a port number: listener <port> [bind address]", line.source)
@@ -89,9 +104,11 @@ const WORDS: Record<string, WordHandler> = {
   // Mosquitto applies max_connections to the listener it follows; Roost's limit is broker-wide.
   max_connections: option('maxConnections', (line) => parseInteger(line)),
   max_inflight_messages: option('maxInflightMessages', (line) => parseInteger(line)),
+  max_inflight_bytes: option('maxInflightBytes', (line) => parseInteger(line)),
   max_queued_messages: option('maxQueuedMessages', (line) => parseInteger(line)),
   max_queued_bytes: option('maxQueuedBytes', (line) => parseInteger(line)),
   queue_qos0_messages: option('queueQos0Messages', parseBoolean),
+  upgrade_outgoing_qos: option('upgradeOutgoingQos', parseBoolean),
   message_size_limit: option('messageSizeLimit', (line) => parseInteger(line)),
   max_keepalive: option('maxKeepalive', (line) => parseInteger(line)),
   retain_available: option('retainAvailable', parseBoolean),
@@ -99,8 +116,17 @@ const WORDS: Record<string, WordHandler> = {
   max_packet_size: option('maxPacketSize', (line) => parseInteger(line)),
   max_topic_alias: option('maxTopicAlias', (line) => parseInteger(line)),
   max_qos: option('maxQos', (line) => parseInteger(line) as 0 | 1 | 2),
+  // Mosquitto reads both spellings.
+  maximum_qos: option('maxQos', (line) => parseInteger(line) as 0 | 1 | 2),
   persistent_client_expiration: option('persistentClientExpirationSec', parseDurationSec),
   sys_interval: option('sysIntervalSec', (line) => parseInteger(line)),
+  persistence: refuseTrue(IN_MEMORY_ONLY),
+  // Mosquitto's older name for persistence.
+  retained_persistence: refuseTrue(IN_MEMORY_ONLY),
+  // Where and how often a persistence file would be saved: kept for when persistence can be on.
+  persistence_location: option('persistenceLocation', restOfLine),
+  persistence_file: option('persistenceFile', restOfLine),
+  autosave_interval: option('autosaveIntervalSec', (line) => parseInteger(line)),
   password_file (state, line) {
     const file = restOfLine(line)
     state.conf.passwordFile = { path: file, users: readPasswordFile(file, line.source) }
@@ -111,10 +137,13 @@ const WORDS: Record<string, WordHandler> = {
   },
   log_dest (state, line) {
     state.conf.logDestinations ??= new Set()
-    // Only the first word decides: `log_dest file <path>` has a second one, refused as unsupported.
+    state.conf.logFiles ??= []
+    // `log_dest file <path>` takes the rest of the line; every other destination is one word.
     const [destination] = line.values
-    addLogDestination(state.conf.logDestinations, line, destination === 'file' ? destination : singleValue(line))
+    addLogDestination(state.conf.logDestinations, state.conf.logFiles, line, destination === 'file' ? destination : singleValue(line))
   },
+  log_timestamp (state, line) { state.conf.logTimestamp = parseBoolean(line) },
+  log_timestamp_format (state, line) { state.conf.logTimestampFormat = readTimestampFormat(line) },
   pid_file (state, line) { state.conf.pidFile = restOfLine(line) },
   include_dir (state, line, isMainFile) {
     // As in Mosquitto: only the main file may include, so includes cannot loop.

@@ -41,6 +41,9 @@ export function resolveSettings (commandLine: CommandLine): RoostSettings {
   const log = defaultLogSettings()
   if (conf?.logTypes !== undefined) log.types = conf.logTypes
   if (conf?.logDestinations !== undefined) log.destinations = conf.logDestinations
+  if (conf?.logFiles !== undefined) log.files = conf.logFiles
+  if (conf?.logTimestamp !== undefined) log.timestamp = conf.logTimestamp
+  if (conf?.logTimestampFormat !== undefined) log.timestampFormat = conf.logTimestampFormat
   if (commandLine.verbose) log.types = allLogTypes()
   const settings: RoostSettings = { options, log, localOnly }
   if (conf?.passwordFile !== undefined) settings.auth = passwordFileAuth(conf.passwordFile.users, options.allowAnonymous)

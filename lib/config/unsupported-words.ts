@@ -3,8 +3,8 @@
 // the file asks for.
 
 export const NOT_YET_SUPPORTED_WORDS: ReadonlySet<string> = new Set([
-  // persistence
-  'persistence', 'persistence_file', 'persistence_location', 'autosave_interval', 'autosave_on_changes',
+  // persistence (`persistence false` and where the file would go are read by mosquitto-conf.ts)
+  'autosave_on_changes',
   // access control and plugins
   'acl_file', 'auth_plugin', 'plugin', 'global_plugin', 'plugin_load', 'plugin_use', 'auth_plugin_deny_special_chars',
   'allow_zero_length_clientid', 'auto_id_prefix', 'clientid_prefixes', 'per_listener_settings', 'use_username_as_clientid',
@@ -24,8 +24,8 @@ export const NOT_YET_SUPPORTED_WORDS: ReadonlySet<string> = new Set([
   'remote_password', 'remote_username', 'restart_timeout', 'round_robin', 'start_type', 'threshold', 'try_private',
   'bridge_receive_maximum', 'bridge_session_expiry_interval', 'bridge_reload_type',
   // behaviour switches Roost has fixed choices for
-  'check_retain_source', 'connection_messages', 'max_inflight_bytes', 'memory_limit', 'set_tcp_nodelay',
-  'upgrade_outgoing_qos', 'allow_duplicate_messages', 'retry_interval', 'store_clean_interval',
+  'check_retain_source', 'connection_messages', 'memory_limit', 'set_tcp_nodelay',
+  'allow_duplicate_messages', 'retry_interval', 'store_clean_interval',
   // process and logging details
-  'user', 'log_facility', 'log_timestamp', 'log_timestamp_format'
+  'user', 'log_facility'
 ])

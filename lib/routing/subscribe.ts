@@ -74,7 +74,7 @@ export function subscribe (ctx: SubscribeContext, owner: SubscribingOwner, clien
 
 /** Sends the retained messages a granted subscription matches [MQTT-3.3.1-6], as far as read access allows. */
 export function sendRetainedOnSubscribe (ctx: SubscribeContext, owner: Deliverable, filter: string, granted: QoS, subscriptionId: number | undefined): void {
-  sendRetained(ctx.retainedFor(filter), owner, filter, granted, subscriptionId, ctx.auth.deliveryGate)
+  sendRetained(ctx.retainedFor(filter), owner, filter, granted, ctx.options.upgradeOutgoingQos, subscriptionId, ctx.auth.deliveryGate)
 }
 
 function refused (code: number, reason: string): Grant {

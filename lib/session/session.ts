@@ -22,6 +22,8 @@ export interface DeliveryChannel {
 /** Limits and counters a session reports into; one object shared by every session. */
 export interface SessionLimits {
   maxInflightMessages: number
+  /** Payload bytes in flight after which the next QoS 1/2 message waits (0: no limit). */
+  maxInflightBytes: number
   maxQueuedMessages: number
   maxQueuedBytes: number
   queueQos0Messages: boolean
@@ -72,6 +74,8 @@ export class Session implements Subscriber {
   /** Messages waiting behind the inflight window. */
   private queue: Fifo<QueuedMessage> | undefined
   private queuedBytes = 0
+  /** Payload bytes of the QoS 1/2 messages in `inflight`, for max_inflight_bytes. */
+  private inflightBytes = 0
   private nextPacketId = 1
   private dropping = false
   channel: DeliveryChannel | null = null
@@ -134,7 +138,7 @@ export class Session implements Subscriber {
     // PUBACK ends only a QoS 1 delivery, PUBCOMP only a released QoS 2 one (MQTT 3.1.1, 4.3).
     if (by === 'puback' && entry.qos !== 1) return false
     if (by === 'pubcomp' && (entry.qos !== 2 || !entry.released)) return false
-    this.inflight?.delete(packetId)
+    this.forgetInflight(entry)
     this.drain()
     return true
   }
@@ -169,6 +173,7 @@ export class Session implements Subscriber {
   /** Forgets everything (clean session, or expiry). */
   reset (): void {
     this.inflight = undefined
+    this.inflightBytes = 0
     this.receivedQos2 = undefined
     this.queue = undefined
     this.queuedBytes = 0
@@ -204,9 +209,12 @@ export class Session implements Subscriber {
     // Only 65535 packet ids exist [MQTT-2.3.1-2]: with no configured limit that is the window.
     const size = this.inflightCount
     if (size >= 65535) return false
-    const max = this.limits.maxInflightMessages
+    const { maxInflightMessages, maxInflightBytes } = this.limits
+    // As Mosquitto counts max_inflight_bytes: payload bytes, and a message may go while fewer
+    // than the limit are in flight, so one larger than the limit still goes on its own.
+    if (maxInflightBytes > 0 && this.inflightBytes >= maxInflightBytes) return false
     // [MQTT-3.3.4-7] never more unacknowledged QoS 1/2 messages than the client's Receive Maximum
-    return size < channel.receiveMaximum && (max === 0 || size < max)
+    return size < channel.receiveMaximum && (maxInflightMessages === 0 || size < maxInflightMessages)
   }
 
   private sendInflight (channel: DeliveryChannel, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
@@ -215,13 +223,20 @@ export class Session implements Subscriber {
       this.enqueue(message, qos, retain, subscriptionIds)
       return
     }
+    const entry: InflightMessage = { message, qos, retain, packetId, released: false, subscriptionIds }
     this.inflight ??= new Map<number, InflightMessage>()
-    this.inflight.set(packetId, { message, qos, retain, packetId, released: false, subscriptionIds })
+    this.inflight.set(packetId, entry)
+    this.inflightBytes += message.payload.length
     if (!channel.sendPublish(message, qos, retain, false, packetId, subscriptionIds)) {
       // Too large for this client [MQTT-3.1.2-25]: discarded as if delivered.
-      this.inflight.delete(packetId)
+      this.forgetInflight(entry)
       this.limits.onDrop(this, message, '')
     }
+  }
+
+  private forgetInflight (entry: InflightMessage): void {
+    this.inflight?.delete(entry.packetId)
+    this.inflightBytes -= entry.message.payload.length
   }
 
   private enqueue (message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {

@@ -14,6 +14,8 @@ export interface BrokerNodeConfig {
   allowAnonymous?: boolean | string
   maxConnections?: string | number
   maxInflightMessages?: string | number
+  maxInflightBytes?: string | number
+  upgradeOutgoingQos?: boolean | string
   maxQueuedMessages?: string | number
   messageSizeLimit?: string | number
   maxKeepalive?: string | number
@@ -83,6 +85,8 @@ export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCr
     users: parseUsers(credentials.users),
     maxConnections: readInt(config.maxConnections, -1),
     maxInflightMessages: readInt(config.maxInflightMessages, 20),
+    maxInflightBytes: readInt(config.maxInflightBytes, 0),
+    upgradeOutgoingQos: readBool(config.upgradeOutgoingQos, false),
     maxQueuedMessages: readInt(config.maxQueuedMessages, 1000),
     messageSizeLimit: readInt(config.messageSizeLimit, 0),
     maxKeepalive: readInt(config.maxKeepalive, 65535),

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { afterEach } from 'node:test'
 import mqttPacket from 'mqtt-packet'
 
 export const ROOT = path.resolve(__dirname, '..', '..')
@@ -122,6 +123,27 @@ export function startRoost (args: string[], cwd: string = ROOT, builtEntry?: str
     }),
     kill: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') }
   }
+}
+
+/** A starter of roost commands for one test file: whatever a test leaves running is killed after it. */
+export function roostPerTest (): (args: string[]) => RoostProcess {
+  const started: RoostProcess[] = []
+  afterEach(async () => {
+    for (const roost of started.splice(0)) {
+      roost.kill()
+      await roost.exited
+    }
+  })
+  return (args) => {
+    const roost = startRoost(args)
+    started.push(roost)
+    return roost
+  }
+}
+
+/** The last line of a text, without its newline. */
+export function lastLine (text: string): string {
+  return text.trimEnd().split('\n').at(-1) ?? ''
 }
 
 /** Runs a command to its end and gives back its exit code and output. */

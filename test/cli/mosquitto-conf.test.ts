@@ -35,9 +35,11 @@ describe('mosquitto.conf words', () => {
       'allow_anonymous true',
       'max_connections 100',
       'max_inflight_messages 10',
+      'max_inflight_bytes 65536',
       'max_queued_messages 500',
       'max_queued_bytes 65536',
       'queue_qos0_messages true',
+      'upgrade_outgoing_qos true',
       'message_size_limit 1024',
       'max_keepalive 120',
       'retain_available false',
@@ -46,6 +48,10 @@ describe('mosquitto.conf words', () => {
       'max_qos 1',
       'persistent_client_expiration 2h',
       'sys_interval\t30',
+      'persistence false',
+      'persistence_location /var/lib/roost data/',
+      'persistence_file roost.db',
+      'autosave_interval 300',
       'pid_file /tmp/roost test.pid',
       ''
     ].join('\n'))
@@ -55,9 +61,11 @@ describe('mosquitto.conf words', () => {
       allowAnonymous: true,
       maxConnections: 100,
       maxInflightMessages: 10,
+      maxInflightBytes: 65536,
       maxQueuedMessages: 500,
       maxQueuedBytes: 65536,
       queueQos0Messages: true,
+      upgradeOutgoingQos: true,
       messageSizeLimit: 1024,
       maxKeepalive: 120,
       retainAvailable: false,
@@ -65,11 +73,23 @@ describe('mosquitto.conf words', () => {
       maxTopicAlias: 5,
       maxQos: 1,
       persistentClientExpirationSec: 7200,
-      sysIntervalSec: 30
+      sysIntervalSec: 30,
+      persistenceLocation: '/var/lib/roost data/',
+      persistenceFile: 'roost.db',
+      autosaveIntervalSec: 300
     })
     assert.equal(conf.pidFile, '/tmp/roost test.pid')
     assert.equal(conf.definesListener, true)
     assert.deepEqual(conf.files, [file])
+  })
+
+  it('reads maximum_qos as max_qos, as Mosquitto does', () => {
+    assert.deepEqual(readMosquittoConf(confFile('maximum_qos 1\n')).options, { maxQos: 1, allowAnonymous: true })
+    assert.deepEqual(readMosquittoConf(confFile('maximum_qos 0\n')).options, readMosquittoConf(confFile('max_qos 0\n')).options)
+  })
+
+  it('accepts persistence false (and its old name retained_persistence): Roost keeps state in memory', () => {
+    assert.deepEqual(readMosquittoConf(confFile('persistence false\nretained_persistence 0\n')).options, { allowAnonymous: true })
   })
 
   it('reads Windows line endings', () => {
@@ -122,6 +142,24 @@ describe('mosquitto.conf words', () => {
     assert.equal(none.logTypes?.size, 0)
     assert.equal(none.logDestinations?.size, 0)
     assert.equal(readMosquittoConf(confFile('max_keepalive 60\n')).logTypes, undefined)
+  })
+
+  it('reads log_dest file paths (spaces included) beside the console streams; log_dest none drops them all', () => {
+    const conf = readMosquittoConf(confFile('log_dest stderr\nlog_dest file /var/log/roost/broker log.txt\nlog_dest file /tmp/second.log\nlog_dest file /tmp/second.log\n'))
+    assert.deepEqual([...(conf.logDestinations ?? [])], ['stderr'])
+    assert.deepEqual(conf.logFiles?.map((file) => file.path), ['/var/log/roost/broker log.txt', '/tmp/second.log'])
+    assert.match(conf.logFiles?.[0]?.source ?? '', /:2$/)
+    const onlyFile = readMosquittoConf(confFile('log_dest file /tmp/only.log\n'))
+    assert.deepEqual([...(onlyFile.logDestinations ?? [])], [])
+    const none = readMosquittoConf(confFile('log_dest file /tmp/a.log\nlog_dest none\n'))
+    assert.deepEqual(none.logFiles, [])
+    assert.equal(readMosquittoConf(confFile('max_keepalive 60\n')).logFiles, undefined)
+  })
+
+  it('reads log_timestamp and log_timestamp_format (spaces included)', () => {
+    const conf = readMosquittoConf(confFile('log_timestamp false\nlog_timestamp_format %Y-%m-%d %H:%M:%S\n'))
+    assert.equal(conf.logTimestamp, false)
+    assert.equal(conf.logTimestampFormat, '%Y-%m-%d %H:%M:%S')
   })
 
   it('reads a plain password_file', () => {
@@ -193,14 +231,24 @@ describe('mosquitto.conf errors name file:line', () => {
     ['cafile', 'listener 8883\ncafile /etc/ssl/ca.pem\n', "2: 'cafile' is not supported yet"],
     ['certfile', 'certfile /etc/ssl/cert.pem\n', "1: 'certfile' is not supported yet"],
     ['keyfile', 'keyfile /etc/ssl/key.pem\n', "1: 'keyfile' is not supported yet"],
-    ['persistence', 'persistence true\n', "1: 'persistence' is not supported yet"],
+    ['persistence true', '# durability\npersistence true\n', "2: 'persistence true' is not supported yet: Roost keeps sessions and retained messages in memory only (persistence false)"],
+    ['persistence yes', 'persistence yes\n', "1: 'persistence' must be true or false, not 'yes'"],
+    ['a negative autosave_interval (schema)', 'autosave_interval -1\n', "1: 'autosave_interval -1': autosaveIntervalSec must be >= 0"],
+    ['persistence_location without a value', 'persistence_location\n', "1: 'persistence_location' needs a value"],
+    ['autosave_on_changes', 'autosave_on_changes true\n', "1: 'autosave_on_changes' is not supported yet"],
+    ['a negative max_inflight_bytes (schema)', 'max_inflight_bytes -1\n', "1: 'max_inflight_bytes -1': maxInflightBytes must be >= 0"],
+    ['upgrade_outgoing_qos that is not a boolean', 'upgrade_outgoing_qos always\n', "1: 'upgrade_outgoing_qos' must be true or false, not 'always'"],
+    ['maximum_qos out of range (schema)', 'maximum_qos 3\n', "1: 'maximum_qos 3': maxQos must be equal to one of the allowed values"],
     ['a bridge', 'connection remote\naddress 10.0.0.1\n', "1: 'connection' is not supported yet"],
     ['websockets', 'listener 9001\nprotocol websockets\n', "2: 'protocol' is not supported yet"],
     ['acl_file', 'acl_file /etc/mosquitto/acl\n', "1: 'acl_file' is not supported yet"],
     ['psk_hint', 'psk_hint roost\n', "1: 'psk_hint' is not supported yet"],
-    ['log_dest file', 'log_dest file /var/log/roost.log\n', "1: 'log_dest file' is not supported yet: use stdout or stderr and redirect it"],
-    ['log_dest syslog', 'log_dest syslog\n', "1: 'log_dest syslog' is not supported yet: use stdout or stderr and redirect it"],
-    ['an unknown log_dest', 'log_dest printer\n', "1: unknown log_dest 'printer': use stdout, stderr or none"],
+    ['log_dest file without a path', 'log_dest file\n', "1: 'log_dest file' needs a file name: log_dest file <path>"],
+    ['log_dest syslog', 'log_dest syslog\n', "1: 'log_dest syslog' is not supported yet: use stdout, stderr or file"],
+    ['an unknown log_dest', 'log_dest printer\n', "1: unknown log_dest 'printer': use stdout, stderr, file <path> or none"],
+    ['log_timestamp that is not a boolean', 'log_timestamp sometimes\n', "1: 'log_timestamp' must be true or false, not 'sometimes'"],
+    ['a locale-dependent timestamp conversion', 'log_timestamp_format %Y %Ec\n', "1: 'log_timestamp_format %Y %Ec': '%E' is not supported; use %A %B %C %D %F %H %I %M %P %R %S %T %X %Y %a %b %c %d %e %h %j %k %l %m %n %p %r %s %t %u %w %x %y %z or %%"],
+    ['a timestamp format ending in %', 'log_timestamp_format %H:%\n', "1: 'log_timestamp_format %H:%': ends with a lone '%'"],
     ['log_dest with extra words', 'log_dest stdout stderr\n', "1: 'log_dest' takes one value, but 'stdout stderr' has more (comments must be on their own line)"],
     ['log_type subscribe', 'log_type subscribe\n', "1: 'log_type subscribe' is not supported yet"],
     ['an unknown log_type', 'log_type chatty\n', "1: unknown log_type 'chatty': use debug, error, warning, notice, information, all or none"]

@@ -4,29 +4,12 @@
 import { strict as assert } from 'node:assert'
 import { existsSync, readFileSync } from 'node:fs'
 import net from 'node:net'
-import { after, afterEach, describe, it } from 'node:test'
-import { freePort, makeTempDir, portIsFree, type RoostProcess, runCommand, startRoost } from './helpers'
+import { after, describe, it } from 'node:test'
+import { freePort, lastLine, makeTempDir, portIsFree, roostPerTest, runCommand } from './helpers'
 
 const temp = makeTempDir()
-const started: RoostProcess[] = []
 after(() => temp.remove())
-afterEach(async () => {
-  for (const roost of started.splice(0)) {
-    roost.kill()
-    await roost.exited
-  }
-})
-
-function roost (args: string[]): RoostProcess {
-  const process = startRoost(args)
-  started.push(process)
-  return process
-}
-
-/** The last line of a text, without its newline. */
-function lastLine (text: string): string {
-  return text.trimEnd().split('\n').at(-1) ?? ''
-}
+const roost = roostPerTest()
 
 describe('roost command', () => {
   it('carries a mosquitto_pub message to mosquitto_sub, then exits 0 on SIGTERM and frees the port', async () => {

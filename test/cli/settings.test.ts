@@ -4,7 +4,10 @@ import { strict as assert } from 'node:assert'
 import { after, describe, it } from 'node:test'
 import { parseCommandLine, UsageError } from '../../lib/config/command-line'
 import { createSettingsLogger, defaultLogSettings } from '../../lib/config/logging'
+import { readMosquittoConf } from '../../lib/config/mosquitto-conf'
 import { resolveSettings } from '../../lib/config/settings'
+import { DEFAULTS, resolveOptions } from '../../lib/options'
+import { embeddedOptions } from '../../nodes/broker/settings'
 import { makeTempDir } from './helpers'
 
 const temp = makeTempDir()
@@ -95,9 +98,18 @@ describe('roost settings', () => {
     assert.deepEqual([...verbose.destinations], ['stdout'])
   })
 
+  it('log_dest file, log_timestamp and log_timestamp_format from the file reach the log settings', () => {
+    const conf = temp.write('log-file.conf', 'log_dest file /tmp/roost.log\nlog_timestamp false\nlog_timestamp_format %F %T\n')
+    const log = resolveSettings({ ...base, configFile: conf }).log
+    assert.deepEqual(log.destinations, new Set())
+    assert.deepEqual(log.files, [{ path: '/tmp/roost.log', source: `${conf}:1` }])
+    assert.equal(log.timestamp, false)
+    assert.equal(log.timestampFormat, '%F %T')
+  })
+
   it('writes "<unix time>: <line>" for the chosen types to every chosen destination', () => {
     const written: Array<[string, string]> = []
-    const logger = createSettingsLogger({ types: new Set(['notice', 'error']), destinations: new Set(['stdout', 'stderr']) }, {
+    const logger = createSettingsLogger({ types: new Set(['notice', 'error']), destinations: new Set(['stdout', 'stderr']), files: [], timestamp: true }, {
       stdout: (line) => written.push(['stdout', line]),
       stderr: (line) => written.push(['stderr', line])
     })
@@ -116,5 +128,31 @@ describe('roost settings', () => {
       const stamp = Number(/^(\d+): /.exec(line)?.[1])
       assert.ok(stamp >= before && stamp <= afterwards, line)
     }
+  })
+})
+
+describe('config words and the roost-broker node give the same options', () => {
+  it('max_inflight_bytes and upgrade_outgoing_qos read as the Limits tab saves them', () => {
+    const conf = temp.write('delivery.conf', 'max_inflight_bytes 65536\nupgrade_outgoing_qos true\n')
+    const fromFile = readMosquittoConf(conf).options
+    // The dialog saves text fields as strings and checkboxes as booleans.
+    const fromNode = embeddedOptions({ maxInflightBytes: '65536', upgradeOutgoingQos: true }, {})
+    assert.deepEqual(
+      { maxInflightBytes: fromNode.maxInflightBytes, upgradeOutgoingQos: fromNode.upgradeOutgoingQos },
+      { maxInflightBytes: fromFile.maxInflightBytes, upgradeOutgoingQos: fromFile.upgradeOutgoingQos }
+    )
+    const off = embeddedOptions({ maxInflightBytes: 0, upgradeOutgoingQos: 'false' }, {})
+    const offFile = readMosquittoConf(temp.write('delivery-off.conf', 'max_inflight_bytes 0\nupgrade_outgoing_qos false\n')).options
+    assert.deepEqual([off.maxInflightBytes, off.upgradeOutgoingQos], [offFile.maxInflightBytes, offFile.upgradeOutgoingQos])
+  })
+
+  it('a node saved before the fields existed, and a file without the words, both get the defaults', () => {
+    const fromNode = resolveOptions(embeddedOptions({}, {}))
+    const fromFile = resolveOptions(readMosquittoConf(temp.write('no-delivery.conf', 'max_connections 5\n')).options)
+    for (const options of [fromNode, fromFile]) {
+      assert.equal(options.maxInflightBytes, DEFAULTS.maxInflightBytes)
+      assert.equal(options.upgradeOutgoingQos, DEFAULTS.upgradeOutgoingQos)
+    }
+    assert.deepEqual([DEFAULTS.maxInflightBytes, DEFAULTS.upgradeOutgoingQos], [0, false])
   })
 })

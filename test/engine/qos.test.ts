@@ -289,7 +289,7 @@ test('packet ids wrap from 65535 to 1 and skip ids still in flight [MQTT-2.3.1-2
     sendPublish: (_message: unknown, _qos: unknown, _retain: unknown, _dup: unknown, packetId: number) => { sent.push(packetId); return true },
     sendPubrel: () => {}
   }
-  const limits = { maxInflightMessages: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {}, onExpired: () => {} }
+  const limits = { maxInflightMessages: 0, maxInflightBytes: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {}, onExpired: () => {} }
   const session = new Session('wrap', 0, limits)
   session.attach(channel)
   const message = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false }
@@ -325,7 +325,7 @@ test('with no inflight limit the 65,535 packet ids are the window: later message
     sendPublish: (message: { payload: Buffer }, _qos: unknown, _retain: unknown, _dup: unknown, packetId: number) => { sent.push(`${packetId}:${message.payload.toString()}`); return true },
     sendPubrel: () => {}
   }
-  const limits = { maxInflightMessages: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {}, onExpired: () => {} }
+  const limits = { maxInflightMessages: 0, maxInflightBytes: 0, maxQueuedMessages: 0, maxQueuedBytes: 0, queueQos0Messages: false, onDrop: () => {}, onExpired: () => {} }
   const session = new Session('unlimited', 0, limits)
   session.attach(channel)
   for (let i = 1; i <= 65535 + 3; i++) session.deliver({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }, 1, false)

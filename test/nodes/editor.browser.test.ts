@@ -118,6 +118,13 @@ describe('editor in headless Chromium', () => {
     await page.fill('.roost-broker-user-password', 's3cret')
     await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-security.png') })
     await page.waitForTimeout(450)
+    await page.click('#red-ui-tab-roost-broker-tab-limits a')
+    await page.waitForSelector('#node-config-input-maxInflightBytes:visible')
+    // Mosquitto's defaults for the delivery options: no byte limit, no QoS upgrade.
+    assert.equal(await page.inputValue('#node-config-input-maxInflightBytes'), '0')
+    assert.equal(await page.isChecked('#node-config-input-upgradeOutgoingQos'), false)
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-limits.png') })
+    await page.waitForTimeout(450)
     await page.click('#red-ui-tab-roost-broker-tab-connection a')
     await page.waitForSelector('#node-config-input-port:visible')
     // An invalid port is marked as such by the editor's validation.
