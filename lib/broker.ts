@@ -114,7 +114,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     const id = options.subscriptionIdentifier
     if (id !== undefined && !isSubscriptionIdentifier(id)) throw new Error(`Invalid subscription identifier ${id}: must be 1 to 268435455`)
     const subscriber = new LocalSubscriber(`$local/${++this.localCount}`, handler, (error) => this.core.reportError(error))
-    const grant = subscribe(this.core, subscriber, undefined, { filter, qos, options })
+    const grant = subscribe(this.core, subscriber, undefined, { filter, qos, options, mqtt5: true })
     if (grant.code === ReasonCode.ProtocolError) throw new Error(`No Local cannot be used on shared subscription "${filter}"`)
     if (grant.reason !== undefined) throw new Error(`Invalid topic filter "${filter}": ${grant.reason}`)
     if (grant.retainedDue) sendRetainedOnSubscribe(this.core, subscriber, filter, grant.code as QoS, id)

@@ -47,7 +47,7 @@ export interface BrokerOptions {
   maxKeepalive: number
   /** Longest client identifier accepted, in bytes (MQTT 3.1 clients are held to 23 by their spec). */
   maxClientIdLength: number
-  /** Most levels a topic name or filter may have (Mosquitto's hierarchy limit is 200). */
+  /** Most levels a topic name or filter may have (Mosquitto allows 200 separators: 201 levels). */
   maxTopicLevels: number
   /** Seconds a new socket may take to send CONNECT before it is closed. */
   connectTimeoutSec: number
@@ -94,7 +94,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   messageSizeLimit: 0,
   maxKeepalive: 65535,
   maxClientIdLength: 65535,
-  maxTopicLevels: 200,
+  maxTopicLevels: 201,
   connectTimeoutSec: 10,
   maxPacketSize: 0,
   maxQos: 2,

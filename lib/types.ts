@@ -95,6 +95,8 @@ export interface ClientInfo {
   protocolVersion: ProtocolVersion
   cleanSession: boolean
   keepaliveSec: number
+  /** Set for a Mosquitto bridge: its CONNECT carried the try_private marker (bit 7 of the MQTT 3.1/3.1.1 protocol level). */
+  bridge?: boolean
 }
 
 /** A connected client with what a live view shows beside its identity. */

@@ -37,6 +37,8 @@ export class Connection implements DeliveryChannel, FrameSink {
   username: string | undefined
   keepaliveSec = 0
   cleanSession = true
+  /** A Mosquitto bridge (try_private): gets no message back that it published itself. */
+  bridge = false
   session: Session | null = null
   /** The Last Will, published unless the client ends with DISCONNECT [MQTT-3.1.2-8]. */
   will: Message | undefined
@@ -116,6 +118,7 @@ export class Connection implements DeliveryChannel, FrameSink {
       cleanSession: this.cleanSession,
       keepaliveSec: this.keepaliveSec
     }
+    if (this.bridge) info.bridge = true
     if (this.state === 'connected') this.cachedInfo = Object.freeze(info)
     return info
   }
@@ -124,7 +127,7 @@ export class Connection implements DeliveryChannel, FrameSink {
 
   /** Where this client's messages come from (No Local, events); one object for all of them. */
   get origin (): Origin {
-    return this.cachedOrigin ??= Object.freeze({ kind: 'client', clientId: this.clientId })
+    return this.cachedOrigin ??= Object.freeze({ kind: this.bridge ? 'bridge' : 'client', clientId: this.clientId })
   }
 
   describe (): string {

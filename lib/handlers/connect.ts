@@ -40,7 +40,8 @@ export function checkProtocolHeader (conn: Connection, body: Buffer): boolean {
   if (body.length < 3 + nameLength) throw new ProtocolError(ReasonCode.MalformedPacket, 'CONNECT too short for its protocol name')
   const name = body.toString('latin1', 2, 2 + nameLength)
   // Bit 7 of the level marks a bridge (Mosquitto's try_private); the level is the low bits.
-  const level = (body[2 + nameLength] as number) & 0x7f
+  const levelByte = body[2 + nameLength] as number
+  const level = levelByte & 0x7f
   if (name !== 'MQTT' && name !== 'MQIsdp') {
     // [MQTT-3.1.2-1] an unknown protocol name: close without CONNACK
     throw new ProtocolError(ReasonCode.UnsupportedProtocolVersion, `unknown protocol name "${name}"`)
@@ -54,6 +55,9 @@ export function checkProtocolHeader (conn: Connection, body: Buffer): boolean {
   }
   // Known before the rest is parsed, so a malformed MQTT 5 CONNECT is answered in MQTT 5's terms.
   conn.protocolVersion = level as 3 | 4 | 5
+  // Mosquitto marks bridges on MQTT 3.1 and 3.1.1 only: MQTT 5 has No Local and Retain As
+  // Published for what the marker asks.
+  conn.bridge = (levelByte & 0x80) !== 0 && level !== 5
   return true
 }
 
@@ -254,7 +258,7 @@ export function accept (conn: Connection, request: ConnectRequest, authPropertie
   }
   ctx.stats.connectionsAccepted++
   if (ctx.clients.size > ctx.stats.clientsMaximum) ctx.stats.clientsMaximum = ctx.clients.size
-  ctx.logger.notice(`New client connected from ${conn.remoteAddress}:${conn.remotePort} as ${clientId} (p${conn.protocolVersion === 4 ? 2 : conn.protocolVersion === 3 ? 1 : 5}, c${conn.cleanSession ? 1 : 0}, k${conn.keepaliveSec}${conn.username !== undefined ? `, u'${conn.username}'` : ''}).`)
+  ctx.logger.notice(`New ${conn.bridge ? 'bridge' : 'client'} connected from ${conn.remoteAddress}:${conn.remotePort} as ${clientId} (p${conn.protocolVersion === 4 ? 2 : conn.protocolVersion === 3 ? 1 : 5}, c${conn.cleanSession ? 1 : 0}, k${conn.keepaliveSec}${conn.username !== undefined ? `, u'${conn.username}'` : ''}).`)
   // The event object (and the client's info, kept for its lifetime) only when someone listens.
   if (ctx.events.listenerCount('clientConnected') > 0) ctx.events.emit('clientConnected', { ...conn.info, sessionPresent })
   // [MQTT-4.4.0-1] unacknowledged messages are re-sent after CONNACK, then the queue drains

@@ -19,8 +19,14 @@ import { handleUnsubscribe } from './unsubscribe'
 const CONNECT = 1
 const PUBLISH = 3
 const PUBACK = 4
+const PUBREL = 6
 const PUBCOMP = 7
+const SUBSCRIBE = 8
+const UNSUBSCRIBE = 10
 const AUTH = 15
+/** Fixed header flags of a PUBREL, SUBSCRIBE or UNSUBSCRIBE re-sent by an MQTT 3.1 client: DUP and QoS 1. */
+const MQTT31_RESENT_FLAGS = 0x0a
+const DUP_BIT = 0x08
 const NO_PROPERTIES: PropertyValues = Object.freeze({ values: Object.freeze({}) }) as PropertyValues
 
 export function handleFrame (conn: Connection, firstByte: number, body: Buffer, whole: Buffer): void {
@@ -39,6 +45,14 @@ export function handleFrame (conn: Connection, firstByte: number, body: Buffer, 
     if (type !== AUTH) throw new ProtocolError(ReasonCode.ProtocolError, 'packet other than AUTH before CONNACK')
   } else if (conn.state !== 'connected') {
     return
+  }
+  if ((firstByte & 0x0f) === MQTT31_RESENT_FLAGS && conn.protocolVersion === 3 && (type === PUBREL || type === SUBSCRIBE || type === UNSUBSCRIBE)) {
+    // MQTT 3.1 (2.1, DUP) sets DUP when a client re-sends a PUBREL, SUBSCRIBE or UNSUBSCRIBE, as
+    // an old device does after a reconnect; MQTT 3.1.1 and 5 reserve the bit [MQTT-2.2.2-1, -2].
+    // The packet is read as its first sending; a rare path, so the copy costs nothing that counts.
+    firstByte &= ~DUP_BIT
+    whole = Buffer.from(whole)
+    whole[0] = firstByte
   }
   // PUBACK, PUBREC, PUBREL, PUBCOMP: a packet identifier, and before MQTT 5 nothing else
   // (MQTT 3.1.1, 3.4.1-3.7.1: remaining length 2). mqtt-packet reads a missing id as -1.

@@ -1,8 +1,8 @@
 // PUBLISH from a client (MQTT 3.1.1, 3.3 and 4.3; MQTT 5.0, 3.3 and 4.3): resolve a topic
 // alias, validate, pass the admission step every message passes (routing/admit.ts), route,
-// acknowledge. QoS 2 follows the spec's Method B: the message
-// is delivered on receipt and its packet id kept until PUBREL, so a re-sent PUBLISH with that id
-// is acknowledged but not delivered again [MQTT-4.3.3-2].
+// acknowledge. QoS 2 follows the spec's Method B: the message is delivered on receipt and its
+// packet id kept until PUBREL, so a re-sent PUBLISH with that id is acknowledged but not
+// delivered again [MQTT-4.3.3-2].
 import type { Connection } from '../connection/connection'
 import { encodeAck, PUBACK, PUBREC } from '../connection/acks'
 import type { DecodedPublish } from '../connection/publish-codec'
@@ -48,9 +48,10 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   let reasonCode: number
   const refused = admit(ctx, message, conn.info)
   if (refused === undefined) {
-    const deliveries = ctx.dispatchMessage(message)
-    // MQTT 5 tells the publisher when nobody was subscribed (0x10 is a success code).
-    reasonCode = deliveries === 0 && conn.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : 0
+    ctx.dispatchMessage(message)
+    // Success, whether or not anybody was subscribed: 0x10 No Matching Subscribers is optional
+    // (MQTT 5.0, 3.4.2.1) and some client libraries report any code but 0x00 as a failure.
+    reasonCode = 0
   } else {
     reasonCode = dropRefused(conn, publish, topic, refused)
   }
@@ -107,6 +108,12 @@ function dropRefused (conn: Connection, publish: DecodedPublish, topic: string, 
       ctx.logger.notice(`Dropped too large PUBLISH from ${id} (d${publish.dup ? 1 : 0}, q${publish.qos}, r${publish.retain ? 1 : 0}, m${publish.messageId}, '${topic}', ... (${publish.payload.length} bytes)): ${refused.reason}.`)
       break
     case 'levels':
+      // MQTT 5 refuses a QoS 1/2 message in its PUBACK/PUBREC (0x90); otherwise no acknowledgement
+      // can say no, and acknowledging a dropped message would tell the publisher it arrived: the
+      // connection ends instead, as Mosquitto ends it.
+      if (publish.qos === 0 || conn.protocolVersion !== 5) {
+        throw new ProtocolError(ReasonCode.TopicNameInvalid, `PUBLISH topic '${topic.slice(0, 64)}...' has more than ${options.maxTopicLevels} levels`)
+      }
       ctx.logger.notice(`Dropped PUBLISH from ${id} on '${topic.slice(0, 64)}...': ${refused.reason}.`)
       break
     default:

@@ -10,8 +10,18 @@ import { isSubscriptionIdentifier, sendRetainedOnSubscribe, subscribe } from '..
 import type { Session } from '../session/session'
 import type { QoS, SubscriptionOptions } from '../types'
 
+/**
+ * Every subscription of a Mosquitto bridge (MQTT 3.1/3.1.1 with try_private), as Mosquitto
+ * subscribes it: nothing the bridge published comes back to it, or `topic ... both` would echo
+ * each message to the broker it came from; retained flags pass through as published, so the
+ * broker on the other side keeps them too.
+ */
+const BRIDGE_OPTIONS: Readonly<SubscriptionOptions> = Object.freeze({ noLocal: true, retainAsPublished: true, retainHandling: 0 })
+
 export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribePacket, properties: PropertyValues): void {
   const { ctx } = conn
+  // [MQTT-2.3.1-1] SUBSCRIBE carries a non-zero packet identifier (MQTT 5.0: [MQTT-2.2.1-3])
+  if (packet.messageId === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE with packet identifier 0')
   // [MQTT-3.8.3-3] a SUBSCRIBE carries at least one filter; mqtt-packet lets an empty one through
   if (packet.subscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'SUBSCRIBE with no topic filter')
   const session = conn.session as Session
@@ -27,8 +37,8 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
     const filter = subscription.topic
     const options: SubscriptionOptions | undefined = v5
       ? { noLocal: subscription.nl === true, retainAsPublished: subscription.rap === true, retainHandling: (subscription.rh ?? 0) as 0 | 1 | 2, subscriptionIdentifier: subscriptionId }
-      : undefined
-    const grant = subscribe(ctx, session, conn.info, { filter, qos: subscription.qos, options })
+      : conn.bridge ? BRIDGE_OPTIONS : undefined
+    const grant = subscribe(ctx, session, conn.info, { filter, qos: subscription.qos, options, mqtt5: v5 })
     if (grant.code === ReasonCode.ProtocolError) throw new ProtocolError(ReasonCode.ProtocolError, grant.reason as string)
     granted.push(grant.code)
     if (grant.reason !== undefined) {

@@ -9,6 +9,8 @@ import { removeSubscription } from '../session/subscriptions'
 
 export function handleUnsubscribe (conn: Connection, packet: mqttPacket.IUnsubscribePacket): void {
   const { ctx } = conn
+  // [MQTT-2.3.1-1] UNSUBSCRIBE carries a non-zero packet identifier (MQTT 5.0: [MQTT-2.2.1-3])
+  if (packet.messageId === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'UNSUBSCRIBE with packet identifier 0')
   // [MQTT-3.10.3-2] an UNSUBSCRIBE carries at least one filter; mqtt-packet lets an empty one through
   if (packet.unsubscriptions.length === 0) throw new ProtocolError(ReasonCode.ProtocolError, 'UNSUBSCRIBE with no topic filter')
   const session = conn.session as Session

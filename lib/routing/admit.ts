@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer'
 import type { AuthChain } from '../auth/chain'
 import { ReasonCode } from '../errors'
 import type { BrokerOptions } from '../options'
-import { countLevels, isSysTopic } from '../topics/validate'
+import { countLevels, isSysTopic, isSysTopicClosedTo } from '../topics/validate'
 import type { ClientInfo, Message } from '../types'
 
 /** Which rule refused a message. */
@@ -44,8 +44,9 @@ export function admit (ctx: AdmissionContext, message: Message, client: ClientIn
     return refusal('size', ReasonCode.PacketTooLarge, `message_size_limit is ${options.messageSizeLimit}`)
   }
   if (countLevels(topic) > options.maxTopicLevels) return refusal('levels', ReasonCode.TopicNameInvalid, `more than ${options.maxTopicLevels} topic levels`)
-  // $SYS is the broker's own tree: read-only to every way in. The broker writes it itself, past admission.
-  if (isSysTopic(topic)) return refusal('sys', ReasonCode.NotAuthorized, '$SYS is read-only')
+  // $SYS is the broker's own tree: read-only to every way in, a Mosquitto bridge's report of its
+  // own link state apart. The broker writes it itself, past admission.
+  if (client === undefined ? isSysTopic(topic) : isSysTopicClosedTo(topic, client)) return refusal('sys', ReasonCode.NotAuthorized, '$SYS is read-only')
   // MQTT 5 clients are told Retain Available 0 in CONNACK [MQTT-3.2.2-14]
   if (message.retain && !options.retainAvailable) return refusal('retain', ReasonCode.RetainNotSupported, 'retain_available is false')
   // Payload Format Indicator 1 promises UTF-8 (MQTT 5.0, 3.3.2.3.2)

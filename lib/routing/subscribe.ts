@@ -23,8 +23,10 @@ export interface SubscribeRequest {
   /** The filter as sent, `$share/<group>/` included. */
   filter: string
   qos: QoS
-  /** MQTT 5 subscription options; undefined for an MQTT 3.1.1 client, whose refusals are all 0x80. */
+  /** Subscription options: a client's MQTT 5 options, a bridge's implied ones; undefined for none. */
   options: SubscriptionOptions | undefined
+  /** MQTT 5 rules and reason codes; false for MQTT 3.1/3.1.1, whose refusals are all 0x80. */
+  mqtt5: boolean
 }
 
 export interface Grant {
@@ -50,13 +52,13 @@ export function isSubscriptionIdentifier (id: number): boolean {
  */
 export function subscribe (ctx: SubscribeContext, owner: SubscribingOwner, client: ClientInfo | undefined, request: SubscribeRequest): Grant {
   const { filter, options } = request
-  const v5 = options !== undefined
+  const v5 = request.mqtt5
   const parsed = parseSubscriptionFilter(filter, ctx.options.maxTopicLevels)
   // A filter we cannot accept is refused in SUBACK, the others still granted [MQTT-3.9.3-2].
   if (typeof parsed === 'string') return refused(v5 ? ReasonCode.TopicFilterInvalid : ReasonCode.UnspecifiedError, parsed)
   const shared = parsed.group !== undefined
-  // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error
-  if (shared && options?.noLocal === true) return refused(ReasonCode.ProtocolError, `no local on shared subscription '${filter}'`)
+  // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error (a bridge's is implied, not sent)
+  if (v5 && shared && options?.noLocal === true) return refused(ReasonCode.ProtocolError, `no local on shared subscription '${filter}'`)
   // Never granted above max_qos (MQTT 5.0, 3.2.2.3.4)
   let qos = request.qos > ctx.options.maxQos ? ctx.options.maxQos : request.qos
   if (client !== undefined) {

@@ -55,6 +55,16 @@ export function isSysTopic (topic: string): boolean {
   return topic === '$SYS' || topic.startsWith('$SYS/')
 }
 
+/**
+ * May this client not publish (or leave a will) here? $SYS is read-only to clients, but for one
+ * topic: a Mosquitto bridge with `notifications true` reports its own link's state, retained, to
+ * `$SYS/broker/connection/<its client id>/state` (1 up, 0 down: its will).
+ */
+export function isSysTopicClosedTo (topic: string, client: { clientId: string, bridge?: boolean }): boolean {
+  if (!isSysTopic(topic)) return false
+  return client.bridge !== true || topic !== `$SYS/broker/connection/${client.clientId}/state`
+}
+
 /** Does a topic name match a filter? Used for retained lookups and by the client engine. */
 export function topicMatches (filter: string, topic: string): boolean {
   // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with '$'

@@ -83,6 +83,19 @@ describe('mosquitto_pub and mosquitto_sub', { timeout: 30_000 }, () => {
       assert.deepEqual(await subscriber.finished, { code: 0, stdout: `cli/${version} spoken in ${version}\n`, stderr: '' })
     })
   }
+
+  test('a topic as deep as Mosquitto allows (201 levels) is delivered; one level deeper is never acknowledged', async () => {
+    const deep = (levels: number): string => ['cli-deep', ...Array.from({ length: levels - 1 }, () => 'x')].join('/')
+    const subscriber = processes.start(SUB, [...at(), '-i', 'cli-deep-sub', '-t', 'cli-deep/#', '-q', '1', '-C', '1', '-F', '%q|%t', '-W', GIVE_UP_SEC])
+    await subscribed(running.broker, 'cli-deep-sub')
+    const published = await processes.run(PUB, [...at(), '-t', deep(201), '-m', 'deep', '-q', '1'])
+    assert.deepEqual(published, { code: 0, stdout: '', stderr: '' })
+    assert.deepEqual(await subscriber.finished, { code: 0, stdout: `1|${deep(201)}\n`, stderr: '' })
+    // The broker ends the connection instead of a PUBACK for a message it drops: mosquitto_pub
+    // reports the loss (exit code 7, MOSQ_ERR_CONN_LOST) rather than a delivery.
+    const tooDeep = await processes.run(PUB, [...at(), '-t', deep(202), '-m', 'too deep', '-q', '1'])
+    assert.deepEqual(tooDeep, { code: 7, stdout: '', stderr: 'Error: The connection was lost.\n' })
+  })
 })
 
 describe('mosquitto_pub -u/-P against a broker that requires a password', { timeout: 30_000 }, () => {

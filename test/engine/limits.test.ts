@@ -69,20 +69,55 @@ test('client id length: one byte over max_client_id_length gets CONNACK 2', asyn
   assert.ok(h.log.lines.some((line) => line.includes('client id longer than 10 bytes')))
 })
 
-test('topic levels: a filter with too many levels gets SUBACK 0x80; such a PUBLISH is acknowledged and dropped', async (t) => {
+test('topic levels: a filter with too many levels gets SUBACK 0x80; such a PUBLISH closes the connection unacknowledged', async (t) => {
   const h = await startBroker(t, { maxTopicLevels: 3 })
   const sub = await h.client({ clientId: 'sub' })
   sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/b/c/#', qos: 1 }, { topic: '#', qos: 1 }] })
   await sub.expectPacket({ cmd: 'suback', messageId: 1, granted: [0x80, 1] })
   const pub = await h.client({ clientId: 'pub' })
-  pub.send(publishPacket('a/b/c/d', 'deep', 1, { messageId: 1 }))
+  pub.send(publishPacket('a/b/c', 'ok', 1, { messageId: 1 }))
   await pub.expectPacket({ cmd: 'puback', messageId: 1 })
-  pub.send(publishPacket('a/b/c', 'ok', 1, { messageId: 2 }))
-  await pub.expectPacket({ cmd: 'puback', messageId: 2 })
   await sub.expectPacket(publishPacket('a/b/c', 'ok', 1, { messageId: 1 }))
+  sub.send({ cmd: 'puback', messageId: 1 })
+  // MQTT 3.1.1 cannot refuse in PUBACK, and a PUBACK would tell the publisher the message arrived.
+  pub.send(publishPacket('a/b/c/d', 'deep', 1, { messageId: 2 }))
+  await pub.expectClosed()
   await sub.expectNothingPending()
-  assert.ok(h.log.lines.some((line) => line.startsWith("Dropped PUBLISH from pub on 'a/b/c/d...': more than 3 topic levels.")))
+  assert.ok(h.log.lines.includes("Client pub (127.0.0.1) protocol error: PUBLISH topic 'a/b/c/d...' has more than 3 levels; disconnecting."), h.log.lines.join('\n'))
 })
+
+/** A topic of `levels` levels under `root`. */
+function deepTopic (root: string, levels: number): string {
+  return [root, ...Array.from({ length: levels - 1 }, (_, i) => String(i % 10))].join('/')
+}
+
+test('topic levels by default: 201 levels, as deep as Mosquitto goes, are accepted at every QoS', async (t) => {
+  const h = await startBroker(t)
+  const sub = await h.client({ clientId: 'sub' })
+  await sub.subscribe('deep/#', 2)
+  const pub = await h.client({ clientId: 'pub' })
+  const topic = deepTopic('deep', 201)
+  pub.send(publishPacket(topic, 'q0', 0))
+  await sub.expectPacket(publishPacket(topic, 'q0', 0))
+  pub.send(publishPacket(topic, 'q1', 1, { messageId: 1 }))
+  await pub.expectPacket({ cmd: 'puback', messageId: 1 })
+  await sub.expectPacket(publishPacket(topic, 'q1', 1, { messageId: 1 }))
+  pub.send(publishPacket(topic, 'q2', 2, { messageId: 2 }))
+  await pub.expectPacket({ cmd: 'pubrec', messageId: 2 })
+  await sub.expectPacket(publishPacket(topic, 'q2', 2, { messageId: 2 }))
+})
+
+for (const qos of [0, 1, 2] as const) {
+  test(`topic levels by default: a QoS ${qos} PUBLISH of 202 levels closes an MQTT 3.1.1 connection with nothing sent back`, async (t) => {
+    const h = await startBroker(t)
+    const sub = await h.client({ clientId: 'sub' })
+    await sub.subscribe('deep/#', 2)
+    const pub = await h.client({ clientId: 'pub' })
+    pub.send(publishPacket(deepTopic('deep', 202), 'too deep', qos, { messageId: 1 }))
+    await pub.expectClosed()
+    await sub.expectNothingPending()
+  })
+}
 
 test('message_size_limit: a CONNECT whose will payload is over the limit is refused with CONNACK 5 and a log line', async (t) => {
   const h = await startBroker(t, { messageSizeLimit: 10 })

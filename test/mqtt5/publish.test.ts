@@ -98,14 +98,17 @@ describe('MQTT 5 properties forwarding', () => {
 })
 
 describe('MQTT 5 acknowledgements and payload format', () => {
-  test('PUBACK 0x10 when nobody is subscribed; 0x00 when somebody is', async (t) => {
+  test('PUBACK and PUBREC say Success whether or not anybody is subscribed, in the short form [MQTT-3.4.2-1]', async (t) => {
     const h = await startBroker(t)
     const { client } = await connect5(h, { clientId: 'p' })
+    // 0x10 No Matching Subscribers is optional (3.4.2.1); some client libraries count it a failure.
     client.send({ cmd: 'publish', topic: 'nobody', payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false })
-    assert.equal((await nextOf<mqttPacket.IPubackPacket>(client, 'puback')).reasonCode, 0x10)
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x40, 0x02, 0x00, 0x01]))
+    client.send({ cmd: 'publish', topic: 'nobody', payload: Buffer.from('x'), qos: 2, messageId: 2, retain: false, dup: false })
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x50, 0x02, 0x00, 0x02]))
     h.broker.subscribe('somebody', 0, () => {})
-    client.send({ cmd: 'publish', topic: 'somebody', payload: Buffer.from('x'), qos: 2, messageId: 2, retain: false, dup: false })
-    assert.equal((await nextOf<mqttPacket.IPubrecPacket>(client, 'pubrec')).reasonCode ?? 0, 0)
+    client.send({ cmd: 'publish', topic: 'somebody', payload: Buffer.from('x'), qos: 1, messageId: 3, retain: false, dup: false })
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x40, 0x02, 0x00, 0x03]))
   })
 
   test('Payload Format Indicator 1 with invalid UTF-8: PUBACK 0x99, not delivered; QoS 0: DISCONNECT 0x99', async (t) => {
@@ -118,6 +121,25 @@ describe('MQTT 5 acknowledgements and payload format', () => {
     assert.deepEqual(got, [])
     client.send(rawPacket(0x30, [...utf8('f'), 2, 0x01, 1, 0xc3, 0x28]))
     assert.equal((await nextOf<mqttPacket.IDisconnectPacket>(client, 'disconnect')).reasonCode, 0x99)
+  })
+
+  test('a topic deeper than max_topic_levels: PUBACK and PUBREC 0x90, not delivered; QoS 0: DISCONNECT 0x90', async (t) => {
+    const h = await startBroker(t, { maxTopicLevels: 3 })
+    const got: string[] = []
+    h.broker.subscribe('a/#', 0, (m) => got.push(m.topic))
+    const { client } = await connect5(h, { clientId: 'p' })
+    client.send(rawPacket(0x32, [...utf8('a/b/c/d'), 0, 1, 0, 0x78]))
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x40, 0x03, 0x00, 0x01, 0x90]))
+    client.send(rawPacket(0x34, [...utf8('a/b/c/d'), 0, 2, 0, 0x78]))
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x50, 0x03, 0x00, 0x02, 0x90]))
+    client.send(rawPacket(0x32, [...utf8('a/b/c'), 0, 3, 0, 0x78]))
+    assert.deepEqual((await client.nextReceived()).bytes, Buffer.from([0x40, 0x02, 0x00, 0x03]))
+    assert.deepEqual(got, ['a/b/c'])
+    // QoS 0 has no acknowledgement to carry the code: the connection ends with it.
+    client.send(rawPacket(0x30, [...utf8('a/b/c/d'), 0, 0x78]))
+    assert.equal((await nextOf<mqttPacket.IDisconnectPacket>(client, 'disconnect')).reasonCode, 0x90)
+    await client.expectClosed()
+    assert.deepEqual(got, ['a/b/c'])
   })
 
   test('PUBLISH with a Subscription Identifier from a client is a Protocol Error [MQTT-3.3.4-6]', async (t) => {
