@@ -117,7 +117,6 @@ export function describeOptionErrors (errors: typeof validate.errors): string {
   return (errors ?? []).map((error) => {
     const where = error.instancePath === '' ? 'options' : error.instancePath.slice(1).replace(/\//g, '.')
     if (error.keyword === 'additionalProperties') return `unknown option "${String(error.params.additionalProperty)}" in ${where}`
-    if (error.keyword === 'enum') return `${where} must be one of ${(error.params.allowedValues as unknown[]).map(String).join(', ')}`
     return `${where} ${error.message ?? 'is invalid'}`
   }).join('; ')
 }
