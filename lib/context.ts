@@ -1,6 +1,6 @@
 // What connections and packet handlers may use of the broker: a narrow, typed surface instead of
 // the Broker class itself.
-import type { Auth } from './auth/auth'
+import type { AuthChain } from './auth/chain'
 import type { Connection } from './connection/connection'
 import type { PacketDecoder } from './connection/decoder'
 import type { PublishEncoder } from './connection/publish-codec'
@@ -16,7 +16,8 @@ import type { Message } from './types'
 export interface BrokerContext {
   readonly options: BrokerOptions
   readonly logger: Logger
-  readonly auth: Auth
+  /** The authorizers, asked as one: authenticate, publish, subscribe, delivery. */
+  readonly auth: AuthChain
   readonly stats: BrokerStats
   readonly router: Router
   readonly retained: RetainedStore
@@ -34,7 +35,7 @@ export interface BrokerContext {
   readonly maxInboundPacketBytes: number
   /** CONNECTs accepted for authentication and not yet answered: they count towards max_connections. */
   authenticating: number
-  /** Stores (when retained) and routes a message that passed authorization; returns the deliveries made. */
+  /** Stores (when retained) and routes a message the admission step let in (routing/admit.ts); returns the deliveries made. */
   dispatchMessage (message: Message): number
   /** Ends a session: its delayed will goes out, its subscriptions and queues are dropped. */
   endSession (session: Session): void

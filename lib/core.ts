@@ -1,6 +1,8 @@
 // The broker's shared state and the few operations connections need from it (BrokerContext).
 // The public Broker class wraps this; users never see it.
-import { type Auth, askAuthorizer } from './auth/auth'
+import type { Auth } from './auth/auth'
+import { defaultAuthentication, usersTableAuth } from './auth/builtin'
+import { AuthChain } from './auth/chain'
 import type { Connection } from './connection/connection'
 import { PacketDecoder } from './connection/decoder'
 import { PublishEncoder } from './connection/publish-codec'
@@ -10,11 +12,11 @@ import type { Logger } from './logger'
 import { MQTT_MAX_PACKET_BYTES, type BrokerOptions } from './options'
 import { MemoryRetainedStore } from './retained/retained'
 import { Router } from './router'
+import { admit, refusalLine } from './routing/admit'
 import { SESSION_NEVER_EXPIRES, type Session, type SessionLimits } from './session/session'
 import { removeAllSubscriptions } from './session/subscriptions'
-import { isSysTopicClosedTo } from './topics/validate'
 import { BrokerStats } from './sys/stats'
-import { type ClientInfo, LOCAL_ORIGIN, type Message } from './types'
+import type { ClientInfo, Message } from './types'
 
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
 const PACKET_OVERHEAD_BYTES = 65_535 + 4 + 65_536
@@ -23,7 +25,9 @@ const MAX_TIMER_MS = 2_147_483_647
 
 export class BrokerCore implements BrokerContext {
   readonly stats = new BrokerStats()
-  readonly router = new Router()
+  /** The built-in authorizers first, then the embedder's (BrokerHooks.auth). */
+  readonly auth: AuthChain
+  readonly router: Router
   readonly retained = new MemoryRetainedStore()
   /** The $SYS tree's own retained messages, apart from the users' so counts and listings show theirs. */
   readonly sysRetained = new MemoryRetainedStore()
@@ -39,7 +43,11 @@ export class BrokerCore implements BrokerContext {
   private uncorkPending: Connection[] = []
   private uncorkScheduled = false
 
-  constructor (readonly options: BrokerOptions, readonly logger: Logger, readonly auth: Auth, readonly events: TypedEmitter<BrokerEvents>) {
+  constructor (readonly options: BrokerOptions, readonly logger: Logger, authorizers: readonly Auth[], readonly events: TypedEmitter<BrokerEvents>) {
+    this.auth = new AuthChain([usersTableAuth(options.users), ...authorizers],
+      (request) => defaultAuthentication(options, request),
+      (error, clientId) => { this.hookFailed(error, clientId) })
+    this.router = new Router(this.auth.deliveryGate)
     let maxInbound = options.messageSizeLimit > 0
       ? Math.min(MQTT_MAX_PACKET_BYTES, options.messageSizeLimit + PACKET_OVERHEAD_BYTES)
       : MQTT_MAX_PACKET_BYTES
@@ -63,7 +71,8 @@ export class BrokerCore implements BrokerContext {
       onExpired: () => {
         this.stats.publishDropped++
         this.stats.messagesExpired++
-      }
+      },
+      deliveryGate: this.auth.deliveryGate
     }
   }
 
@@ -75,7 +84,7 @@ export class BrokerCore implements BrokerContext {
     const deliveries = this.router.route(message)
     // The broker's own messages ($SYS) are not reported: listeners want their clients' traffic.
     if (message.origin !== undefined && this.events.listenerCount('publish') > 0) {
-      const clientId = message.origin === LOCAL_ORIGIN ? undefined : message.origin
+      const clientId = message.origin.kind === 'local' ? undefined : message.origin.clientId
       this.events.emit('publish', { clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
     return deliveries
@@ -161,15 +170,10 @@ export class BrokerCore implements BrokerContext {
   }
 
   private publishWill (client: ClientInfo, will: Message): boolean {
-    // $SYS is the broker's own tree: a will may not write there any more than a PUBLISH may.
-    if (isSysTopicClosedTo(will.topic, client)) {
-      this.logger.notice(`Dropped will of ${client.clientId} to '${will.topic}': $SYS is read-only.`)
-      return false
-    }
-    const authorize = this.auth.authorizePublish
-    // Runs in a socket's close handler or a timer: a hook that throws must not escape from here.
-    if (authorize !== undefined && !askAuthorizer(() => authorize(client, will.topic, will.qos, will.retain), false, (error) => this.hookFailed(error, client.clientId))) {
-      this.logger.notice(`Denied will of ${client.clientId} to '${will.topic}'.`)
+    // A will passes the same admission step as a PUBLISH ($SYS, ACL, ...); a hook that throws denies.
+    const refused = admit(this, will, client)
+    if (refused !== undefined) {
+      this.logger.notice(refusalLine(`will of ${client.clientId}`, will.topic, refused))
       return false
     }
     this.dispatchMessage(will)

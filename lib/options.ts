@@ -6,6 +6,7 @@ import { ConfigError } from './errors'
 import type { Logger } from './logger'
 import type { Auth } from './auth/auth'
 import { BROKER_OPTIONS_SCHEMA } from './options-schema'
+import type { ListenerProtocol } from './transport/listeners'
 
 /** The largest whole packet MQTT can express: 1 header byte, 4 length bytes, 268,435,455 more (MQTT 5.0, 1.5.5). */
 export const MQTT_MAX_PACKET_BYTES = 268_435_460
@@ -15,6 +16,8 @@ export interface ListenerOptions {
   port: number
   /** Address to bind (`bind_address`, or the second word of `listener`); all addresses when unset. */
   host?: string
+  /** `protocol`: what the listener speaks; `mqtt` (plain TCP) when unset. */
+  protocol?: ListenerProtocol
 }
 
 export interface BrokerOptions {
@@ -75,7 +78,8 @@ export interface BrokerOptions {
 /** Code-only parts of the options: never in a config file or the flow JSON. */
 export interface BrokerHooks {
   logger?: Logger
-  auth?: Auth
+  /** Authorizers asked after the built-in users table, in order (see lib/auth/auth.ts for how answers combine). */
+  auth?: Auth | readonly Auth[]
 }
 
 export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
