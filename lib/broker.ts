@@ -9,14 +9,15 @@ import { type BrokerEvents, TypedEmitter } from './events'
 import { LocalSubscriber, type MessageHandler } from './local'
 import { silentLogger } from './logger'
 import { type BrokerHooks, type BrokerOptions, resolveOptions } from './options'
-import { sendRetained } from './retained/deliver'
-import { addSubscription, removeSubscription } from './session/subscriptions'
+import { admit } from './routing/admit'
+import { isSubscriptionIdentifier, sendRetainedOnSubscribe, subscribe } from './routing/subscribe'
+import { removeSubscription } from './session/subscriptions'
 import type { BrokerStatsSnapshot } from './sys/snapshot'
 import type { BrokerStats } from './sys/stats'
 import { SysTree } from './sys/tree'
-import { parseSubscriptionFilter } from './topics/shared'
 import { topicNameProblem } from './topics/validate'
-import { type BoundListener, listenTcp } from './transport/tcp'
+import { openListener } from './transport/listeners'
+import type { BoundListener } from './transport/tcp'
 import { type ClientDetails, type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
 
 export class Broker extends TypedEmitter<BrokerEvents> {
@@ -32,8 +33,8 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   constructor (options: Partial<BrokerOptions> = {}, hooks: BrokerHooks = {}) {
     super()
     this.options = resolveOptions(options)
-    const auth: Auth = hooks.auth ?? {}
-    this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, auth, this, hooks.store)
+    const authorizers: readonly Auth[] = hooks.auth === undefined ? [] : Array.isArray(hooks.auth) ? hooks.auth : [hooks.auth as Auth]
+    this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, authorizers, this, hooks.store)
     this.sys = new SysTree(this.core)
   }
 
@@ -51,7 +52,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.sys.start()
     try {
       for (const listener of this.options.listeners) {
-        const bound = await listenTcp(listener, (socket) => this.accept(socket))
+        const bound = await openListener(listener, (stream) => { this.accept(stream) })
         this.bound.push(bound)
         this.core.logger.notice(`Opening ipv${bound.host.includes(':') ? 6 : 4} listen socket on port ${bound.port}.`)
         this.emit('listening', { host: bound.host, port: bound.port })
@@ -81,7 +82,12 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.core.connections.add(new Connection(this.core, stream))
   }
 
-  /** Publishes from inside the process. Throws on an invalid topic or QoS. */
+  /**
+   * Publishes from inside the process, through the same admission step as a client's PUBLISH
+   * (max_qos, message_size_limit, `$SYS` read-only, retain_available, payload format); the
+   * authorizers are not asked: the caller is the embedding program. Throws on an invalid topic
+   * or QoS, and on a refused message.
+   */
   publish (request: PublishRequest): void {
     const problem = topicNameProblem(request.topic, this.options.maxTopicLevels)
     if (problem !== undefined) throw new Error(`Invalid topic "${request.topic}": ${problem}`)
@@ -89,27 +95,36 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`Invalid QoS ${String(qos)}: must be 0, 1 or 2`)
     const message: Message = { id: 0, topic: request.topic, payload: toBuffer(request.payload), qos, retain: request.retain === true, origin: LOCAL_ORIGIN }
     if (request.properties !== undefined) message.properties = request.properties
+    const refused = admit(this.core, message, undefined)
+    if (refused !== undefined) throw new Error(`Publish to "${request.topic}" refused: ${refused.reason}`)
     this.core.dispatchMessage(message)
   }
 
   /**
-   * Subscribes from inside the process; matching retained messages are delivered at once (as
+   * Subscribes from inside the process, through the same subscribe step as a client's SUBSCRIBE:
+   * the QoS is capped at max_qos, and matching retained messages are delivered at once (as
    * `options.retainHandling` says). MQTT 5 options apply as for a socket client; No Local skips
    * messages published through this API. Returns the function that unsubscribes. Throws on an
    * invalid filter, QoS or option.
    */
   subscribe (filter: string, qos: QoS, handler: MessageHandler, options: SubscriptionOptions = {}): () => void {
-    const parsed = parseSubscriptionFilter(filter, this.options.maxTopicLevels)
-    if (typeof parsed === 'string') throw new Error(`Invalid topic filter "${filter}": ${parsed}`)
-    const shared = parsed.group !== undefined
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`Invalid QoS ${String(qos)}: must be 0, 1 or 2`)
-    if (shared && options.noLocal === true) throw new Error(`No Local cannot be used on shared subscription "${filter}"`)
     const id = options.subscriptionIdentifier
-    if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 268_435_455)) throw new Error(`Invalid subscription identifier ${id}: must be 1 to 268435455`)
+    if (id !== undefined && !isSubscriptionIdentifier(id)) throw new Error(`Invalid subscription identifier ${id}: must be 1 to 268435455`)
     const subscriber = new LocalSubscriber(`$local/${++this.localCount}`, handler, (error) => this.core.reportError(error))
-    addSubscription(this.core.router, subscriber, filter, qos, options)
-    if (!shared && (options.retainHandling ?? 0) !== 2) sendRetained(this.core.retainedFor(filter), subscriber, filter, qos, this.core.options.upgradeOutgoingQos, id)
+    const grant = subscribe(this.core, subscriber, undefined, { filter, qos, options, mqtt5: true })
+    if (grant.code === ReasonCode.ProtocolError) throw new Error(`No Local cannot be used on shared subscription "${filter}"`)
+    if (grant.reason !== undefined) throw new Error(`Invalid topic filter "${filter}": ${grant.reason}`)
+    if (grant.retainedDue) sendRetainedOnSubscribe(this.core, subscriber, filter, grant.code as QoS, id)
     return () => { removeSubscription(this.core.router, subscriber, filter) }
+  }
+
+  /**
+   * Tells the broker its authorization rules changed (an ACL reloaded, a hook's table edited):
+   * every remembered read-access answer is asked again at the next delivery.
+   */
+  authorizationChanged (): void {
+    this.core.auth.rulesChanged()
   }
 
   /** Connected clients, as plain objects. */

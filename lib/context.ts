@@ -10,7 +10,7 @@ import type { SessionRegistry } from './session/registry'
 
 /**
  * Options, logger, auth, counters, router, store (retained messages and what sessions keep beyond
- * a connection), events, dispatchMessage and hookFailed come from SessionHost; the rest is here.
+ * a connection), events and dispatchMessage come from SessionHost; the rest is here.
  */
 export interface BrokerContext extends SessionHost {
   /** The store that holds a topic's retained message, or that a filter's retained messages come from. */

@@ -1,6 +1,8 @@
 // The broker's shared state and the few operations connections need from it (BrokerContext).
 // The public Broker class wraps this; users never see it.
 import type { Auth } from './auth/auth'
+import { defaultAuthentication, usersTableAuth } from './auth/builtin'
+import { AuthChain } from './auth/chain'
 import type { Connection } from './connection/connection'
 import { PacketDecoder } from './connection/decoder'
 import { PublishEncoder } from './connection/publish-codec'
@@ -15,14 +17,16 @@ import { MemoryStore } from './store/memory'
 import type { Store } from './store/store'
 import type { BrokerHoldings, SysSource } from './sys/source'
 import { BrokerStats } from './sys/stats'
-import { LOCAL_ORIGIN, type Message } from './types'
+import type { Message } from './types'
 
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
 const PACKET_OVERHEAD_BYTES = 65_535 + 4 + 65_536
 
 export class BrokerCore implements BrokerContext, SysSource {
   readonly stats = new BrokerStats()
-  readonly router = new Router()
+  /** The built-in authorizers first, then the embedder's (BrokerHooks.auth). */
+  readonly auth: AuthChain
+  readonly router: Router
   readonly store: Store
   /** The $SYS tree's own retained messages, apart from the users' so counts and listings show theirs. */
   readonly sysRetained = new MemoryRetainedStore()
@@ -38,7 +42,11 @@ export class BrokerCore implements BrokerContext, SysSource {
   private uncorkPending: Connection[] = []
   private uncorkScheduled = false
 
-  constructor (readonly options: BrokerOptions, readonly logger: Logger, readonly auth: Auth, readonly events: TypedEmitter<BrokerEvents>, store?: Store) {
+  constructor (readonly options: BrokerOptions, readonly logger: Logger, authorizers: readonly Auth[], readonly events: TypedEmitter<BrokerEvents>, store?: Store) {
+    this.auth = new AuthChain([usersTableAuth(options.users), ...authorizers],
+      (request) => defaultAuthentication(options, request),
+      (error, clientId) => { this.hookFailed(error, clientId) })
+    this.router = new Router(this.auth.deliveryGate)
     let maxInbound = options.messageSizeLimit > 0
       ? Math.min(MQTT_MAX_PACKET_BYTES, options.messageSizeLimit + PACKET_OVERHEAD_BYTES)
       : MQTT_MAX_PACKET_BYTES
@@ -58,7 +66,7 @@ export class BrokerCore implements BrokerContext, SysSource {
     const deliveries = this.router.route(message)
     // The broker's own messages ($SYS) are not reported: listeners want their clients' traffic.
     if (message.origin !== undefined && this.events.listenerCount('publish') > 0) {
-      const clientId = message.origin === LOCAL_ORIGIN ? undefined : message.origin
+      const clientId = message.origin.kind === 'local' ? undefined : message.origin.clientId
       this.events.emit('publish', { clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
     return deliveries

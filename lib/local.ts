@@ -12,11 +12,18 @@ export class LocalSubscriber implements Deliverable {
   matchRetain = false
   matchIds: number[] | undefined = undefined
   readonly online = true
-  /** Every in-process subscriber shares one origin: No Local skips all in-process publishes. */
-  readonly originKey = LOCAL_ORIGIN
+  /** The embedding program itself: read access is not asked. */
+  readonly client = undefined
+  deliveryGeneration = 0
+  deliveryAnswers = undefined
   readonly subscriptions = new Map<string, Subscription>()
 
-  constructor (readonly key: string, private readonly handler: MessageHandler, private readonly onError: (error: Error) => void) {}
+  /**
+   * `originKey` is what No Local compares: by default every in-process subscriber shares the
+   * in-process API's origin, so No Local skips all in-process publishes; a bridge passes its own.
+   */
+  constructor (readonly key: string, private readonly handler: MessageHandler, private readonly onError: (error: Error) => void,
+    readonly originKey: string = LOCAL_ORIGIN.clientId) {}
 
   deliver (message: Message, qos: QoS, retain: boolean, subscriptionIds?: number[]): void {
     const delivered: DeliveredMessage = { topic: message.topic, payload: message.payload, qos, retain }

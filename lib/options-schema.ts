@@ -1,4 +1,5 @@
 // The JSON schema of BrokerOptions. Every entry point validates against this one schema.
+import { LISTENER_PROTOCOLS } from './transport/listeners'
 
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const
 /** A day: longer waits are no bound at all, and setTimeout cannot hold much more than 24 days. */
@@ -16,7 +17,8 @@ export const BROKER_OPTIONS_SCHEMA = {
         required: ['port'],
         properties: {
           port: { type: 'integer', minimum: 0, maximum: 65535 },
-          host: { type: 'string', minLength: 1 }
+          host: { type: 'string', minLength: 1 },
+          protocol: { type: 'string', enum: LISTENER_PROTOCOLS }
         }
       }
     },

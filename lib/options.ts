@@ -7,6 +7,7 @@ import type { Logger } from './logger'
 import type { Auth } from './auth/auth'
 import type { Store } from './store/store'
 import { BROKER_OPTIONS_SCHEMA } from './options-schema'
+import type { ListenerProtocol } from './transport/listeners'
 
 /** The largest whole packet MQTT can express: 1 header byte, 4 length bytes, 268,435,455 more (MQTT 5.0, 1.5.5). */
 export const MQTT_MAX_PACKET_BYTES = 268_435_460
@@ -16,6 +17,8 @@ export interface ListenerOptions {
   port: number
   /** Address to bind (`bind_address`, or the second word of `listener`); all addresses when unset. */
   host?: string
+  /** `protocol`: what the listener speaks; `mqtt` (plain TCP) when unset. */
+  protocol?: ListenerProtocol
 }
 
 export interface BrokerOptions {
@@ -76,7 +79,8 @@ export interface BrokerOptions {
 /** Code-only parts of the options: never in a config file or the flow JSON. */
 export interface BrokerHooks {
   logger?: Logger
-  auth?: Auth
+  /** Authorizers asked after the built-in users table, in order (see lib/auth/auth.ts for how answers combine). */
+  auth?: Auth | readonly Auth[]
   /** Where retained messages and persistent sessions are kept; the memory store when unset. */
   store?: Store
 }

@@ -2,13 +2,15 @@
 // once, at the highest QoS among its matching subscriptions [MQTT-3.3.5-1], capped at the QoS
 // the message was published with (unless upgrade_outgoing_qos); one member of each matching
 // shared group. MQTT 5 options apply per subscription: No Local, Retain As Published,
-// Subscription Identifiers (3.8.3.1).
+// Subscription Identifiers (3.8.3.1). A subscriber without read access to the topic
+// (authorizeDelivery) is passed over.
+import type { DeliveryGate, DeliveryMemo } from './auth/delivery'
 import type { Message, QoS } from './types'
 import type { SharedGroup, Subscriber, Subscription } from './topics/trie'
 import { SubscriptionTrie } from './topics/trie'
 
-/** A subscriber the router can hand messages to. */
-export interface Deliverable extends Subscriber {
+/** A subscriber the router can hand messages to, with its read-access memo. */
+export interface Deliverable extends Subscriber, DeliveryMemo {
   readonly online: boolean
   deliver (message: Message, qos: QoS, retain: boolean, subscriptionIds?: number[]): void
 }
@@ -43,6 +45,9 @@ export class Router {
   private current: ScratchFrame | undefined
   private message: Message | undefined
 
+  /** `gate`: read access, when some authorizer has read rules; without one, delivery asks nothing. */
+  constructor (private readonly gate?: DeliveryGate) {}
+
   // Bound once: the trie's visitors, with no closure allocated per message.
   private readonly visit = (subscription: Subscription): void => {
     const subscriber = subscription.subscriber as Deliverable
@@ -52,11 +57,12 @@ export class Router {
     let id: number | undefined
     if (options !== undefined) {
       // [MQTT-3.8.3-3] No Local: not back to the client that published it
-      if (options.noLocal === true && message.origin === subscriber.originKey) return
+      if (options.noLocal === true && message.origin !== undefined && message.origin.clientId === subscriber.originKey) return
       // [MQTT-3.3.1-12] Retain As Published keeps the flag as it came in
       retainFlag = options.retainAsPublished === true && message.retain
       id = options.subscriptionIdentifier
     }
+    if (this.gate !== undefined && !this.gate.allows(subscriber, message.topic)) return
     if (subscriber.matchGeneration !== this.generation) {
       subscriber.matchGeneration = this.generation
       subscriber.matchQos = subscription.qos
@@ -77,12 +83,12 @@ export class Router {
   }
 
   private readonly visitGroup = (group: SharedGroup): void => {
-    const member = pickSharedMember(group)
+    const message = this.message as Message
+    const member = pickSharedMember(group, this.gate, message.topic)
     if (member === undefined) return
     // Shared deliveries stand apart from the client's own subscriptions (MQTT 5.0, 4.8.2):
     // they carry their own QoS, outside the once-per-subscriber rule.
     const frame = this.current as ScratchFrame
-    const message = this.message as Message
     const options = member.options
     const at = frame.count++
     frame.subscribers[at] = member.subscriber as Deliverable
@@ -131,20 +137,26 @@ export class Router {
   }
 }
 
-/** Round robin over the group, preferring members that are online (MQTT 5.0, 4.8.2). */
-function pickSharedMember (group: SharedGroup): Subscription | undefined {
+/**
+ * Round robin over the group, preferring members that are online (MQTT 5.0, 4.8.2); members
+ * without read access to the topic are passed over, so another member gets the message.
+ */
+function pickSharedMember (group: SharedGroup, gate: DeliveryGate | undefined, topic: string): Subscription | undefined {
   const members = group.members
   const size = members.length
   if (size === 0) return undefined
+  let offline = -1
   for (let i = 0; i < size; i++) {
     const index = (group.next + i) % size
     const member = members[index] as Subscription
+    if (gate !== undefined && !gate.allows(member.subscriber as Deliverable, topic)) continue
     if ((member.subscriber as Deliverable).online) {
       group.next = (index + 1) % size
       return member
     }
+    if (offline === -1) offline = index
   }
-  const member = members[group.next % size]
-  group.next = (group.next + 1) % size
-  return member
+  if (offline === -1) return undefined
+  group.next = (offline + 1) % size
+  return members[offline]
 }

@@ -29,16 +29,35 @@ export interface Message {
   qos: QoS
   retain: boolean
   properties?: PublishProperties
-  /** Client id of the publisher; LOCAL_ORIGIN for the in-process API; undefined for the broker itself. */
-  origin?: string
+  /** Where the message came from (No Local, echo rules, events); undefined for the broker itself ($SYS). */
+  origin?: Origin
   /** When the message expires (ms since epoch), from its MQTT 5 Message Expiry Interval. */
   expiresAt?: number
   /** MQTT 5 user properties in the order they were received [MQTT-3.3.2-17]. */
   userPropertyPairs?: Array<[string, string]>
 }
 
-/** The origin of messages published through the in-process API (for No Local). */
-export const LOCAL_ORIGIN = '$local'
+/**
+ * The ways a message enters the broker: a client's PUBLISH, a client's Last Will, the in-process
+ * API, a bridge (a bridge-marked client, or a bridge this broker runs), a cluster peer.
+ */
+export type OriginKind = 'client' | 'will' | 'local' | 'bridge' | 'cluster'
+
+/**
+ * Where a message came from. One object per publisher, shared by all its messages: a
+ * connection's origin is made once, so a PUBLISH allocates none.
+ */
+export interface Origin {
+  readonly kind: OriginKind
+  /**
+   * The publisher's client id (for a will: its client's), or the key an in-process publisher,
+   * bridge or peer goes by. No Local compares it with a subscriber's `originKey` [MQTT-3.8.3-3].
+   */
+  readonly clientId: string
+}
+
+/** The origin of messages published through the in-process API: No Local skips them for in-process subscribers. */
+export const LOCAL_ORIGIN: Origin = Object.freeze({ kind: 'local', clientId: '$local' })
 
 /** MQTT 5 subscription options (MQTT 5.0, 3.8.3.1); all false/0 for MQTT 3.1.1 clients. */
 export interface SubscriptionOptions {

@@ -1,8 +1,8 @@
-// The broker's own authentication rules when no hook is given: `allow_anonymous` and a table of
-// users with passwords.
+// The broker's own authentication rules: the users table (first in the chain) and, when no
+// authorizer has an opinion, `allow_anonymous`.
 import { timingSafeEqual } from 'node:crypto'
 import { ReasonCode } from '../errors'
-import type { AuthenticateRequest, AuthenticateResult } from './auth'
+import type { Auth, AuthenticateRequest, AuthenticateResult } from './auth'
 
 export interface BuiltinAuthOptions {
   allowAnonymous: boolean
@@ -16,13 +16,26 @@ function samePassword (expected: string, given: Buffer | undefined): boolean {
   return wanted.length === given.length && timingSafeEqual(wanted, given)
 }
 
-export function builtinAuthenticate (options: BuiltinAuthOptions, request: AuthenticateRequest): AuthenticateResult {
-  if (request.username === undefined) {
-    return options.allowAnonymous ? true : ReasonCode.NotAuthorized
+/**
+ * The users table (Node-RED credentials, or code): a user in it is accepted with the right
+ * password and refused with any other; about anyone else it has no opinion.
+ */
+export function usersTableAuth (users: Record<string, string>): Auth {
+  return {
+    authenticate (request: AuthenticateRequest): AuthenticateResult | undefined {
+      const name = request.username
+      if (name === undefined || !Object.prototype.hasOwnProperty.call(users, name)) return undefined
+      return samePassword(users[name] as string, request.password) ? true : ReasonCode.BadUserNameOrPassword
+    }
   }
-  const known = Object.prototype.hasOwnProperty.call(options.users, request.username)
-  if (known) return samePassword(options.users[request.username] as string, request.password) ? true : ReasonCode.BadUserNameOrPassword
-  // With a user table, an unknown name is refused; without one, a username is just a label.
-  if (Object.keys(options.users).length > 0) return ReasonCode.BadUserNameOrPassword
+}
+
+/**
+ * The decision when no authorizer had an opinion: anonymous clients as `allow_anonymous` says;
+ * a name the users table does not know is refused when there is a table, and otherwise is just
+ * a label, treated as anonymous.
+ */
+export function defaultAuthentication (options: BuiltinAuthOptions, request: AuthenticateRequest): AuthenticateResult {
+  if (request.username !== undefined && Object.keys(options.users).length > 0) return ReasonCode.BadUserNameOrPassword
   return options.allowAnonymous ? true : ReasonCode.NotAuthorized
 }

@@ -7,7 +7,7 @@ import { ProtocolError, ReasonCode } from '../errors'
 import type { DisconnectReason } from '../events'
 import { handleFrame } from '../handlers'
 import type { DeliveryChannel, Session } from '../session/session'
-import type { ClientInfo, Message, ProtocolVersion, QoS } from '../types'
+import type { ClientInfo, Message, Origin, ProtocolVersion, QoS } from '../types'
 import { encodeAck, PUBREL } from './acks'
 import { Backlog, SOCKET_WINDOW_BYTES } from './backlog'
 import { FrameError, type FrameSink, Framer } from './framer'
@@ -136,6 +136,13 @@ export class Connection implements DeliveryChannel, FrameSink {
     if (this.bridge) info.bridge = true
     if (this.state === 'connected') this.cachedInfo = Object.freeze(info)
     return info
+  }
+
+  private cachedOrigin: Origin | undefined
+
+  /** Where this client's messages come from (No Local, events); one object for all of them. */
+  get origin (): Origin {
+    return this.cachedOrigin ??= Object.freeze({ kind: this.bridge ? 'bridge' : 'client', clientId: this.clientId })
   }
 
   describe (): string {

@@ -13,7 +13,7 @@ import { refuse } from './refuse'
 export function startEnhancedAuth (conn: Connection, request: ConnectRequest, method: string): void {
   const { auth } = conn.ctx
   const v5 = conn.v5 as V5State
-  if (auth.authenticateEnhanced === undefined || !(auth.enhancedAuthMethods ?? []).includes(method)) {
+  if (!auth.supportsEnhancedMethod(method)) {
     // [MQTT-4.12.0-1] a method the server does not support: CONNACK 0x8C
     refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" is not supported`)
     return
@@ -96,7 +96,7 @@ function runStep (conn: Connection, v5: V5State, data: Buffer | undefined): void
   }
   let result: EnhancedAuthResult | Promise<EnhancedAuthResult>
   try {
-    result = (auth.authenticateEnhanced as NonNullable<typeof auth.authenticateEnhanced>)(request)
+    result = auth.authenticateEnhanced(request)
   } catch (error) {
     fail(error)
     return

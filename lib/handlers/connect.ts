@@ -4,7 +4,6 @@
 // CONNACK, then resume the session's traffic.
 import { randomUUID } from 'node:crypto'
 import type mqttPacket from 'mqtt-packet'
-import { builtinAuthenticate } from '../auth/builtin'
 import type { AuthenticateResult } from '../auth/auth'
 import { type ConnectProperties, readConnectProperties } from '../codec/packet-properties'
 import { inboundPublishProperties } from '../codec/publish-properties'
@@ -212,7 +211,7 @@ function checkLimits (conn: Connection, packet: mqttPacket.IConnectPacket): [num
 }
 
 function authenticate (conn: Connection, packet: mqttPacket.IConnectPacket, done: (result: AuthenticateResult) => void): void {
-  const { auth, options } = conn.ctx
+  const { auth } = conn.ctx
   const request = {
     clientId: conn.clientId,
     username: packet.username,
@@ -225,7 +224,7 @@ function authenticate (conn: Connection, packet: mqttPacket.IConnectPacket, done
   }
   let result: AuthenticateResult | Promise<AuthenticateResult>
   try {
-    result = auth.authenticate !== undefined ? auth.authenticate(request) : builtinAuthenticate(options, request)
+    result = auth.authenticate(request)
   } catch (error) {
     fail(error)
     return
@@ -289,7 +288,7 @@ function willMessage (conn: Connection, request: ConnectRequest): Message | unde
   const will = request.packet.will
   if (will === undefined) return undefined
   const payload = will.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload)
-  const message: Message = { id: 0, topic: will.topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: conn.clientId }
+  const message: Message = { id: 0, topic: will.topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: { kind: 'will', clientId: conn.clientId } }
   const read = request.properties?.will
   if (read !== undefined) {
     const inbound = inboundPublishProperties({ values: { ...read.values, willDelayInterval: undefined }, userProperties: read.userProperties })

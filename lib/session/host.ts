@@ -1,6 +1,6 @@
 // What the session lifecycle needs from the broker and from a client's connection: two narrow
 // interfaces, so lib/session depends on neither the broker core nor the connection class.
-import type { Auth } from '../auth/auth'
+import type { AuthChain } from '../auth/chain'
 import type { BrokerEvents, DisconnectReason, TypedEmitter } from '../events'
 import type { Logger } from '../logger'
 import type { BrokerOptions } from '../options'
@@ -14,16 +14,15 @@ import type { Session } from './session'
 export interface SessionHost {
   readonly options: BrokerOptions
   readonly logger: Logger
-  readonly auth: Auth
+  /** The authorizers, asked as one: authenticate, publish, subscribe, delivery. */
+  readonly auth: AuthChain
   readonly stats: BrokerStats
   readonly router: Router
   /** Retained messages and what sessions keep beyond a connection. */
   readonly store: Store
   readonly events: TypedEmitter<BrokerEvents>
-  /** Stores (when retained) and routes a message that passed authorization; returns the deliveries made. */
+  /** Stores (when retained) and routes a message the admission step let in (routing/admit.ts); returns the deliveries made. */
   dispatchMessage (message: Message): number
-  /** An authorization hook threw: logs and reports it; the caller treats it as a denial. */
-  hookFailed (error: Error, clientId: string): void
 }
 
 /** A client's connection as the lifecycle sees it. */

@@ -42,7 +42,8 @@ export class SessionRegistry {
       onExpired: () => {
         stats.publishDropped++
         stats.messagesExpired++
-      }
+      },
+      deliveryGate: host.auth.deliveryGate
     }
     if (options.persistentClientExpirationSec > 0) {
       // A short expiration is checked as often as it is long, so it is kept to within one interval.
@@ -113,7 +114,7 @@ export class SessionRegistry {
     const will = conn.will === undefined
       ? undefined
       : { message: conn.will, client: conn.info, delaySec: conn.willDelaySec, publishAtMs: undefined }
-    this.save(conn.session as Session, will)
+    this.save(conn.session as Session, will, conn.info)
   }
 
   /** A connection closed, whatever the reason: its will and its session's future are settled here. */
@@ -180,6 +181,8 @@ export class SessionRegistry {
       const session = new Session(stored.clientId, stored.expiryIntervalSec, this.limits)
       for (const subscription of stored.subscriptions) addSubscription(host.router, session, subscription.filter, subscription.qos, subscription.options)
       session.restoreMessages(stored)
+      // Read access is asked for the identity it last connected with, until it connects again.
+      session.client = stored.client
       // A client connected when the broker stopped went offline then; the nearest time known is now.
       session.offlineSince = stored.offlineSinceMs === 0 ? now : stored.offlineSinceMs
       session.journal = host.store
@@ -258,7 +261,7 @@ export class SessionRegistry {
       : { message: pending.message, client: pending.client, delaySec: pending.delaySec, publishAtMs: pending.publishAtMs })
   }
 
-  private save (session: Session, will: StoredWill | undefined): void {
+  private save (session: Session, will: StoredWill | undefined, client = session.client): void {
     const offlineSinceMs = session.offlineSince
     const expiry = session.expiryIntervalSec
     const record: SessionRecord = {
@@ -266,6 +269,7 @@ export class SessionRegistry {
       expiryIntervalSec: expiry,
       offlineSinceMs,
       expiresAtMs: offlineSinceMs === 0 || expiry === SESSION_NEVER_EXPIRES ? undefined : offlineSinceMs + expiry * 1000,
+      client,
       will
     }
     this.host.store.sessionSaved(record)

@@ -2,9 +2,10 @@
 // that window, and the QoS 2 packet ids it has sent us and not yet released. A session outlives
 // its connection when the client asked for a persistent one (clean session 0); then each change
 // is also told to the store's journal, so a durable store can give the session back.
+import type { DeliveryGate } from '../auth/delivery'
 import type { InflightEntry, QueuedEntry, StoredSession, StoredWill } from '../store/records'
 import type { SessionJournal } from '../store/store'
-import type { Message, QoS } from '../types'
+import type { ClientInfo, Message, QoS } from '../types'
 import type { Subscriber, Subscription } from '../topics/trie'
 import { Fifo } from './queue'
 
@@ -17,6 +18,8 @@ export interface DeliveryChannel {
   readonly writable: boolean
   /** The client's Receive Maximum: QoS 1/2 messages it accepts unacknowledged (MQTT 5.0, 3.1.2.11.3). */
   readonly receiveMaximum: number
+  /** Who the client is: read access is asked for this identity, online and offline. */
+  readonly info?: ClientInfo
 }
 
 /** Limits and counters a session reports into; one object shared by every session. */
@@ -33,12 +36,15 @@ export interface SessionLimits {
   onDropsEnded (session: Session, why: string, count: number): void
   /** A queued message whose Message Expiry Interval ran out before it could be sent. */
   onExpired (session: Session, message: Message): void
+  /** Read access (authorizeDelivery), remembered per topic; undefined when no authorizer has read rules. */
+  deliveryGate?: DeliveryGate
 }
 
 /** A will waiting out its delay, with the timer that publishes it. */
 export interface PendingWill extends StoredWill {
   timer: NodeJS.Timeout
 }
+
 /** Why messages are dropped, as the log says it. */
 const SLOW_CONSUMER = 'slow consumer'
 const QUEUE_FULL = 'queue full'
@@ -51,6 +57,10 @@ export class Session implements Subscriber {
   matchQos: QoS = 0
   matchRetain = false
   matchIds: number[] | undefined = undefined
+  /** The identity it last connected with (set on attach); read access is asked for it, online and offline. */
+  client: ClientInfo | undefined = undefined
+  deliveryGeneration = 0
+  deliveryAnswers: Map<string, boolean> | undefined = undefined
   /** Filter (as sent, `$share/...` included) → subscription. */
   readonly subscriptions = new Map<string, Subscription>()
   // The structures below are made when first needed: most clients never have a QoS 1/2 message
@@ -167,6 +177,9 @@ export class Session implements Subscriber {
   attach (channel: DeliveryChannel): void {
     this.channel = channel
     this.offlineSince = 0
+    // The client may come back under another username: its read access is asked again.
+    this.client = channel.info
+    this.deliveryAnswers = undefined
     for (const entry of this.inflight?.values() ?? []) {
       if (entry.released) channel.sendPubrel(entry.packetId)
       else channel.sendPublish(entry.message, entry.qos, entry.retain, true, entry.packetId, entry.subscriptionIds)
@@ -234,15 +247,19 @@ export class Session implements Subscriber {
     const queue = this.queue
     if (queue === undefined) return
     const now = Date.now()
+    const gate = this.limits.deliveryGate
     while (queue.length > 0) {
       const next = queue.peek() as QueuedEntry
       const expired = next.message.expiresAt !== undefined && next.message.expiresAt <= now
-      if (!expired && next.qos > 0 && !this.hasInflightRoom(channel)) break
+      // Read access was granted when the message was queued; the rules may have changed since.
+      const denied = !expired && gate !== undefined && !gate.allows(this, next.message.topic)
+      if (!expired && !denied && next.qos > 0 && !this.hasInflightRoom(channel)) break
       queue.shift()
       this.queuedBytes -= next.message.payload.length
       this.journal?.dequeued(this.key, next)
       // [MQTT-3.3.2-5] a message whose expiry interval has passed is not delivered
       if (expired) this.limits.onExpired(this, next.message)
+      else if (denied) continue
       else if (next.qos === 0) channel.sendPublish(next.message, 0, next.retain, false, 0, next.subscriptionIds)
       else this.sendInflight(channel, next.message, next.qos, next.retain, next.subscriptionIds)
     }

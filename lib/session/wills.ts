@@ -2,9 +2,8 @@
 // DISCONNECT, or after the Will Delay Interval while the session lives on (MQTT 5.0, 3.1.3.2.2).
 // A client that comes back in time cancels its delayed will [MQTT-3.1.3-9]; a session that ends
 // sends it at once.
-import { askAuthorizer } from '../auth/auth'
 import type { StoredWill } from '../store/records'
-import { isSysTopicClosedTo } from '../topics/validate'
+import { admit, refusalLine } from '../routing/admit'
 import type { ClientInfo, Message } from '../types'
 import type { SessionHost } from './host'
 import type { Session } from './session'
@@ -45,15 +44,10 @@ export function settlePendingWill (host: SessionHost, session: Session, sessionE
 }
 
 export function publishWill (host: SessionHost, client: ClientInfo, will: Message): boolean {
-  // $SYS is the broker's own tree: a will may not write there any more than a PUBLISH may.
-  if (isSysTopicClosedTo(will.topic, client)) {
-    host.logger.notice(`Dropped will of ${client.clientId} to '${will.topic}': $SYS is read-only.`)
-    return false
-  }
-  const authorize = host.auth.authorizePublish
-  // Runs in a socket's close handler or a timer: a hook that throws must not escape from here.
-  if (authorize !== undefined && !askAuthorizer(() => authorize(client, will.topic, will.qos, will.retain), false, (error) => host.hookFailed(error, client.clientId))) {
-    host.logger.notice(`Denied will of ${client.clientId} to '${will.topic}'.`)
+  // A will passes the same admission step as a PUBLISH ($SYS, ACL, ...); a hook that throws denies.
+  const refused = admit(host, will, client)
+  if (refused !== undefined) {
+    host.logger.notice(refusalLine(`will of ${client.clientId}`, will.topic, refused))
     return false
   }
   host.dispatchMessage(will)

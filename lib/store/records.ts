@@ -48,6 +48,8 @@ export interface SessionRecord {
   offlineSinceMs: number
   /** When the session ends unless its client returns; undefined while connected or when it never expires. */
   expiresAtMs: number | undefined
+  /** The identity it last connected with: read access (authorizeDelivery) is asked for it while offline. */
+  client: ClientInfo | undefined
   will: StoredWill | undefined
 }
 

@@ -233,3 +233,27 @@ test('with a store that commits, SUBACK, PUBACK, PUBREC and PUBCOMP leave only a
   await pub.expectPacket({ cmd: 'pubcomp', messageId: 2 })
   assert.deepEqual(store.problems, [])
 })
+
+test('a session taken back from the store keeps its identity: read access is asked for it while it is offline', async (t) => {
+  const store = new MirrorStore()
+  const auth = { authorizeDelivery: (client: { username?: string }, topic: string) => !(client.username === 'eve' && topic.startsWith('secret/')) }
+  const a = await startBroker(t, {}, { store, auth })
+  const eve = await a.client({ clientId: 'eve', username: 'eve', clean: false })
+  await eve.subscribe('#', 1)
+  const gone = once(a.broker, 'clientDisconnected')
+  await eve.disconnect()
+  await gone
+  await a.broker.close()
+
+  const b = await startBroker(t, {}, { store, auth })
+  const pub = await b.client({ clientId: 'pub' })
+  pub.send(publishPacket('secret/plans', 'no', 1, { messageId: 1 }))
+  pub.send(publishPacket('open/news', 'yes', 1, { messageId: 2 }))
+  await pub.expectPacket({ cmd: 'puback', messageId: 1 })
+  await pub.expectPacket({ cmd: 'puback', messageId: 2 })
+  assert.equal(store.queuedIds('eve').length, 1)
+  const back = await b.client({ clientId: 'eve', username: 'eve', clean: false }, true)
+  await back.expectPacket(publishPacket('open/news', 'yes', 1, { messageId: 1 }))
+  await back.expectNothingPending()
+  assert.deepEqual(store.problems, [])
+})

@@ -3,6 +3,7 @@
 // broker sends, whole, so a test can compare them field by field and byte by byte.
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import mqttPacket from 'mqtt-packet'
 
 /** How long a test waits for an expected packet or close before it fails. A guard, not a timing. */
@@ -60,6 +61,14 @@ export class RawClient {
         resolve(new RawClient(socket, protocolVersion))
       })
     })
+  }
+
+  /**
+   * A client over a stream already connected to the broker (an in-memory pair). Only the
+   * stream's own methods are used, so `socket`'s net.Socket extras are not there to call.
+   */
+  static over (stream: Duplex, protocolVersion: 3 | 4 | 5 = 4): RawClient {
+    return new RawClient(stream as net.Socket, protocolVersion)
   }
 
   private makeParser (): mqttPacket.Parser {
