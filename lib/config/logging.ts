@@ -116,8 +116,9 @@ function timestamper (settings: LogSettings): (text: string) => string {
 
 /** A logger writing the chosen types to the chosen streams and to the files already opened for `settings.files`. */
 export function createSettingsLogger (settings: LogSettings, streams: LogStreams = PROCESS_STREAMS, files: readonly LogFile[] = []): Logger {
-  const writers = [...settings.destinations].map((destination) => streams[destination])
-  for (const file of files) writers.push((line) => { file.write(line) })
+  // Files first: a line shown on a terminal (or read by a supervisor from a pipe) is already on disk.
+  const writers: Array<(line: string) => void> = files.map((file) => (line: string) => { file.write(line) })
+  for (const destination of settings.destinations) writers.push(streams[destination])
   const stamp = timestamper(settings)
   const make = (level: LogLevel) => (text: string): void => {
     if (!settings.types.has(level)) return
