@@ -1,8 +1,8 @@
 // What connections and packet handlers may use of the broker: a narrow, typed surface instead of
 // the Broker class itself.
 import type { Connection } from './connection/connection'
-import type { PacketDecoder } from './connection/decoder'
-import type { PublishEncoder } from './connection/publish-codec'
+import type { PacketDecoder } from './codec/decoder'
+import type { PublishEncoder } from './codec/publish-codec'
 import type { DisconnectReason } from './events'
 import type { RetainedStore } from './retained/retained'
 import type { SessionHost } from './session/host'

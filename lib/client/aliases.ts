@@ -1,6 +1,6 @@
 // Inbound MQTT 5 topic aliases (MQTT 5.0, 3.3.2.3.4), set by the server; they live as long as one
 // network connection [MQTT-3.3.2-7] and are reset on every new one. Outbound ones are in
-// lib/connection/topic-aliases.ts, shared with the broker.
+// lib/codec/topic-aliases.ts, shared with the broker.
 import { ProtocolError, ReasonCode } from '../errors'
 
 /** Aliases the server set for messages it sends us; up to the maximum we announced. */

@@ -3,8 +3,8 @@
 // outgoing.ts, incoming.ts and requests.ts own the packets, keepalive.ts and reconnect.ts the timers.
 import type net from 'node:net'
 import type mqttPacket from 'mqtt-packet'
-import { PacketDecoder } from '../connection/decoder'
-import { FrameError, type FrameSink, Framer } from '../connection/framer'
+import { PacketDecoder } from '../codec/decoder'
+import { FrameError, type FrameSink, Framer } from '../codec/framer'
 import { ProtocolError, ReasonCode } from '../errors'
 import { TypedEmitter } from '../events'
 import { type Logger, silentLogger } from '../logger'

@@ -2,7 +2,7 @@
 // dispatcher, it alone guards state: before CONNACK only CONNACK is allowed, and packets a server
 // must never send are protocol errors. Throws ProtocolError; the client turns it into a close.
 import type mqttPacket from 'mqtt-packet'
-import type { PacketDecoder } from '../connection/decoder'
+import type { PacketDecoder } from '../codec/decoder'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { Incoming } from './incoming'
 import type { Outgoing } from './outgoing'

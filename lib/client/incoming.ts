@@ -1,8 +1,8 @@
 // PUBLISH packets from the server: topic aliases resolved, QoS 1 acknowledged, QoS 2 delivered
 // exactly once (the packet id is kept until PUBREL: "method B" of MQTT 3.1.1, 4.3.3), and our
 // receive maximum enforced (MQTT 5.0, 4.9).
-import { encodeAck, PUBACK, PUBCOMP, PUBREC } from '../connection/acks'
-import { decodePublish } from '../connection/publish-codec'
+import { encodeAck, PUBACK, PUBCOMP, PUBREC } from '../codec/acks'
+import { decodePublish } from '../codec/publish-codec'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { DeliveredMessage, PublishProperties, QoS } from '../types'
 import { InboundAliases } from './aliases'

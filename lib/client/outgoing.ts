@@ -1,13 +1,13 @@
 // Messages this client publishes: validation and encoding up front, QoS 1/2 in flight with packet
 // ids, the send window (our limit and the server's receive maximum), the bounded queue that holds
 // messages while offline or while the window is full, and re-sending after a reconnect.
-import { encodeAck, PUBREL } from '../connection/acks'
-import { encodePublish, packetIdOffset } from '../connection/publish-codec'
+import { encodeAck, PUBREL } from '../codec/acks'
+import { encodePublish, packetIdOffset } from '../codec/publish-codec'
 import { ReasonCode } from '../errors'
 import { Fifo } from '../session/queue'
 import { topicNameProblem } from '../topics/validate'
 import type { PublishProperties, QoS } from '../types'
-import { OutboundAliases } from '../connection/topic-aliases'
+import { OutboundAliases } from '../codec/topic-aliases'
 import { ClientError } from './errors'
 import type { PacketIds } from './packet-ids'
 import type { ClientOptions } from './options'

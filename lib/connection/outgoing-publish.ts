@@ -4,7 +4,7 @@
 // copied per subscriber: the client gets a header of its own followed by the message's payload.
 import { outboundPublishProperties, remainingExpirySec } from '../codec/publish-properties'
 import type { Message, QoS } from '../types'
-import { encodePublish, type PublishEncoder } from './publish-codec'
+import { encodePublish, type PublishEncoder } from '../codec/publish-codec'
 import type { V5State } from './v5-state'
 
 /** Payloads from this size on are written after their header rather than copied into a packet. */

@@ -1,6 +1,6 @@
 // What an MQTT 5 client told us in CONNECT, and the topic aliases of its connection. Only MQTT 5
 // connections carry this object, so MQTT 3.1.1 connections stay small.
-import { OutboundAliases } from './topic-aliases'
+import { OutboundAliases } from '../codec/topic-aliases'
 
 export class V5State {
   /** The client's Receive Maximum (MQTT 5.0, 3.1.2.11.3); 65,535 when absent. */

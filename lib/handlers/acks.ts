@@ -1,7 +1,7 @@
 // The acknowledgements a client sends back for messages we delivered, and PUBREL for messages it
 // sent us (MQTT 3.1.1, 3.4-3.7; MQTT 5.0, 3.4-3.7 and 4.3).
 import type { Connection } from '../connection/connection'
-import { encodeAck, PUBCOMP, PUBREL } from '../connection/acks'
+import { encodeAck, PUBCOMP, PUBREL } from '../codec/acks'
 import { ReasonCode } from '../errors'
 import type { Session } from '../session/session'
 

@@ -4,8 +4,8 @@
 // packet id kept until PUBREL, so a re-sent PUBLISH with that id is acknowledged but not
 // delivered again [MQTT-4.3.3-2].
 import type { Connection } from '../connection/connection'
-import { encodeAck, PUBACK, PUBREC } from '../connection/acks'
-import type { DecodedPublish } from '../connection/publish-codec'
+import { encodeAck, PUBACK, PUBREC } from '../codec/acks'
+import type { DecodedPublish } from '../codec/publish-codec'
 import { ProtocolError, ReasonCode } from '../errors'
 import { admit, type Refusal, refusalLine } from '../routing/admit'
 import type { Session } from '../session/session'

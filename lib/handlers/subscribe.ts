@@ -3,7 +3,7 @@
 // messages the new subscriptions match [MQTT-3.3.1-6], as Retain Handling says (MQTT 5.0, 3.8.3.1).
 import type mqttPacket from 'mqtt-packet'
 import type { PropertyValues } from '../codec/properties'
-import { encodeSuback } from '../connection/acks'
+import { encodeSuback } from '../codec/acks'
 import type { Connection } from '../connection/connection'
 import { ProtocolError, ReasonCode } from '../errors'
 import { isSubscriptionIdentifier, sendRetainedOnSubscribe, subscribe } from '../routing/subscribe'

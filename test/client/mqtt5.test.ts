@@ -8,8 +8,8 @@ import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import type mqttPacket from 'mqtt-packet'
 import { type ClientOptionsInput, type ConnackProperties, createClient, type DeliveredMessage, type MqttClient } from '../../lib'
-import { PacketDecoder } from '../../lib/connection/decoder'
-import { Framer } from '../../lib/connection/framer'
+import { PacketDecoder } from '../../lib/codec/decoder'
+import { Framer } from '../../lib/codec/framer'
 import { collect, type Mosquitto, next, startMosquitto, tempDir, until } from './helpers'
 
 type Received = DeliveredMessage & { dup: boolean }

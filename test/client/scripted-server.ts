@@ -4,8 +4,8 @@
 import { EventEmitter, once } from 'node:events'
 import net from 'node:net'
 import mqttPacket from 'mqtt-packet'
-import { PacketDecoder } from '../../lib/connection/decoder'
-import { Framer } from '../../lib/connection/framer'
+import { PacketDecoder } from '../../lib/codec/decoder'
+import { Framer } from '../../lib/codec/framer'
 import { WAIT_MS } from './helpers'
 
 export class Peer extends EventEmitter {

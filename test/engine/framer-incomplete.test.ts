@@ -3,7 +3,7 @@
 // one held back while the framer is paused. One timer per period, never one per chunk.
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
-import { FrameError, type FrameSink, Framer } from '../../lib/connection/framer'
+import { FrameError, type FrameSink, Framer } from '../../lib/codec/framer'
 
 const TIMEOUT_MS = 1000
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import mqttPacket from 'mqtt-packet'
-import { encodeConnackAccepted, encodeSuback } from '../../lib/connection/acks'
+import { encodeConnackAccepted, encodeSuback } from '../../lib/codec/acks'
 
 test('CONNACK accepted, MQTT 3.1.1: 20 02 flags 00 [MQTT-3.2.2-1] [MQTT-3.2.2-2]', () => {
   for (const sessionPresent of [false, true]) {

@@ -1,7 +1,7 @@
 // The small fixed-size acknowledgements, encoded by hand: they are sent once per QoS 1/2 message.
 // MQTT 5 allows the same four bytes when the reason code is Success and there are no properties
 // [MQTT-3.4.2-1].
-import { varintLength, writeVarint } from '../codec/varint'
+import { varintLength, writeVarint } from './varint'
 
 export const PUBACK = 0x40
 export const PUBREC = 0x50

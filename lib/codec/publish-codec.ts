@@ -3,9 +3,9 @@
 // sent to every subscriber. MQTT 5 properties go through lib/codec, which keeps user properties
 // in order and rejects duplicates.
 import { isUtf8 } from 'node:buffer'
-import { type InboundPublishProperties, inboundPublishProperties, outboundPublishProperties, remainingExpirySec } from '../codec/publish-properties'
-import { encodeProperties, type PropertiesToWrite, readProperties } from '../codec/properties'
-import { varintLength, writeVarint } from '../codec/varint'
+import { type InboundPublishProperties, inboundPublishProperties, outboundPublishProperties, remainingExpirySec } from './publish-properties'
+import { encodeProperties, type PropertiesToWrite, readProperties } from './properties'
+import { varintLength, writeVarint } from './varint'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { Message, PublishProperties, QoS } from '../types'
 
