@@ -7,7 +7,7 @@ import type { PropertyValues } from '../codec/properties'
 import type { Connection } from '../connection/connection'
 import type { V5State } from '../connection/v5-state'
 import { ProtocolError, ReasonCode } from '../errors'
-import { accept, type ConnectRequest } from './connect'
+import { accept, type ConnectRequest } from './accept'
 import { refuse } from './refuse'
 
 export function startEnhancedAuth (conn: Connection, request: ConnectRequest, method: string): void {
