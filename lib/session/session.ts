@@ -2,6 +2,7 @@
 // that window, and the QoS 2 packet ids it has sent us and not yet released. A session outlives
 // its connection when the client asked for a persistent one (clean session 0); then each change
 // is also told to the store's journal, so a durable store can give the session back.
+import { firstFreePacketId, followingPacketId } from '../codec/packet-id'
 import type { DeliveryGate } from '../auth/delivery'
 import type { InflightEntry, QueuedEntry, StoredSession, StoredWill } from '../store/records'
 import type { SessionJournal } from '../store/store'
@@ -216,7 +217,7 @@ export class Session implements Subscriber {
       this.inflight ??= new Map<number, InflightEntry>()
       this.inflight.set(entry.packetId, entry)
       this.inflightBytes += entry.message.payload.length
-      this.nextPacketId = entry.packetId === 65535 ? 1 : entry.packetId + 1
+      this.nextPacketId = followingPacketId(entry.packetId)
     }
     for (const entry of stored.queued) {
       this.queue ??= new Fifo<QueuedEntry>()
@@ -320,15 +321,9 @@ export class Session implements Subscriber {
   /** A packet id not in use by this session's outgoing messages [MQTT-2.3.1-2], or 0 if all are. */
   private allocatePacketId (): number {
     const inflight = this.inflight
-    if (inflight === undefined) {
-      const id = this.nextPacketId
-      this.nextPacketId = id === 65535 ? 1 : id + 1
-      return id
-    }
-    if (inflight.size >= 65535) return 0
-    let id = this.nextPacketId
-    while (inflight.has(id)) id = id === 65535 ? 1 : id + 1
-    this.nextPacketId = id === 65535 ? 1 : id + 1
+    const id = inflight === undefined ? this.nextPacketId : firstFreePacketId(this.nextPacketId, inflight)
+    if (id !== 0) this.nextPacketId = followingPacketId(id)
     return id
   }
+
 }
