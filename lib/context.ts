@@ -19,7 +19,7 @@ export interface BrokerContext extends SessionHost {
   readonly encoder: PublishEncoder
   /** The session lifecycle: sessions and connected clients, reached through its operations. */
   readonly sessions: SessionRegistry
-  /** Largest packet the framer accepts from a client, derived from message_size_limit. */
+  /** Largest packet the framer accepts from a client: max_packet_size, within message_size_limit plus room for topic and properties. */
   readonly maxInboundPacketBytes: number
   /** CONNECTs accepted for authentication and not yet answered: they count towards max_connections. */
   authenticating: number
