@@ -7,9 +7,8 @@
 // when the access word is given. Lines starting with '#' are comments. Unlike Mosquitto, tabs
 // separate words too and a comment may be indented; anything else malformed names file:line.
 // The rules are compiled here into levels, so the matcher (acl-match.ts) never splits a rule.
-import { readFileSync } from 'node:fs'
 import { ConfigError } from '../errors'
-import { describeFsError, splitConfText } from '../config/lines'
+import { readNamedFile, splitConfText } from '../config/lines'
 import { topicFilterProblem } from '../topics/validate'
 
 export type AclRuleAccess = 'read' | 'write' | 'readwrite' | 'deny'
@@ -146,11 +145,5 @@ export function parseAclFile (text: string, fileName: string): AclRules {
 
 /** Reads and parses an acl_file; `mentionedAt` is where the configuration named it. */
 export function readAclFile (file: string, mentionedAt: string): AclRules {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new ConfigError(`cannot read acl_file '${file}': ${describeFsError(error)}`, mentionedAt)
-  }
-  return parseAclFile(text, file)
+  return parseAclFile(readNamedFile('acl_file', file, mentionedAt), file)
 }

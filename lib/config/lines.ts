@@ -42,6 +42,18 @@ export function splitConfText (text: string, file: string): ConfLine[] {
   return lines
 }
 
+/**
+ * Reads a file that a configuration line names (`password_file`, `acl_file`); a failure is a
+ * ConfigError at that line, worded as "cannot read <word> '<file>': <reason>".
+ */
+export function readNamedFile (word: string, file: string, mentionedAt: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read ${word} '${file}': ${describeFsError(error)}`, mentionedAt)
+  }
+}
+
 /** "no such file or directory" rather than a stack of errno details. */
 export function describeFsError (error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code

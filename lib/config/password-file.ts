@@ -5,10 +5,9 @@
 // Lines starting with '#' and blank lines are skipped. The writer (`hashPassword`, `formatSecret`)
 // makes the same lines, for `roost passwd`.
 import { createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import type { Auth, AuthenticateRequest, AuthenticateResult } from '../auth/auth'
 import { ConfigError, ReasonCode } from '../errors'
-import { describeFsError } from './lines'
+import { readNamedFile } from './lines'
 
 export type PasswordEntry =
   | { kind: 'pbkdf2-sha512', iterations: number, salt: Buffer, hash: Buffer }
@@ -21,13 +20,7 @@ const SHA512_BYTES = 64
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
 export function readPasswordFile (file: string, mentionedAt: string): PasswordTable {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new ConfigError(`cannot read password_file '${file}': ${describeFsError(error)}`, mentionedAt)
-  }
-  return parsePasswordText(text, file)
+  return parsePasswordText(readNamedFile('password_file', file, mentionedAt), file)
 }
 
 export function parsePasswordText (text: string, file: string): PasswordTable {
