@@ -16,6 +16,7 @@ import type { BrokerStatsSnapshot } from './sys/snapshot'
 import type { BrokerStats } from './sys/stats'
 import { SysTree } from './sys/tree'
 import { topicNameProblem } from './topics/validate'
+import { type Arrival, CODE_ARRIVAL } from './transport/arrival'
 import { openListener } from './transport/listeners'
 import type { BoundListener } from './transport/tcp'
 import { type ClientDetails, type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
@@ -52,7 +53,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.sys.start()
     try {
       for (const listener of this.options.listeners) {
-        const bound = await openListener(listener, (stream) => { this.accept(stream) })
+        const bound = await openListener(listener, (stream, arrival) => { this.accept(stream, arrival) })
         this.bound.push(bound)
         this.core.logger.notice(`Opening ipv${bound.host.includes(':') ? 6 : 4} listen socket on port ${bound.port}.`)
         this.emit('listening', { host: bound.host, port: bound.port })
@@ -72,14 +73,17 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     return this.bound.map(({ host, port }) => ({ host, port }))
   }
 
-  /** Serves MQTT on an already connected stream (a socket from elsewhere, a WebSocket, a test pair). */
-  accept (stream: ClientStream): void {
+  /**
+   * Serves MQTT on an already connected stream (a socket from elsewhere, a WebSocket, a test
+   * pair). `arrival` says which listener's settings apply and what the transport established.
+   */
+  accept (stream: ClientStream, arrival: Arrival = CODE_ARRIVAL): void {
     if (this.state === 'closing' || this.state === 'closed') {
       stream.destroy()
       return
     }
     this.core.stats.socketsAccepted++
-    this.core.connections.add(new Connection(this.core, stream))
+    this.core.connections.add(new Connection(this.core, stream, arrival))
   }
 
   /**

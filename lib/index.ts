@@ -2,6 +2,7 @@
 export { Broker, createBroker } from './broker'
 export type { BrokerOptions, BrokerHooks, ListenerOptions } from './options'
 export type { ListenerProtocol } from './transport/listeners'
+export type { Arrival } from './transport/arrival'
 export { DEFAULTS, resolveOptions, MQTT_MAX_PACKET_BYTES } from './options'
 export type { BrokerEvents, DisconnectReason } from './events'
 export type { Auth, AuthenticateAnswer, AuthenticateRequest, AuthenticateResult, EnhancedAuthRequest, EnhancedAuthResult } from './auth/auth'

@@ -13,6 +13,7 @@ import { Backlog, SOCKET_WINDOW_BYTES } from './backlog'
 import { FrameError, type FrameSink, Framer } from '../codec/framer'
 import { encodeOutgoingPublish, payloadApart } from './outgoing-publish'
 import type { V5State } from './v5-state'
+import { type Arrival, CODE_ARRIVAL } from '../transport/arrival'
 
 /** Unsent bytes past which QoS 0 messages to this client are dropped rather than buffered. */
 export const SLOW_CONSUMER_BYTES = 1024 * 1024
@@ -63,7 +64,7 @@ export class Connection implements DeliveryChannel, FrameSink {
   /** Bytes waiting for room in the socket; made when first needed, as most clients never wait. */
   private backlog: Backlog | undefined
 
-  constructor (readonly ctx: BrokerContext, readonly socket: ClientStream) {
+  constructor (readonly ctx: BrokerContext, readonly socket: ClientStream, readonly arrival: Arrival = CODE_ARRIVAL) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown'
     this.remotePort = socket.remotePort ?? 0
     this.framer = new Framer(this, ctx.maxInboundPacketBytes, ctx.options.incompletePacketTimeoutSec * 1000)

@@ -3,12 +3,13 @@
 // the bytes (framing, MQTT, sessions) is the same whatever the wire. TLS and WebSockets add
 // their entries here.
 import type { ClientStream } from '../connection/connection'
+import type { Arrival } from './arrival'
 import { ConfigError } from '../errors'
 import type { ListenerOptions } from '../options'
 import { type BoundListener, listenTcp } from './tcp'
 
-/** Receives each accepted stream: Broker.accept. */
-export type StreamHandler = (stream: ClientStream) => void
+/** Receives each accepted stream with what its transport knows about it: Broker.accept. */
+export type StreamHandler = (stream: ClientStream, arrival: Arrival) => void
 
 type OpenListener = (options: ListenerOptions, onStream: StreamHandler) => Promise<BoundListener>
 

@@ -1,6 +1,7 @@
 // Plain TCP listeners. Each accepted socket is handed to the broker as a stream.
 import net from 'node:net'
 import type { ListenerOptions } from '../options'
+import type { StreamHandler } from './listeners'
 
 export interface BoundListener {
   readonly host: string
@@ -8,9 +9,10 @@ export interface BoundListener {
   close (): Promise<void>
 }
 
-export function listenTcp (options: ListenerOptions, onSocket: (socket: net.Socket) => void): Promise<BoundListener> {
+export function listenTcp (options: ListenerOptions, onStream: StreamHandler): Promise<BoundListener> {
+  const arrival = { listener: options }
   return new Promise((resolve, reject) => {
-    const server = net.createServer({ noDelay: true }, onSocket)
+    const server = net.createServer({ noDelay: true }, (socket) => { onStream(socket, arrival) })
     const onError = (error: Error): void => {
       server.close()
       reject(error)
