@@ -150,13 +150,15 @@ export function wantsTransportIdentity (listener: Readonly<ListenerOptions> | un
 
 /**
  * Node prints a subject one RDN a line, in certificate order, values escaped as RFC 2253 asks
- * (OpenSSL's ESC_2253 and ESC_CTRL) and multi-valued RDNs joined by " + ". Mosquitto prints it with
- * XN_FLAG_RFC2253: RDNs in reverse order, separated by ',', multi-valued ones by '+', and bytes
- * over 0x7F of the UTF-8 text escaped as \XX (ESC_MSB).
+ * (OpenSSL's ESC_2253 and ESC_CTRL) and the parts of a multi-valued RDN joined by " + ".
+ * Mosquitto prints it with OpenSSL's XN_FLAG_RFC2253: every entry in reverse order (the parts of a
+ * multi-valued RDN too), RDNs separated by ',', parts by '+', and the bytes over 0x7F of the UTF-8
+ * text escaped as \XX (ESC_MSB). A literal '+' in a value is escaped ("\+"), so " + " only ever
+ * joins parts.
  */
 export function rfc2253Subject (nodeSubject: string): string {
   return nodeSubject.split('\n').filter((line) => line !== '').reverse()
-    .map((rdn) => escapeHighBytes(rdn.split(' + ').join('+')))
+    .map((rdn) => escapeHighBytes(rdn.split(' + ').reverse().join('+')))
     .join(',')
 }
 

@@ -58,10 +58,14 @@ export function listenTls (options: ListenerOptions, onStream: StreamHandler, li
     onStream(socket, transportUsername === undefined ? plainArrival : { listener: options, secure: true, transportUsername })
   })
   server.on('tlsClientError', (error: Error & { reason?: string }, socket: tls.TLSSocket) => {
-    // Node closes the socket; the log says why a client never got as far as MQTT (OpenSSL's
-    // reason, "certificate revoked", rather than its whole error stack).
+    // Node closes the socket; the log says why a client never got as far as MQTT: the verdict on
+    // its certificate (CERT_REVOKED, CERT_HAS_EXPIRED) or OpenSSL's reason, not its error stack.
+    // A socket refused for its certificate is already gone, and its address with it.
     const port = (server.address() as net.AddressInfo | null)?.port ?? options.port
-    limits.logger.notice(`Client ${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0} refused by the TLS listener on port ${port}: ${error.reason ?? error.message}.`)
+    const refused = socket.authorizationError as unknown as string | null | undefined
+    const why = refused === undefined || refused === null ? error.reason ?? error.message : `client certificate not accepted (${refused})`
+    const who = socket.remoteAddress === undefined ? 'A client' : `Client ${socket.remoteAddress}:${socket.remotePort ?? 0}`
+    limits.logger.notice(`${who} refused by the TLS listener on port ${port}: ${why}.`)
   })
   return bindServer(server, options, () => {
     // Sockets still in their handshake belong to no connection yet: nobody else would end them.
