@@ -33,9 +33,9 @@ export function listenerTlsProblem (options: ListenerTlsOptions): string | undef
   if (options.keyfile !== undefined && options.key !== undefined) return 'has both keyfile and key: give the key once'
   if (hasCert && !hasKey) return 'has a certificate (certfile) but no private key (keyfile)'
   if (hasKey && !hasCert) return 'has a private key (keyfile) but no certificate (certfile)'
+  if (options.pskFile !== undefined && options.pskHint === undefined) return 'has psk_file but no psk_hint, which turns TLS-PSK on'
   if (!hasCert && options.pskHint === undefined) return 'needs a certificate and key (certfile, keyfile) or TLS-PSK (psk_hint, psk_file)'
   if (options.pskHint !== undefined && options.pskFile === undefined) return 'has psk_hint but no psk_file to take the keys from'
-  if (options.pskFile !== undefined && options.pskHint === undefined) return 'has psk_file but no psk_hint, which turns TLS-PSK on'
   if (options.requireCertificate === true && options.cafile === undefined && options.capath === undefined && options.ca === undefined) {
     return 'has require_certificate but no cafile or capath to check client certificates against'
   }

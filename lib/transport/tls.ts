@@ -65,7 +65,9 @@ export function listenTls (options: ListenerOptions, onStream: StreamHandler, li
     const refused = socket.authorizationError as unknown as string | null | undefined
     const why = refused === undefined || refused === null ? error.reason ?? error.message : `client certificate not accepted (${refused})`
     const who = socket.remoteAddress === undefined ? 'A client' : `Client ${socket.remoteAddress}:${socket.remotePort ?? 0}`
-    limits.logger.notice(`${who} refused by the TLS listener on port ${port}: ${why}.`)
+    // A client that hangs up mid-handshake (a port probe, a health check) is no refusal worth a notice.
+    const hungUp = (refused === undefined || refused === null) && (error as NodeJS.ErrnoException).code === 'ECONNRESET'
+    limits.logger[hungUp ? 'debug' : 'notice'](`${who} refused by the TLS listener on port ${port}: ${why}.`)
   })
   return bindServer(server, options, () => {
     // Sockets still in their handshake belong to no connection yet: nobody else would end them.
