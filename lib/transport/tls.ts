@@ -25,7 +25,9 @@ export function listenTls (options: ListenerOptions, onStream: StreamHandler, li
   } catch (error) {
     return Promise.reject(error)
   }
-  const serverOptions: tls.TlsOptions = { ...current }
+  // Nagle off from the first byte, as on plain TCP: the handshake's last flight (session tickets)
+  // would otherwise wait for a delayed ACK.
+  const serverOptions: tls.TlsOptions & { noDelay: boolean } = { ...current, noDelay: true }
   // The PSK keys are looked up through the current options, so a reload reaches them too
   // (setSecureContext() only swaps certificates, keys, CAs and CRLs).
   if (current.pskCallback !== undefined) serverOptions.pskCallback = (socket, identity) => current.pskCallback?.(socket, identity) ?? null
@@ -53,7 +55,6 @@ export function listenTls (options: ListenerOptions, onStream: StreamHandler, li
       clearTimeout(pending.timer)
       handshaking.delete(key)
     }
-    socket.setNoDelay(true)
     const transportUsername = transportIdentity(socket, tlsOptions)
     onStream(socket, transportUsername === undefined ? plainArrival : { listener: options, secure: true, transportUsername })
   })
