@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import tls from 'node:tls'
 import { after, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
 import { ConfigError, createBroker } from '../../lib'
@@ -65,6 +66,25 @@ describe('TLS listener options', { timeout: 60_000 }, () => {
       await assert.rejects(
         mqtt.connectAsync(`mqtts://127.0.0.1:${(identity as { port: number }).port}`, { ca, reconnectPeriod: 0, username: 'alice', password: 'x' }),
         (error: Error & { code?: number }) => error.code === 4)
+    } finally {
+      await broker.close()
+    }
+  })
+
+  it('tls_version is the oldest version accepted: tlsv1.1 lets TLS 1.1 in (OpenSSL 3 needs security level 0 for it), the default starts at TLS 1.2', async () => {
+    const server = { certfile: certs.file('server.crt'), keyfile: certs.file('server.key') }
+    const broker = createBroker({ sysIntervalSec: 0, listeners: [{ port: 0, host: '127.0.0.1', tls: { ...server, tlsVersion: 'tlsv1.1' } }, { port: 0, host: '127.0.0.1', tls: server }] })
+    const [old, current] = await broker.listen()
+    const negotiate = (port: number, version: tls.SecureVersion): Promise<string> => new Promise((resolve) => {
+      const socket = tls.connect({ port, host: '127.0.0.1', ca: readFileSync(certs.file('ca.crt')), minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
+        resolve(socket.getProtocol() ?? 'none')
+        socket.destroy()
+      })
+      socket.once('error', () => { resolve('refused') })
+    })
+    try {
+      assert.deepEqual(await Promise.all((['TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const).map((version) => negotiate((old as { port: number }).port, version))), ['TLSv1.1', 'TLSv1.2', 'TLSv1.3'])
+      assert.deepEqual(await Promise.all((['TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const).map((version) => negotiate((current as { port: number }).port, version))), ['refused', 'TLSv1.2', 'TLSv1.3'])
     } finally {
       await broker.close()
     }
