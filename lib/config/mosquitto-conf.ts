@@ -43,6 +43,8 @@ interface ConfState {
   listeners: ListenerOptions[]
   /** Where each of `listeners` was opened, for errors found once the file is read. */
   listenerSources: string[]
+  /** The last `psk_file`: the keys of every PSK listener that has none of its own. */
+  pskFile?: string
   allowAnonymous?: boolean
 }
 
@@ -165,8 +167,17 @@ const WORDS: Record<string, WordHandler> = {
  * `listener` line, as in Mosquitto (which opens the default listener for them, on port 1883).
  */
 function tlsWordHandlers (): Record<string, WordHandler> {
-  const handlers: Record<string, WordHandler> = {}
+  const handlers: Record<string, WordHandler> = {
+    // Mosquitto's psk_file serves every PSK listener unless per_listener_settings ties it to one:
+    // before any listener it is only remembered, after one it is also that listener's own.
+    psk_file (state, line) {
+      state.pskFile = restOfLine(line)
+      const last = state.listeners[state.listeners.length - 1] ?? state.defaultListener
+      if (last !== undefined) (last.tls ??= {}).pskFile = state.pskFile
+    }
+  }
   for (const [word, read] of Object.entries(TLS_WORDS)) {
+    if (word === 'psk_file') continue
     handlers[word] = (state, line) => {
       let tls: ListenerTlsOptions
       const last = state.listeners[state.listeners.length - 1]
@@ -228,7 +239,7 @@ export function readMosquittoConf (file: string): MosquittoConf {
   }
   listeners.push(...state.listeners)
   sources.push(...state.listenerSources)
-  listeners.forEach((listener, index) => { checkListenerTls(listener, sources[index] as string) })
+  listeners.forEach((listener, index) => { checkListenerTls(listener, sources[index] as string, state.pskFile) })
   if (listeners.length > 0) conf.options.listeners = listeners
   // Mosquitto 2: once a file configures a listener, anonymous clients are refused unless
   // allow_anonymous says otherwise. Without a listener the broker runs in local-only mode, where

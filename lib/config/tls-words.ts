@@ -35,13 +35,17 @@ export const TLS_WORDS: Readonly<Record<string, TlsWordReader>> = {
 }
 
 /**
- * A listener given only switches turned off (`require_certificate false`) stays plain, as in
- * Mosquitto; any other TLS word makes it a TLS listener whose settings must go together and whose
- * files must be usable. Throws ConfigError at the listener's line.
+ * A PSK listener without a psk_file of its own takes the file's (`sharedPskFile`), and a psk_file
+ * after a listener without psk_hint only served the others, as in Mosquitto without
+ * per_listener_settings. A listener given only switches turned off (`require_certificate false`)
+ * stays plain, as in Mosquitto; any other TLS word makes it a TLS listener whose settings must go
+ * together and whose files must be usable. Throws ConfigError at the listener's line.
  */
-export function checkListenerTls (listener: ListenerOptions, source: string): void {
+export function checkListenerTls (listener: ListenerOptions, source: string, sharedPskFile?: string): void {
   const { tls } = listener
   if (tls === undefined) return
+  if (tls.pskHint === undefined) delete tls.pskFile
+  else if (tls.pskFile === undefined && sharedPskFile !== undefined) tls.pskFile = sharedPskFile
   if (Object.values(tls).every((value) => value === false)) {
     delete listener.tls
     return

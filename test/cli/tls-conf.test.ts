@@ -125,6 +125,28 @@ describe('mosquitto.conf TLS words', () => {
     const bad = path.join(dir, 'bad.psk')
     writeFileSync(bad, '# keys\nbob:00ff\ncarol:not-hex\n')
     refused(['listener 8885', 'psk_hint roost', `psk_file ${bad}`], () => `${bad}:3: a psk_file line must be identity:hexkey (the key in hexadecimal, an even number of digits)`)
-    refused(['listener 8885', `psk_file ${bad}`], (file) => `${file}:1: listener 8885: TLS has psk_file but no psk_hint, which turns TLS-PSK on`)
+  })
+
+  it('shares a psk_file among the PSK listeners that have none of their own, as Mosquitto does without per_listener_settings', () => {
+    const shared = path.join(dir, 'psk')
+    const own = path.join(dir, 'own.psk')
+    writeFileSync(own, 'carol:0a0b\n')
+    const file = conf([
+      `psk_file ${shared}`,
+      'listener 1883',
+      'listener 8885',
+      'psk_hint first',
+      'listener 8886',
+      'psk_hint second',
+      `psk_file ${own}`,
+      'listener 8887',
+      'psk_hint third'
+    ])
+    assert.deepEqual(readMosquittoConf(file).options.listeners, [
+      { port: 1883 },
+      { port: 8885, tls: { pskHint: 'first', pskFile: own } },
+      { port: 8886, tls: { pskHint: 'second', pskFile: own } },
+      { port: 8887, tls: { pskHint: 'third', pskFile: own } }
+    ])
   })
 })
