@@ -1,4 +1,5 @@
-// The roost command on SIGHUP: a TLS listener takes its certificate and key from the files again
+// The roost command with TLS: a key that cannot be read stops it at start, naming the file; on
+// SIGHUP a TLS listener takes its certificate and key from the files again
 // (broker.reload()), a subscriber connected before keeps its connection and receives what is
 // published after, and a reload that fails keeps the certificate in use and says why.
 import { strict as assert } from 'node:assert'
@@ -27,6 +28,15 @@ describe('roost command: SIGHUP reloads TLS certificates', { timeout: 60_000 }, 
   const processes = new ProcessPool()
   afterEach(async () => { await processes.killAll() })
   after(() => temp.remove())
+
+  it('exits 3 naming the listener line and the key file when the key cannot be read', async () => {
+    const certs = makeCertificates(temp.dir)
+    const missing = certs.file('nowhere.key')
+    const conf = temp.write('missing-key.conf', `listener 8883 127.0.0.1\ncertfile ${certs.file('server.crt')}\nkeyfile ${missing}\n`)
+    const broker = roost(['-c', conf])
+    assert.equal(await broker.exited, 3)
+    assert.equal(broker.stderr(), `roost: ${conf}:1: listener 8883: cannot read keyfile '${missing}': no such file or directory\n`)
+  })
 
   it('a new certificate is served after SIGHUP while a connected subscriber stays connected; a bad one is refused and the old kept', async () => {
     const certs = makeCertificates(temp.dir)
