@@ -4,7 +4,7 @@
 import type { Auth } from './auth/auth'
 import { type ClientStream, Connection } from './connection/connection'
 import { BrokerCore } from './core'
-import { ReasonCode } from './errors'
+import { ConfigError, ReasonCode } from './errors'
 import { type BrokerEvents, TypedEmitter } from './events'
 import { LocalSubscriber, type MessageHandler } from './local'
 import { silentLogger } from './logger'
@@ -53,7 +53,10 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.sys.start()
     try {
       for (const listener of this.options.listeners) {
-        const bound = await openListener(listener, (stream, arrival) => { this.accept(stream, arrival) })
+        const bound = await openListener(listener, (stream, arrival) => { this.accept(stream, arrival) }, {
+          handshakeTimeoutMs: this.options.connectTimeoutSec * 1000,
+          logger: this.core.logger
+        })
         this.bound.push(bound)
         this.core.logger.notice(`Opening ipv${bound.host.includes(':') ? 6 : 4} listen socket on port ${bound.port}.`)
         this.emit('listening', { host: bound.host, port: bound.port })
@@ -121,6 +124,33 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     if (grant.reason !== undefined) throw new Error(`Invalid topic filter "${filter}": ${grant.reason}`)
     if (grant.retainedDue) sendRetainedOnSubscribe(this.core, subscriber, filter, grant.code as QoS, id)
     return () => { removeSubscription(this.core.router, subscriber, filter) }
+  }
+
+  /**
+   * Re-reads what the broker read from files at start, as Mosquitto does on SIGHUP: each TLS
+   * listener's certificates, keys, CRL and PSK keys. Connected clients stay connected. Every part
+   * is tried; a part that fails keeps what it had, and the promise then rejects with a ConfigError
+   * naming each failure. Resolves with a description of each part reloaded.
+   */
+  async reload (): Promise<string[]> {
+    const reloaded: string[] = []
+    const failures: string[] = []
+    this.reloadCertificates(reloaded, failures)
+    if (failures.length > 0) throw new ConfigError(`reload failed, kept the previous settings: ${failures.join('; ')}`)
+    return reloaded
+  }
+
+  /** TLS listeners take their certificates, keys, CRL and PSK keys from the files again. */
+  private reloadCertificates (reloaded: string[], failures: string[]): void {
+    for (const bound of this.bound) {
+      if (bound.reload === undefined) continue
+      try {
+        bound.reload()
+        reloaded.push(`certificates of the listener on port ${bound.port}`)
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error))
+      }
+    }
   }
 
   /**

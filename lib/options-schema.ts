@@ -5,6 +5,37 @@ const nonNegativeInt = { type: 'integer', minimum: 0 } as const
 /** A day: longer waits are no bound at all, and setTimeout cannot hold much more than 24 days. */
 const MAX_TIMEOUT_SEC = 86_400
 
+const text = { type: 'string', minLength: 1 } as const
+
+/**
+ * A listener's TLS settings, field by field. How fields go together (a certificate with its key)
+ * is checked by listenerTlsProblem() (lib/transport/tls-context.ts), and the files themselves
+ * when the listener opens.
+ */
+const LISTENER_TLS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    cafile: text,
+    capath: text,
+    certfile: text,
+    keyfile: text,
+    crlfile: text,
+    ca: text,
+    cert: text,
+    key: text,
+    passphrase: { type: 'string' },
+    requireCertificate: { type: 'boolean' },
+    useIdentityAsUsername: { type: 'boolean' },
+    useSubjectAsUsername: { type: 'boolean' },
+    tlsVersion: { type: 'string', enum: ['tlsv1.1', 'tlsv1.2', 'tlsv1.3'] },
+    ciphers: text,
+    ciphersTls13: text,
+    pskHint: text,
+    pskFile: text
+  }
+} as const
+
 export const BROKER_OPTIONS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -18,7 +49,8 @@ export const BROKER_OPTIONS_SCHEMA = {
         properties: {
           port: { type: 'integer', minimum: 0, maximum: 65535 },
           host: { type: 'string', minLength: 1 },
-          protocol: { type: 'string', enum: LISTENER_PROTOCOLS }
+          protocol: { type: 'string', enum: LISTENER_PROTOCOLS },
+          tls: LISTENER_TLS_SCHEMA
         }
       }
     },

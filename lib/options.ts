@@ -8,6 +8,7 @@ import type { Auth } from './auth/auth'
 import type { Store } from './store/store'
 import { BROKER_OPTIONS_SCHEMA } from './options-schema'
 import type { ListenerProtocol } from './transport/listeners'
+import { listenerTlsProblem } from './transport/tls-context'
 
 /** The largest whole packet MQTT can express: 1 header byte, 4 length bytes, 268,435,455 more (MQTT 5.0, 1.5.5). */
 export const MQTT_MAX_PACKET_BYTES = 268_435_460
@@ -19,6 +20,46 @@ export interface ListenerOptions {
   host?: string
   /** `protocol`: what the listener speaks; `mqtt` (plain TCP) when unset. */
   protocol?: ListenerProtocol
+  /** TLS on this listener (certificate or PSK); plain when unset. */
+  tls?: ListenerTlsOptions
+}
+
+/** A listener's TLS settings: Mosquitto's per-listener TLS words, and PEM text for the Node-RED tls-config node. */
+export interface ListenerTlsOptions {
+  /** `cafile`: PEM file of the CAs that client certificates must chain to. */
+  cafile?: string
+  /** `capath`: directory of PEM CA files (every file in it is read). */
+  capath?: string
+  /** `certfile`: PEM file of the server certificate (and any intermediates). */
+  certfile?: string
+  /** `keyfile`: PEM file of the server's private key. */
+  keyfile?: string
+  /** `crlfile`: PEM file of certificate revocation lists checked against client certificates. */
+  crlfile?: string
+  /** CA certificates as PEM text (in addition to cafile/capath). */
+  ca?: string
+  /** The server certificate as PEM text (instead of certfile). */
+  cert?: string
+  /** The server's private key as PEM text (instead of keyfile). */
+  key?: string
+  /** Passphrase of an encrypted private key. */
+  passphrase?: string
+  /** `require_certificate`: refuse clients without a certificate signed by a trusted CA. */
+  requireCertificate?: boolean
+  /** `use_identity_as_username`: the client certificate's CN (or the PSK identity) is the username; no password is asked. */
+  useIdentityAsUsername?: boolean
+  /** `use_subject_as_username`: the client certificate's whole subject (RFC 2253) is the username. */
+  useSubjectAsUsername?: boolean
+  /** `tls_version`: the oldest TLS version accepted (Mosquitto's meaning: this one and newer). */
+  tlsVersion?: 'tlsv1.1' | 'tlsv1.2' | 'tlsv1.3'
+  /** `ciphers`: OpenSSL cipher list for TLS 1.2 and older. */
+  ciphers?: string
+  /** `ciphers_tls1.3`: OpenSSL ciphersuites for TLS 1.3. */
+  ciphersTls13?: string
+  /** `psk_hint`: identity hint sent to TLS-PSK clients; turns TLS-PSK on for the listener. */
+  pskHint?: string
+  /** `psk_file`: file of `identity:hexkey` lines, the keys TLS-PSK clients may use. */
+  pskFile?: string
 }
 
 export interface BrokerOptions {
@@ -130,6 +171,10 @@ export function describeOptionErrors (errors: typeof validate.errors): string {
 /** Validates user options against the schema and fills in the defaults. Throws ConfigError. */
 export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptions {
   if (!validate(input)) throw new ConfigError(describeOptionErrors(validate.errors))
+  input.listeners?.forEach((listener, index) => {
+    const problem = listener.tls === undefined ? undefined : listenerTlsProblem(listener.tls)
+    if (problem !== undefined) throw new ConfigError(`listeners.${index}.tls ${problem}`)
+  })
   const options: BrokerOptions = { ...DEFAULTS, ...input, listeners: (input.listeners ?? DEFAULTS.listeners).map((l) => ({ ...l })) }
   options.users = { ...(input.users ?? {}) }
   // A message_size_limit chosen without max_packet_size keeps its meaning: the packet limit is then

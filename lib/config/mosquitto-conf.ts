@@ -5,10 +5,11 @@ import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { ConfigError } from '../errors'
 import type { LogLevel } from '../logger'
-import { type BrokerOptions, type ListenerOptions, resolveOptions } from '../options'
+import { type BrokerOptions, type ListenerOptions, type ListenerTlsOptions, resolveOptions } from '../options'
 import { type ConfLine, describeFsError, readConfFile } from './lines'
 import { addLogDestination, addLogType, type LogDestination, type LogFileDestination, readTimestampFormat } from './logging'
 import { type PasswordTable, readPasswordFile } from './password-file'
+import { checkListenerTls, TLS_WORDS } from './tls-words'
 import { NOT_YET_SUPPORTED_WORDS } from './unsupported-words'
 import { parseBoolean, parseDurationSec, parseInteger, restOfLine, singleValue } from './values'
 
@@ -37,9 +38,13 @@ export interface MosquittoConf {
 
 interface ConfState {
   conf: MosquittoConf
-  /** `port` / `bind_address`: Mosquitto's default listener. */
-  defaultListener?: { port?: number, host?: string }
+  /** `port` / `bind_address` and listener words before any `listener` line: Mosquitto's default listener. */
+  defaultListener?: { port?: number, host?: string, tls?: ListenerTlsOptions, source?: string }
   listeners: ListenerOptions[]
+  /** Where each of `listeners` was opened, for errors found once the file is read. */
+  listenerSources: string[]
+  /** The last `psk_file`: the keys of every PSK listener that has none of its own. */
+  pskFile?: string
   allowAnonymous?: boolean
 }
 
@@ -87,17 +92,18 @@ function readListener (line: ConfLine): ListenerOptions {
 const WORDS: Record<string, WordHandler> = {
   listener (state, line) {
     state.listeners.push(readListener(line))
+    state.listenerSources.push(line.source)
     state.conf.definesListener = true
   },
   port (state, line) {
     const port = parseInteger(line)
     checkAgainstSchema(line, { listeners: [{ port }] })
-    state.defaultListener = { ...state.defaultListener, port }
+    state.defaultListener = { source: line.source, ...state.defaultListener, port }
     state.conf.definesListener = true
   },
   bind_address (state, line) {
     const host = singleValue(line)
-    state.defaultListener = { ...state.defaultListener, host }
+    state.defaultListener = { source: line.source, ...state.defaultListener, host }
     state.conf.definesListener = true
   },
   allow_anonymous (state, line) { state.allowAnonymous = parseBoolean(line) },
@@ -148,11 +154,44 @@ const WORDS: Record<string, WordHandler> = {
   log_timestamp (state, line) { state.conf.logTimestamp = parseBoolean(line) },
   log_timestamp_format (state, line) { state.conf.logTimestampFormat = readTimestampFormat(line) },
   pid_file (state, line) { state.conf.pidFile = restOfLine(line) },
+  ...tlsWordHandlers(),
   include_dir (state, line, isMainFile) {
     // As in Mosquitto: only the main file may include, so includes cannot loop.
     if (!isMainFile) throw new ConfigError("'include_dir' is only allowed in the main configuration file", line.source)
     for (const file of confFilesIn(restOfLine(line), line)) readInto(state, file, false)
   }
+}
+
+/**
+ * The TLS words set a field of the listener they follow, or of the default listener before any
+ * `listener` line, as in Mosquitto (which opens the default listener for them, on port 1883).
+ */
+function tlsWordHandlers (): Record<string, WordHandler> {
+  const handlers: Record<string, WordHandler> = {
+    // Mosquitto's psk_file serves every PSK listener unless per_listener_settings ties it to one:
+    // before any listener it is only remembered, after one it is also that listener's own.
+    psk_file (state, line) {
+      state.pskFile = restOfLine(line)
+      const last = state.listeners[state.listeners.length - 1] ?? state.defaultListener
+      if (last !== undefined) (last.tls ??= {}).pskFile = state.pskFile
+    }
+  }
+  for (const [word, read] of Object.entries(TLS_WORDS)) {
+    if (word === 'psk_file') continue
+    handlers[word] = (state, line) => {
+      let tls: ListenerTlsOptions
+      const last = state.listeners[state.listeners.length - 1]
+      if (last !== undefined) {
+        tls = last.tls ??= {}
+      } else {
+        state.defaultListener ??= { source: line.source }
+        tls = state.defaultListener.tls ??= {}
+        state.conf.definesListener = true
+      }
+      read(tls, line)
+    }
+  }
+  return handlers
 }
 
 /**
@@ -186,15 +225,21 @@ function readInto (state: ConfState, file: string, isMainFile: boolean): void {
 
 /** Reads a mosquitto.conf file (and its include_dir files). Throws ConfigError naming file:line. */
 export function readMosquittoConf (file: string): MosquittoConf {
-  const state: ConfState = { conf: { options: {}, definesListener: false, files: [] }, listeners: [] }
+  const state: ConfState = { conf: { options: {}, definesListener: false, files: [] }, listeners: [], listenerSources: [] }
   readInto(state, file, true)
   const { conf } = state
   const listeners: ListenerOptions[] = []
+  const sources: string[] = []
   if (state.defaultListener !== undefined) {
-    const { port = 1883, host } = state.defaultListener
-    listeners.push(host === undefined ? { port } : { port, host })
+    const { port = 1883, host, tls, source = file } = state.defaultListener
+    const listener: ListenerOptions = host === undefined ? { port } : { port, host }
+    if (tls !== undefined) listener.tls = tls
+    listeners.push(listener)
+    sources.push(source)
   }
   listeners.push(...state.listeners)
+  sources.push(...state.listenerSources)
+  listeners.forEach((listener, index) => { checkListenerTls(listener, sources[index] as string, state.pskFile) })
   if (listeners.length > 0) conf.options.listeners = listeners
   // Mosquitto 2: once a file configures a listener, anonymous clients are refused unless
   // allow_anonymous says otherwise. Without a listener the broker runs in local-only mode, where

@@ -8,10 +8,8 @@ export const NOT_YET_SUPPORTED_WORDS: ReadonlySet<string> = new Set([
   // access control and plugins
   'acl_file', 'auth_plugin', 'plugin', 'global_plugin', 'plugin_load', 'plugin_use', 'auth_plugin_deny_special_chars',
   'allow_zero_length_clientid', 'auto_id_prefix', 'clientid_prefixes', 'per_listener_settings', 'use_username_as_clientid',
-  // TLS and PSK
-  'cafile', 'capath', 'certfile', 'keyfile', 'crlfile', 'dhparamfile', 'ciphers', 'ciphers_tls1.3', 'tls_version',
-  'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'require_certificate', 'use_identity_as_username',
-  'use_subject_as_username', 'psk_file', 'psk_hint', 'ocsp_stapling',
+  // TLS details beyond the TLS words (lib/config/tls-words.ts)
+  'dhparamfile', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'ocsp_stapling',
   // listeners beyond plain TCP
   'protocol', 'http_dir', 'mount_point', 'socket_domain', 'bind_interface', 'websockets_headers_size',
   'websockets_log_level', 'accept_protocol_versions',

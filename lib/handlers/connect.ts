@@ -11,6 +11,7 @@ import { V5State } from '../connection/v5-state'
 import { ProtocolError, ReasonCode } from '../errors'
 import { SESSION_NEVER_EXPIRES } from '../session/session'
 import { topicNameProblem } from '../topics/validate'
+import { wantsTransportIdentity } from '../transport/tls-context'
 import type { QoS } from '../types'
 import { accept, type ConnectRequest } from './accept'
 import { startEnhancedAuth } from './auth'
@@ -62,7 +63,7 @@ export function checkProtocolHeader (conn: Connection, body: Buffer): boolean {
 
 export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPacket, body: Buffer): void {
   const request = readIdentity(conn, packet, body)
-  const refusal = checkIdentity(conn, request) ?? checkLimits(conn, packet)
+  const refusal = checkIdentity(conn, request) ?? checkLimits(conn, packet) ?? takeTransportIdentity(conn, packet)
   if (refusal !== undefined) {
     refuse(conn, refusal[0], refusal[1])
     return
@@ -196,7 +197,28 @@ function checkLimits (conn: Connection, packet: mqttPacket.IConnectPacket): [num
   return undefined
 }
 
+/**
+ * On a listener with use_identity_as_username or use_subject_as_username, the name the TLS
+ * handshake proved replaces the CONNECT's username and password; a client that proved none is
+ * refused with Bad User Name or Password, as Mosquitto does (handle_connect.c).
+ */
+function takeTransportIdentity (conn: Connection, packet: mqttPacket.IConnectPacket): [number, string] | undefined {
+  const username = conn.arrival.transportUsername
+  if (username === undefined) {
+    return wantsTransportIdentity(conn.arrival.listener) ? [ReasonCode.BadUserNameOrPassword, 'no client certificate identity to use as username'] : undefined
+  }
+  conn.username = username
+  packet.username = username
+  delete packet.password
+  return undefined
+}
+
 function authenticate (conn: Connection, packet: mqttPacket.IConnectPacket, done: (result: AuthenticateResult) => void): void {
+  // The transport vouched for the username: no password is asked (Mosquitto skips its password check too).
+  if (conn.arrival.transportUsername !== undefined) {
+    done(true)
+    return
+  }
   const { auth } = conn.ctx
   const request = {
     clientId: conn.clientId,
