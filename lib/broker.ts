@@ -131,6 +131,28 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.core.auth.rulesChanged()
   }
 
+  /**
+   * Reads password_file and acl_file again (Mosquitto's SIGHUP), broker-wide and per listener.
+   * The new rules take effect for new logins and every delivery from now on; connected clients
+   * stay connected. When a file cannot be read or parsed, the rules in force stay, and the reason
+   * is logged and emitted as an 'error' event.
+   */
+  async reload (): Promise<void> {
+    this.reloadSecurity()
+  }
+
+  private reloadSecurity (): void {
+    const problem = this.core.security.reload()
+    if (problem !== undefined) {
+      const error = new Error(`Reload of password_file/acl_file failed, the previous rules stay in force: ${problem}`)
+      this.core.logger.error(`${error.message}.`)
+      this.core.reportError(error)
+      return
+    }
+    this.core.logger.notice('Reloaded password_file and acl_file.')
+    this.authorizationChanged()
+  }
+
   /** Connected clients, as plain objects. */
   clients (): ClientInfo[] {
     return [...this.core.sessions.connections()].map((conn) => conn.info)

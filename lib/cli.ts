@@ -126,7 +126,7 @@ async function run (argv: string[]): Promise<void> {
   logStart(logger, settings)
   let broker: Broker
   try {
-    broker = new Broker(settings.options, settings.auth === undefined ? { logger } : { logger, auth: settings.auth })
+    broker = new Broker(settings.options, { logger })
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, EXIT_CONFIG_ERROR)
     throw error

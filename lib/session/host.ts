@@ -1,5 +1,6 @@
 // What the session lifecycle needs from the broker and from a client's connection: two narrow
 // interfaces, so lib/session depends on neither the broker core nor the connection class.
+import type { Arrival } from '../transport/arrival'
 import type { AuthChain } from '../auth/chain'
 import type { BrokerEvents, DisconnectReason, TypedEmitter } from '../events'
 import type { Logger } from '../logger'
@@ -38,6 +39,8 @@ export interface SessionConnection {
   /** MQTT 5 DISCONNECT with reason 0x04: a normal close that still publishes the will. */
   readonly disconnectWithWill: boolean
   readonly info: ClientInfo
+  /** The listener it came in on (takeovers and per-listener limits compare them). */
+  readonly arrival: Arrival
   /** When CONNECT was accepted, ms since the epoch. */
   readonly connectedAtMs: number
   closeWithReason (reasonCode: number, reason: DisconnectReason): void
