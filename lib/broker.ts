@@ -142,6 +142,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   }
 
   private reloadSecurity (): void {
+    if (!this.core.security.readsFiles) return
     const problem = this.core.security.reload()
     if (problem !== undefined) {
       const error = new Error(`Reload of password_file/acl_file failed, the previous rules stay in force: ${problem}`)

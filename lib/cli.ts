@@ -1,6 +1,6 @@
 // The roost command: the broker in the foreground, configured by a mosquitto.conf file and a few
 // Mosquitto-style flags. SIGINT and SIGTERM close it cleanly; a second signal ends it at once.
-// SIGHUP reopens the log files, as logrotate expects.
+// SIGHUP reopens the log files, as logrotate expects, and reloads password_file and acl_file.
 import { unlinkSync, writeFileSync } from 'node:fs'
 import { Broker } from './broker'
 import { parseCommandLine, EXIT_CONFIG_ERROR, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, USAGE, UsageError } from './config/command-line'
@@ -58,16 +58,17 @@ function openLogFiles (settings: RoostSettings): LogFile[] {
 
 /**
  * logrotate moves the log file away and sends SIGHUP: the next lines go to a new file at the
- * configured path. Mosquitto also reloads its configuration on SIGHUP; Roost does not yet, and
- * says so rather than leave the user believing a change took effect.
+ * configured path. As in Mosquitto, SIGHUP also reloads what can change without a restart
+ * (broker.reload(): password_file and acl_file); the other configuration words need a restart.
  */
-function reopenLogsOnHangup (files: readonly LogFile[], logger: Logger): void {
+function reloadOnHangup (files: readonly LogFile[], logger: Logger, reload: () => Promise<void> | undefined): void {
   process.on('SIGHUP', () => {
     for (const file of files) {
       const error = file.reopen()
       if (error !== undefined) logger.error(`${error}; still writing to the file it had open.`)
     }
-    logger.info(`Received SIGHUP${files.length > 0 ? ', log files reopened' : ''}; the configuration is not reloaded (restart roost to apply changes).`)
+    logger.info(`Received SIGHUP${files.length > 0 ? ', log files reopened' : ''}; reloading.`)
+    reload()?.catch((error: unknown) => { logger.error(`Reload failed: ${error instanceof Error ? error.message : String(error)}.`) })
   })
 }
 
@@ -122,9 +123,9 @@ async function run (argv: string[]): Promise<void> {
   }
   const logFiles = openLogFiles(settings)
   const logger = createSettingsLogger(settings.log, undefined, logFiles)
-  reopenLogsOnHangup(logFiles, logger)
+  let broker: Broker | undefined
+  reloadOnHangup(logFiles, logger, () => broker?.reload())
   logStart(logger, settings)
-  let broker: Broker
   try {
     broker = new Broker(settings.options, { logger })
   } catch (error) {

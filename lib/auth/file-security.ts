@@ -107,6 +107,13 @@ export class FileSecurity {
     return list
   }
 
+  /** Whether any password_file or acl_file is configured (anything for reload() to read). */
+  get readsFiles (): boolean {
+    const { options } = this
+    const perListener = options.perListenerSettings && options.listeners.some((l) => l.passwordFile !== undefined || l.aclFile !== undefined)
+    return options.passwordFile !== undefined || options.aclFile !== undefined || perListener
+  }
+
   /**
    * Reads every file again. Returns undefined when the new rules are in force, or why the old
    * ones stay (a file that cannot be read or parsed, named with its line).
