@@ -18,12 +18,22 @@ function entryText (entry: AclEntry, source: string): string {
   return username === '' ? line : `user ${username}\n${line}`
 }
 
+/** Parses one row's text; an error names the row alone (`acl[2]`), not a line within it. */
+function parseRow (text: string, source: string): AclRules {
+  try {
+    return parseAclFile(text, source)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    throw new ConfigError(error.message.replace(/^acl\[\d+\]:\d+: /, ''), source)
+  }
+}
+
 /** Compiles the table; a bad row is a ConfigError naming it (`acl[2]`). */
 export function aclEntriesRules (entries: readonly AclEntry[]): AclRules | undefined {
   let rules: AclRules | undefined
   entries.forEach((entry, index) => {
     const source = `acl[${index}]`
-    const parsed = parseAclFile(entryText(entry, source), source)
+    const parsed = parseRow(entryText(entry, source), source)
     rules = rules === undefined ? parsed : mergeAclRules(rules, parsed)
   })
   return rules
