@@ -43,6 +43,7 @@ export class BrokerCore implements BrokerContext, SysSource {
   readonly connections = new Set<Connection>()
   readonly maxInboundPacketBytes: number
   authenticating = 0
+  /** Connected clients per listener (its ListenerOptions object), for each listener's max_connections. */
   readonly listenerClients = new Map<object, number>()
   /** The id of the last message admitted; ids are never reused while the store holds one. */
   private lastMessageId = 0

@@ -1,6 +1,5 @@
 // What the session lifecycle needs from the broker and from a client's connection: two narrow
 // interfaces, so lib/session depends on neither the broker core nor the connection class.
-import type { Arrival } from '../transport/arrival'
 import type { AuthChain } from '../auth/chain'
 import type { BrokerEvents, DisconnectReason, TypedEmitter } from '../events'
 import type { Logger } from '../logger'
@@ -8,6 +7,7 @@ import type { BrokerOptions } from '../options'
 import type { Router } from '../router'
 import type { Store } from '../store/store'
 import type { BrokerStats } from '../sys/stats'
+import type { Arrival } from '../transport/arrival'
 import type { ClientInfo, Message } from '../types'
 import type { Session } from './session'
 
