@@ -127,17 +127,31 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   }
 
   /**
-   * Re-reads what the broker read from files at start, as Mosquitto does on SIGHUP: each TLS
-   * listener's certificates, keys, CRL and PSK keys. Connected clients stay connected. Every part
-   * is tried; a part that fails keeps what it had, and the promise then rejects with a ConfigError
-   * naming each failure. Resolves with a description of each part reloaded.
+   * Reads again what the broker took from files (Mosquitto's SIGHUP): password_file and acl_file,
+   * broker-wide and per listener, and the certificates, keys, CRLs and PSK keys of TLS listeners.
+   * Connected clients stay connected; new rules apply to new logins and to every delivery from
+   * now on. Each part is reloaded on its own: a part whose files cannot be read or parsed keeps
+   * what it had, and once every part was tried the call rejects with a ConfigError naming each
+   * failure. Resolves with a description of each part reloaded.
    */
   async reload (): Promise<string[]> {
     const reloaded: string[] = []
     const failures: string[] = []
+    this.reloadSecurity(reloaded, failures)
     this.reloadCertificates(reloaded, failures)
     if (failures.length > 0) throw new ConfigError(`reload failed, kept the previous settings: ${failures.join('; ')}`)
     return reloaded
+  }
+
+  private reloadSecurity (reloaded: string[], failures: string[]): void {
+    if (!this.core.security.readsFiles) return
+    const problem = this.core.security.reload()
+    if (problem !== undefined) {
+      failures.push(`password_file/acl_file: ${problem}`)
+      return
+    }
+    reloaded.push('password_file and acl_file')
+    this.authorizationChanged()
   }
 
   /** TLS listeners take their certificates, keys, CRL and PSK keys from the files again. */

@@ -1,7 +1,7 @@
 // The roost command: the broker in the foreground, configured by a mosquitto.conf file and a few
 // Mosquitto-style flags. SIGINT and SIGTERM close it cleanly; a second signal ends it at once.
 // SIGHUP reopens the log files, as logrotate expects, and reloads what the broker read from files
-// (certificates and keys), as Mosquitto does.
+// (password_file, acl_file, certificates and keys), as Mosquitto does.
 import { unlinkSync, writeFileSync } from 'node:fs'
 import { Broker } from './broker'
 import { parseCommandLine, EXIT_CONFIG_ERROR, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, USAGE, UsageError } from './config/command-line'
@@ -59,9 +59,9 @@ function openLogFiles (settings: RoostSettings): LogFile[] {
 
 /**
  * logrotate moves the log file away and sends SIGHUP: the next lines go to a new file at the
- * configured path. Mosquitto also reloads on SIGHUP; Roost reloads what the broker read from
- * files (broker.reload(): certificates, keys, CRLs, PSK keys) and says what it did, or why it
- * kept the old ones. Other configuration words are not re-read, and the log says so.
+ * configured path. As in Mosquitto, SIGHUP also reloads what can change without a restart
+ * (broker.reload(): password_file, acl_file, certificates, keys, CRLs, PSK keys) and says what it
+ * did, or why it kept the old ones. Other configuration words need a restart.
  */
 function reloadOnHangup (files: readonly LogFile[], logger: Logger, broker: Broker): void {
   process.on('SIGHUP', () => {
@@ -69,7 +69,7 @@ function reloadOnHangup (files: readonly LogFile[], logger: Logger, broker: Brok
       const error = file.reopen()
       if (error !== undefined) logger.error(`${error}; still writing to the file it had open.`)
     }
-    logger.info(`Received SIGHUP${files.length > 0 ? ', log files reopened' : ''}; other configuration changes need a restart.`)
+    logger.info(`Received SIGHUP${files.length > 0 ? ', log files reopened' : ''}; reloading.`)
     broker.reload().then((reloaded) => {
       if (reloaded.length > 0) logger.notice(`Reloaded ${reloaded.join(', ')}.`)
     }, (error: unknown) => {
@@ -132,7 +132,7 @@ async function run (argv: string[]): Promise<void> {
   logStart(logger, settings)
   let broker: Broker
   try {
-    broker = new Broker(settings.options, settings.auth === undefined ? { logger } : { logger, auth: settings.auth })
+    broker = new Broker(settings.options, { logger })
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, EXIT_CONFIG_ERROR)
     throw error

@@ -50,12 +50,43 @@ export const BROKER_OPTIONS_SCHEMA = {
           port: { type: 'integer', minimum: 0, maximum: 65535 },
           host: { type: 'string', minLength: 1 },
           protocol: { type: 'string', enum: LISTENER_PROTOCOLS },
-          tls: LISTENER_TLS_SCHEMA
+          tls: LISTENER_TLS_SCHEMA,
+          // A topic prefix: no wildcards, no NUL (Mosquitto checks it as a topic name).
+          mountPoint: { type: 'string', minLength: 1, pattern: '^[^#+\\u0000]+$' },
+          maxConnections: { type: 'integer', minimum: -1 },
+          allowAnonymous: { type: 'boolean' },
+          passwordFile: { type: 'string', minLength: 1 },
+          aclFile: { type: 'string', minLength: 1 }
         }
       }
     },
     allowAnonymous: { type: 'boolean' },
     users: { type: 'object', additionalProperties: { type: 'string' } },
+    passwordFile: { type: 'string', minLength: 1 },
+    aclFile: { type: 'string', minLength: 1 },
+    acl: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind', 'access', 'filter'],
+        properties: {
+          kind: { type: 'string', enum: ['topic', 'pattern'] },
+          // One line of an acl_file each: no line breaks.
+          username: { type: 'string', pattern: '^[^\\r\\n]*$' },
+          access: { type: 'string', enum: ['read', 'write', 'readwrite', 'deny'] },
+          filter: { type: 'string', minLength: 1, pattern: '^[^\\r\\n]+$' }
+        }
+      }
+    },
+    passwordHashes: { type: 'object', additionalProperties: { type: 'string', pattern: '^\\$[67]\\$' } },
+    perListenerSettings: { type: 'boolean' },
+    allowZeroLengthClientid: { type: 'boolean' },
+    // Part of client ids: no wildcards (they would keep the client out of %c patterns) and no NUL.
+    autoIdPrefix: { type: 'string', pattern: '^[^#+\\u0000]*$' },
+    clientidPrefixes: { type: 'string', pattern: '^[^\\u0000]*$' },
+    useUsernameAsClientid: { type: 'boolean' },
+    checkRetainSource: { type: 'boolean' },
     maxConnections: { type: 'integer', minimum: -1 },
     maxInflightMessages: { type: 'integer', minimum: 0, maximum: 65535 },
     maxInflightBytes: nonNegativeInt,

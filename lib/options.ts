@@ -22,6 +22,16 @@ export interface ListenerOptions {
   protocol?: ListenerProtocol
   /** TLS on this listener (certificate or PSK); plain when unset. */
   tls?: ListenerTlsOptions
+  /** `mount_point`: prefix put before every topic of this listener's clients on the way in and taken off on the way out. */
+  mountPoint?: string
+  /** `max_connections` of this listener: its connected clients at once; -1 or unset for no limit of its own. */
+  maxConnections?: number
+  /** `allow_anonymous` of this listener; read only with perListenerSettings (the broker-wide value when unset). */
+  allowAnonymous?: boolean
+  /** `password_file` of this listener; read only with perListenerSettings. */
+  passwordFile?: string
+  /** `acl_file` of this listener; read only with perListenerSettings. */
+  aclFile?: string
 }
 
 /** A listener's TLS settings: Mosquitto's per-listener TLS words, and PEM text for the Node-RED tls-config node. */
@@ -62,6 +72,18 @@ export interface ListenerTlsOptions {
   pskFile?: string
 }
 
+/** One row of the access-rule table: an acl_file `topic` line (in a `user` block when username is set) or `pattern` line. */
+export interface AclEntry {
+  /** `topic` (for one user, or for anonymous clients when username is unset) or `pattern` (every client, with %c and %u). */
+  kind: 'topic' | 'pattern'
+  /** The user a `topic` entry is for; unset (or empty) for anonymous clients and for patterns. */
+  username?: string
+  /** What the entry grants, or `deny` to refuse. */
+  access: 'read' | 'write' | 'readwrite' | 'deny'
+  /** The topic filter the entry applies to. */
+  filter: string
+}
+
 export interface BrokerOptions {
   /** Where to accept MQTT clients; empty for an in-process-only broker. */
   listeners: ListenerOptions[]
@@ -69,6 +91,26 @@ export interface BrokerOptions {
   allowAnonymous: boolean
   /** Usernames with their plain-text passwords (Node-RED credentials, or code). */
   users: Record<string, string>
+  /** `password_file`: Mosquitto password file (path), read when the broker is created and again by broker.reload(). */
+  passwordFile?: string
+  /** `acl_file`: Mosquitto ACL file (path), read when the broker is created and again by broker.reload(). */
+  aclFile?: string
+  /** Access rules as a table, applied as if appended to acl_file. */
+  acl?: AclEntry[]
+  /** Usernames with Mosquitto `$6$`/`$7$` password hashes (the editor's users), checked like password_file lines. */
+  passwordHashes?: Record<string, string>
+  /** `per_listener_settings`: allow_anonymous, password_file and acl_file apply per listener (ListenerOptions) rather than broker-wide. */
+  perListenerSettings: boolean
+  /** `allow_zero_length_clientid`: give clients that send an empty client id one of their own; false refuses them. */
+  allowZeroLengthClientid: boolean
+  /** `auto_id_prefix`: what client ids the broker assigns begin with. */
+  autoIdPrefix: string
+  /** `clientid_prefixes`: only client ids starting with this are accepted; empty accepts all. */
+  clientidPrefixes: string
+  /** `use_username_as_clientid`: a client's username replaces its client id (clients without a username are refused). */
+  useUsernameAsClientid: boolean
+  /** `check_retain_source`: a retained message is delivered only while its publisher may still write its topic. */
+  checkRetainSource: boolean
   /** `max_connections`: connected clients at once; -1 for no limit. */
   maxConnections: number
   /** `max_inflight_messages`: QoS 1 and 2 messages in flight to one client at once; 0 for no limit. */
@@ -130,6 +172,12 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   listeners: [],
   allowAnonymous: true,
   users: {},
+  perListenerSettings: false,
+  allowZeroLengthClientid: true,
+  autoIdPrefix: 'auto-',
+  clientidPrefixes: '',
+  useUsernameAsClientid: false,
+  checkRetainSource: false,
   maxConnections: -1,
   maxInflightMessages: 20,
   maxInflightBytes: 0,
@@ -177,6 +225,8 @@ export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptio
   })
   const options: BrokerOptions = { ...DEFAULTS, ...input, listeners: (input.listeners ?? DEFAULTS.listeners).map((l) => ({ ...l })) }
   options.users = { ...(input.users ?? {}) }
+  if (input.passwordHashes !== undefined) options.passwordHashes = { ...input.passwordHashes }
+  if (input.acl !== undefined) options.acl = input.acl.map((entry) => ({ ...entry }))
   // A message_size_limit chosen without max_packet_size keeps its meaning: the packet limit is then
   // that payload plus room for its topic and properties, not the default, which may be smaller.
   if (input.maxPacketSize === undefined && options.messageSizeLimit > 0) options.maxPacketSize = 0
