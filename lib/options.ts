@@ -109,7 +109,7 @@ export interface BrokerOptions {
   clientidPrefixes: string
   /** `use_username_as_clientid`: a client's username replaces its client id (clients without a username are refused). */
   useUsernameAsClientid: boolean
-  /** `check_retain_source`: a retained message is delivered only while its publisher may still write its topic. */
+  /** `check_retain_source`: a retained message is delivered only while its publisher may still write its topic (on by default, as in Mosquitto). */
   checkRetainSource: boolean
   /** `max_connections`: connected clients at once; -1 for no limit. */
   maxConnections: number
@@ -177,7 +177,7 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   autoIdPrefix: 'auto-',
   clientidPrefixes: '',
   useUsernameAsClientid: false,
-  checkRetainSource: false,
+  checkRetainSource: true,
   maxConnections: -1,
   maxInflightMessages: 20,
   maxInflightBytes: 0,
