@@ -1,0 +1,117 @@
+// MQTT over WebSockets (`protocol websockets`): an HTTP server that upgrades every request to a
+// WebSocket with the `ws` package and hands the broker a byte stream per client. The same
+// acceptor serves a path on someone else's HTTP server (Node-RED's, see nodes/broker), where it
+// takes only the upgrades for its own path and leaves the others alone.
+import http from 'node:http'
+import type { Duplex } from 'node:stream'
+import { type WebSocket, WebSocketServer } from 'ws'
+import type { Arrival } from './arrival'
+import type { StreamHandler, TransportLimits } from './listeners'
+import { type BoundListener, bindServer } from './tcp'
+import { webSocketStream } from './websocket-stream'
+import type { ListenerOptions } from '../options'
+
+/**
+ * The subprotocols served, preferred first: `mqtt` [MQTT-6.0.0-4], and `mqttv3.1`, which MQTT 3.1
+ * clients offer and Mosquitto accepts too.
+ */
+export const MQTT_SUBPROTOCOLS: readonly string[] = ['mqtt', 'mqttv3.1']
+
+/** Frames smaller than this are always accepted, however small max_packet_size is, as one may carry several packets. */
+const MIN_MAX_PAYLOAD_BYTES = 64 * 1024
+
+export interface WebSocketAcceptorOptions {
+  /** Largest WebSocket message accepted, in bytes: the broker's packet limit. */
+  maxPacketBytes: number
+  /** Only upgrades for this path (query string aside) are taken; every path when unset, as Mosquitto does. */
+  path?: string
+  /** What every stream accepted here carries into the broker. */
+  arrival: Arrival
+  /** Receives each accepted stream: Broker.accept. */
+  onStream: StreamHandler
+}
+
+/** The subprotocols a client offered, from its Sec-WebSocket-Protocol header. */
+function offeredSubprotocols (request: http.IncomingMessage): string[] {
+  const header = request.headers['sec-websocket-protocol']
+  return header === undefined ? [] : header.split(',').map((name) => name.trim()).filter((name) => name !== '')
+}
+
+/** Chooses `mqtt` over `mqttv3.1` when both are offered; the handshake already refused offers with neither. */
+function chooseSubprotocol (offered: Set<string>): string | false {
+  for (const name of MQTT_SUBPROTOCOLS) if (offered.has(name)) return name
+  return false
+}
+
+/**
+ * A client that offers subprotocols but none of MQTT's is refused at the handshake, as Mosquitto
+ * refuses it (Mosquitto hangs up; here the client gets HTTP 400 saying why). A client offering
+ * none is served: [MQTT-6.0.0-3] binds the client, and refusing it would help no one.
+ */
+function verifyClient (info: { req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void): void {
+  const offered = offeredSubprotocols(info.req)
+  if (offered.length === 0 || offered.some((name) => MQTT_SUBPROTOCOLS.includes(name))) {
+    done(true)
+    return
+  }
+  done(false, 400, `Unsupported WebSocket subprotocol: MQTT is served as ${MQTT_SUBPROTOCOLS.join(' or ')}`)
+}
+
+/** Turns HTTP upgrade requests into MQTT streams for the broker. */
+export class WebSocketAcceptor {
+  private readonly server: WebSocketServer
+  private readonly path: string | undefined
+  private readonly onStream: StreamHandler
+  private readonly arrival: Arrival
+
+  constructor (options: WebSocketAcceptorOptions) {
+    this.path = options.path
+    this.onStream = options.onStream
+    this.arrival = options.arrival
+    this.server = new WebSocketServer({
+      noServer: true,
+      // Each connection is tracked by the broker; ws need not keep a second list.
+      clientTracking: false,
+      // MQTT payloads are the application's; compression costs CPU per message on both sides.
+      perMessageDeflate: false,
+      maxPayload: Math.max(options.maxPacketBytes, MIN_MAX_PAYLOAD_BYTES),
+      handleProtocols: chooseSubprotocol,
+      verifyClient
+    })
+  }
+
+  /** Whether an upgrade request is for this acceptor's path. */
+  wants (request: http.IncomingMessage): boolean {
+    if (this.path === undefined) return true
+    const url = request.url ?? '/'
+    const query = url.indexOf('?')
+    return (query === -1 ? url : url.slice(0, query)) === this.path
+  }
+
+  /** Takes an HTTP upgrade request; returns false, touching nothing, when it is for another path. */
+  handleUpgrade (request: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (!this.wants(request)) return false
+    this.server.handleUpgrade(request, socket, head, (webSocket: WebSocket) => {
+      this.onStream(webSocketStream(webSocket, request), this.arrival)
+    })
+    return true
+  }
+}
+
+/** Answers plain HTTP requests on a WebSocket listener: it serves nothing but the upgrade. */
+function refusePlainRequest (_request: http.IncomingMessage, response: http.ServerResponse): void {
+  response.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'close' })
+  response.end(`This port serves MQTT over WebSockets (subprotocol ${MQTT_SUBPROTOCOLS[0] ?? 'mqtt'}).\n`)
+}
+
+/** Binds a `protocol websockets` listener: an HTTP server whose every upgrade request becomes an MQTT stream. */
+export function listenWebSocket (options: ListenerOptions, onStream: StreamHandler, limits: TransportLimits): Promise<BoundListener> {
+  const acceptor = new WebSocketAcceptor({ maxPacketBytes: limits.maxPacketBytes, arrival: { listener: options }, onStream })
+  const serverOptions: http.ServerOptions = {}
+  if (options.websocketsHeadersSize !== undefined) serverOptions.maxHeaderSize = options.websocketsHeadersSize
+  const server = http.createServer(serverOptions, refusePlainRequest)
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => { acceptor.handleUpgrade(request, socket, head) })
+  // Requests that never became WebSockets would hold close() until their HTTP timeouts; the
+  // upgraded ones are the broker's connections, which it closes itself.
+  return bindServer(server, options, () => { server.closeAllConnections() })
+}
