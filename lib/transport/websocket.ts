@@ -4,7 +4,7 @@
 // takes only the upgrades for its own path and leaves the others alone.
 import http from 'node:http'
 import type { Duplex } from 'node:stream'
-import { type WebSocket, WebSocketServer } from 'ws'
+import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws'
 import type { Arrival } from './arrival'
 import type { StreamHandler, TransportLimits } from './listeners'
 import { type BoundListener, bindServer } from './tcp'
@@ -16,6 +16,13 @@ import type { ListenerOptions } from '../options'
  * clients offer and Mosquitto accepts too.
  */
 export const MQTT_SUBPROTOCOLS: readonly string[] = ['mqtt', 'mqttv3.1']
+
+/**
+ * How long our closing handshake waits for the client's close frame and TCP close before the
+ * socket is destroyed; also what a client that sent its close frame but keeps its TCP connection
+ * open gets. The connection's own close lingers as long.
+ */
+const CLOSE_HANDSHAKE_MS = 2000
 
 /** Frames smaller than this are always accepted, however small max_packet_size is, as one may carry several packets. */
 const MIN_MAX_PAYLOAD_BYTES = 64 * 1024
@@ -68,7 +75,7 @@ export class WebSocketAcceptor {
     this.path = options.path
     this.onStream = options.onStream
     this.arrival = options.arrival
-    this.server = new WebSocketServer({
+    const serverOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
       // Each connection is tracked by the broker; ws need not keep a second list.
       clientTracking: false,
@@ -76,8 +83,11 @@ export class WebSocketAcceptor {
       perMessageDeflate: false,
       maxPayload: Math.max(options.maxPacketBytes, MIN_MAX_PAYLOAD_BYTES),
       handleProtocols: chooseSubprotocol,
-      verifyClient
-    })
+      verifyClient,
+      // ws reads it (lib/websocket-server.js); its published types do not list it yet.
+      closeTimeout: CLOSE_HANDSHAKE_MS
+    }
+    this.server = new WebSocketServer(serverOptions)
   }
 
   /** Whether an upgrade request is for this acceptor's path. */
