@@ -59,7 +59,9 @@ export class Broker extends TypedEmitter<BrokerEvents> {
           maxPacketBytes: this.maxPacketBytes
         })
         this.bound.push(bound)
-        this.core.logger.notice(`Opening ipv${bound.host.includes(':') ? 6 : 4} listen socket on port ${bound.port}.`)
+        // Mosquitto's wording: the address family for MQTT listeners, the protocol for WebSockets.
+        const kind = listener.protocol === 'websockets' ? 'websockets' : `ipv${bound.host.includes(':') ? 6 : 4}`
+        this.core.logger.notice(`Opening ${kind} listen socket on port ${bound.port}.`)
         this.emit('listening', { host: bound.host, port: bound.port })
       }
     } catch (error) {
