@@ -29,33 +29,34 @@ async function connectWithWill (socket: WebSocket, clientId: string, keepalive =
   await client.connect({ clientId, keepalive, will: { topic: `will/${clientId}`, payload: 'gone' } })
 }
 
-test('a client that half-closes its TCP connection without a close frame is closed, and its will is published', async (t) => {
+/**
+ * A client with a will, ended by `end` (which must not send DISCONNECT): the broker closes it as a
+ * socket that went away, and a TCP watcher gets the will.
+ */
+async function endsWithWill (t: TestContext, clientId: string, end: (socket: WebSocket, tcp: net.Socket) => void): Promise<void> {
   const h = await startWebSocketBroker(t)
   const watcher = await h.client({ clientId: 'watcher' })
   await watcher.subscribe('will/#', 0)
   const { socket, tcp } = await openOwned(t, h)
-  await connectWithWill(socket, 'half-open')
-  const reason = disconnected(h.broker, 'half-open')
-  tcp.end()
+  await connectWithWill(socket, clientId)
+  const reason = disconnected(h.broker, clientId)
+  end(socket, tcp)
   assert.equal(await reason, 'socketClosed')
   const will = await watcher.next() as mqttPacket.IPublishPacket
-  assert.deepEqual([will.topic, will.payload.toString()], ['will/half-open', 'gone'])
+  assert.deepEqual([will.topic, will.payload.toString()], [`will/${clientId}`, 'gone'])
+  if (!tcp.destroyed) await once(tcp.resume(), 'close')
+}
+
+test('a client that half-closes its TCP connection without a close frame is closed, and its will is published', async (t) => {
+  await endsWithWill(t, 'half-open', (_socket, tcp) => { tcp.end() })
 })
 
 test('a client that sends a close frame but keeps its TCP connection open is closed, and its will is published', async (t) => {
-  const h = await startWebSocketBroker(t)
-  const watcher = await h.client({ clientId: 'watcher' })
-  await watcher.subscribe('will/#', 0)
-  const { socket, tcp } = await openOwned(t, h)
-  await connectWithWill(socket, 'close-frame-only')
-  const reason = disconnected(h.broker, 'close-frame-only')
-  // Our TCP stays open: after the close frame, the client neither reads nor closes.
-  socket.close(1000)
-  tcp.pause()
-  assert.equal(await reason, 'socketClosed')
-  const will = await watcher.next() as mqttPacket.IPublishPacket
-  assert.deepEqual([will.topic, will.payload.toString()], ['will/close-frame-only', 'gone'])
-  await once(tcp.resume(), 'close')
+  await endsWithWill(t, 'close-frame-only', (socket, tcp) => {
+    // Our TCP stays open: after the close frame, the client neither reads nor closes.
+    socket.close(1000)
+    tcp.pause()
+  })
 })
 
 test('a client that goes silent is closed by keepalive, its TCP connection with it', async (t) => {

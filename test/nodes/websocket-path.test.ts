@@ -7,6 +7,7 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
 import WebSocket from 'ws'
 import { webSocketPath } from '../../nodes/broker/websocket-path'
+import { subscribed } from '../clients/support'
 import { collect, embeddedBroker, type FlowNode, helper, listeningBroker, nextError, roost, startServer, stopServer } from './support'
 
 function flow (brokerExtra: Record<string, unknown> = {}): FlowNode[] {
@@ -25,18 +26,6 @@ function nodeRedServer (): import('node:http').Server {
 
 function wsUrl (path: string): string {
   return helper.url().replace(/^http/, 'ws') + path
-}
-
-/** Resolves once `broker` has a subscription from `clientId`. */
-function subscribedOn (broker: import('../../lib').Broker, clientId: string): Promise<void> {
-  return new Promise((resolve) => {
-    const listener = (event: { clientId: string }): void => {
-      if (event.clientId !== clientId) return
-      broker.off('subscribe', listener)
-      resolve()
-    }
-    broker.on('subscribe', listener)
-  })
 }
 
 describe('MQTT over WebSockets on Node-RED\'s own HTTP server', () => {
@@ -68,7 +57,7 @@ describe('MQTT over WebSockets on Node-RED\'s own HTTP server', () => {
     const [msg] = await got
     assert.deepEqual([msg?.topic, msg?.payload], ['dash/in/slider', '42'])
 
-    const subscribing = subscribedOn(broker, 'dashboard')
+    const subscribing = subscribed(broker, 'dashboard')
     await client.subscribeAsync('dash/out/#', { qos: 1 })
     await subscribing
     const received = new Promise<[string, string]>((resolve) => { client.once('message', (topic, payload) => { resolve([topic, payload.toString()]) }) })
