@@ -137,3 +137,14 @@ test('CONNACK bytes are the same over WebSockets as over TCP', async (t) => {
   await once(socket, 'message')
   assert.deepEqual(frames[0], CONNACK_OK)
 })
+
+test('a refused CONNECT\'s CONNACK reaches the WebSocket client before its connection closes', async (t) => {
+  const h = await startWebSocketBroker(t, { allowAnonymous: false, users: { panel: 'right' } })
+  const socket = await h.openWebSocket()
+  const client = rawClientOver(socket)
+  client.send(connectPacket({ clientId: 'refused', username: 'panel', password: 'wrong' }))
+  // MQTT 3.1.1: return code 4, bad user name or password [MQTT-3.2.2-5].
+  await client.expectPacket({ cmd: 'connack', returnCode: 4, sessionPresent: false })
+  await client.whenClosed()
+  assert.equal(h.broker.clientCount, 0)
+})
