@@ -1,13 +1,17 @@
-// MQTT over WebSockets (`protocol websockets`): an HTTP server that upgrades every request to a
-// WebSocket with the `ws` package and hands the broker a byte stream per client. The same
-// acceptor serves a path on someone else's HTTP server (Node-RED's, see nodes/broker), where it
-// takes only the upgrades for its own path and leaves the others alone.
+// MQTT over WebSockets (`protocol websockets`): an HTTP server (HTTPS with the listener's `tls`:
+// secure WebSockets) that upgrades every request to a WebSocket with the `ws` package and hands
+// the broker a byte stream per client. The same acceptor serves a path on someone else's HTTP
+// server (Node-RED's, see nodes/broker), where it takes only the upgrades for its own path and
+// leaves the others alone.
 import http from 'node:http'
+import https from 'node:https'
+import type tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws'
 import type { Arrival } from './arrival'
 import type { StreamHandler, TransportLimits } from './listeners'
 import { type BoundListener, bindServer } from './tcp'
+import { serverTlsOptions, transportIdentity } from './tls-context'
 import { webSocketStream } from './websocket-stream'
 import type { ListenerOptions } from '../options'
 
@@ -36,6 +40,8 @@ export interface WebSocketAcceptorOptions {
   arrival: Arrival
   /** Receives each accepted stream: Broker.accept. */
   onStream: StreamHandler
+  /** The username a stream's transport vouches for (a client certificate on wss), if any. */
+  identify?: (request: http.IncomingMessage) => string | undefined
 }
 
 /** The subprotocols a client offered, from its Sec-WebSocket-Protocol header. */
@@ -70,11 +76,13 @@ export class WebSocketAcceptor {
   private readonly path: string | undefined
   private readonly onStream: StreamHandler
   private readonly arrival: Arrival
+  private readonly identify: WebSocketAcceptorOptions['identify']
 
   constructor (options: WebSocketAcceptorOptions) {
     this.path = options.path
     this.onStream = options.onStream
     this.arrival = options.arrival
+    this.identify = options.identify
     const serverOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
       // Each connection is tracked by the broker; ws need not keep a second list.
@@ -102,7 +110,8 @@ export class WebSocketAcceptor {
   handleUpgrade (request: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (!this.wants(request)) return false
     this.server.handleUpgrade(request, socket, head, (webSocket: WebSocket) => {
-      this.onStream(webSocketStream(webSocket, request), this.arrival)
+      const transportUsername = this.identify?.(request)
+      this.onStream(webSocketStream(webSocket, request), transportUsername === undefined ? this.arrival : { ...this.arrival, transportUsername })
     })
     return true
   }
@@ -114,14 +123,52 @@ function refusePlainRequest (_request: http.IncomingMessage, response: http.Serv
   response.end(`This port serves MQTT over WebSockets (subprotocol ${MQTT_SUBPROTOCOLS[0] ?? 'mqtt'}).\n`)
 }
 
-/** Binds a `protocol websockets` listener: an HTTP server whose every upgrade request becomes an MQTT stream. */
+/**
+ * Binds a `protocol websockets` listener: an HTTP server (HTTPS when the listener has `tls`) whose
+ * every upgrade request becomes an MQTT stream. Rejects with a ConfigError naming the file when a
+ * certificate or key cannot be used.
+ */
 export function listenWebSocket (options: ListenerOptions, onStream: StreamHandler, limits: TransportLimits): Promise<BoundListener> {
-  const acceptor = new WebSocketAcceptor({ maxPacketBytes: limits.maxPacketBytes, arrival: { listener: options }, onStream })
-  const serverOptions: http.ServerOptions = {}
-  if (options.websocketsHeadersSize !== undefined) serverOptions.maxHeaderSize = options.websocketsHeadersSize
-  const server = http.createServer(serverOptions, refusePlainRequest)
+  const tlsOptions = options.tls
+  const where = `listener ${options.port}`
+  let secureOptions: tls.TlsOptions | undefined
+  try {
+    secureOptions = tlsOptions === undefined ? undefined : serverTlsOptions(tlsOptions, where)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  const acceptor = new WebSocketAcceptor({
+    maxPacketBytes: limits.maxPacketBytes,
+    arrival: tlsOptions === undefined ? { listener: options } : { listener: options, secure: true },
+    onStream,
+    // use_identity_as_username and use_subject_as_username read the client certificate, as on TLS.
+    identify: tlsOptions === undefined ? undefined : (request) => transportIdentity(request.socket as tls.TLSSocket, tlsOptions)
+  })
+  const httpOptions: http.ServerOptions = {
+    // A client that opens a connection and never completes its upgrade request is closed after
+    // connect_timeout, as one that never sends CONNECT is (the request timeout would add nothing).
+    headersTimeout: limits.handshakeTimeoutMs,
+    requestTimeout: 0,
+    connectionsCheckingInterval: Math.min(limits.handshakeTimeoutMs, 30_000)
+  }
+  if (options.websocketsHeadersSize !== undefined) httpOptions.maxHeaderSize = options.websocketsHeadersSize
+  const server = secureOptions === undefined
+    ? http.createServer(httpOptions, refusePlainRequest)
+    : https.createServer({ ...httpOptions, ...secureOptions, handshakeTimeout: limits.handshakeTimeoutMs }, refusePlainRequest)
+  // The same for a connection that sends nothing at all (headersTimeout starts at the first byte);
+  // ws clears the timeout of the sockets it takes over, so WebSocket clients are not touched.
+  server.setTimeout(limits.handshakeTimeoutMs)
   server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => { acceptor.handleUpgrade(request, socket, head) })
+  server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+    limits.logger.info(`Client ${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0} refused by the secure WebSocket listener on port ${options.port}: ${error.message}.`)
+  })
   // Requests that never became WebSockets would hold close() until their HTTP timeouts; the
   // upgraded ones are the broker's connections, which it closes itself.
-  return bindServer(server, options, () => { server.closeAllConnections() })
+  const bound = bindServer(server, options, () => { server.closeAllConnections() })
+  if (tlsOptions === undefined) return bound
+  return bound.then((listener) => ({
+    ...listener,
+    // SIGHUP / broker.reload(): new certificates for the clients that connect from now on.
+    reload: () => { (server as https.Server).setSecureContext(serverTlsOptions(tlsOptions, where)) }
+  }))
 }

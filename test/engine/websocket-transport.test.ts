@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import http from 'node:http'
+import net from 'node:net'
 import { test } from 'node:test'
 import mqttPacket from 'mqtt-packet'
 import { connectPacket, encode, publishPacket } from '../helpers/raw-client'
@@ -147,4 +148,18 @@ test('a refused CONNECT\'s CONNACK reaches the WebSocket client before its conne
   await client.expectPacket({ cmd: 'connack', returnCode: 4, sessionPresent: false })
   await client.whenClosed()
   assert.equal(h.broker.clientCount, 0)
+})
+
+test('connections that never complete their upgrade request are closed after connect_timeout; WebSocket clients stay', async (t) => {
+  const h = await startWebSocketBroker(t, { connectTimeoutSec: 1 })
+  const client = rawClientOver(await h.openWebSocket())
+  await client.connect({ clientId: 'stays', keepalive: 0 })
+  const silent = net.connect(h.wsPort, '127.0.0.1')
+  const partial = net.connect(h.wsPort, '127.0.0.1')
+  t.after(() => { silent.destroy(); partial.destroy() })
+  partial.write('GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+  await Promise.all([once(silent, 'close'), once(partial, 'close')])
+  // The WebSocket client, idle all along, is still served.
+  await client.expectNothingPending()
+  assert.equal(h.broker.clientCount, 1)
 })
