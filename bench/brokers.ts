@@ -83,11 +83,16 @@ function benchCertificate (): BenchCertificate {
   return made
 }
 
-/** The settings every broker gets, in mosquitto.conf words (Roost reads the same file). */
-function confText (port: number, forMosquitto: boolean, secure: boolean): string {
+/**
+ * The settings every broker gets, in mosquitto.conf words (Roost reads the same file). With a
+ * WebSocket port the clients use that listener; the TCP one stays, as Mosquitto 2.0 will not start
+ * with WebSocket listeners alone.
+ */
+function confText (port: number, forMosquitto: boolean, secure: boolean, webSocketPort?: number): string {
   const tls = secure ? benchCertificate() : undefined
   return [
     `listener ${port} 127.0.0.1`,
+    ...(webSocketPort === undefined ? [] : [`listener ${webSocketPort} 127.0.0.1`, 'protocol websockets']),
     ...(tls === undefined ? [] : [`certfile ${tls.certfile}`, `keyfile ${tls.keyfile}`]),
     'allow_anonymous true',
     // The bench's flows are bounded; this only makes sure no queue limit drops anything.
@@ -102,22 +107,26 @@ function confText (port: number, forMosquitto: boolean, secure: boolean): string
 /**
  * Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`. With `secure`
  * its listener speaks TLS (Mosquitto's and Roost's certfile/keyfile; Aedes behind a tls server).
+ * With `webSocket` the port it returns is a `protocol websockets` listener (Aedes: ws's stream
+ * adapter, as websocket-stream is not installed).
  */
-export async function startBroker (name: BrokerName, nodeFlags: string[] = [], secure = false): Promise<RunningBroker> {
-  return await launch(name, nodeFlags, secure)
+export async function startBroker (name: BrokerName, nodeFlags: string[] = [], secure = false, webSocket = false): Promise<RunningBroker> {
+  return await launch(name, nodeFlags, secure, webSocket)
 }
 
-async function launch (name: BrokerName, nodeFlags: string[], secure: boolean): Promise<RunningBroker> {
-  const port = await freePort()
+async function launch (name: BrokerName, nodeFlags: string[], secure: boolean, webSocket: boolean): Promise<RunningBroker> {
+  const tcpPort = await freePort()
+  const webSocketPort = webSocket ? await freePort() : undefined
+  const port = webSocketPort ?? tcpPort
   let child: ChildProcess
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
   const conf = path.join(tempDir, 'broker.conf')
-  writeFileSync(conf, confText(port, name === 'mosquitto', secure))
+  writeFileSync(conf, confText(tcpPort, name === 'mosquitto', secure, webSocketPort))
   if (name === 'mosquitto') {
     child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   } else if (name === 'aedes') {
     const tls = secure ? benchCertificate() : undefined
-    const args = [String(port), ...(tls === undefined ? [] : [tls.certfile, tls.keyfile])]
+    const args = webSocket ? [String(port), '--websockets'] : [String(port), ...(tls === undefined ? [] : [tls.certfile, tls.keyfile])]
     child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'bench/servers/aedes-server.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   } else {
     child = spawn(process.execPath, [...nodeFlags, ...await roostCommand(conf)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })

@@ -5,7 +5,7 @@
 // BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
 // BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
 // BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections,
-//                        tlsHandshakes, tlsQos0, tlsQos1, nodeRed)
+//                        tlsHandshakes, tlsQos0, tlsQos1, wsConnections, wsQos0, wsQos1, nodeRed)
 // BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
 // BENCH_LATENCY_SEC=n    length of the latency scenario
 // BENCH_CONNECTIONS=n    clients in the connections scenario (default 50,000, the most the
@@ -19,7 +19,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { BROKER_NAMES, type BrokerName, describeBroker, startBroker, unavailable } from './brokers'
 import type { ScenarioResult } from './generator/measure'
-import { isTlsScenario, type Job, type ScenarioName, type Timing } from './generator/scenarios'
+import { isTlsScenario, isWebSocketScenario, type Job, type ScenarioName, type Timing } from './generator/scenarios'
 import { markdown, type ReportInput, readmeSummary, type Results, svgChart } from './report'
 import type { NodeRedResult } from './nodes-throughput'
 import { NODE_RED_SCENARIO, scenarioRows } from './scenarios'
@@ -127,9 +127,10 @@ class Generator {
 /** Runs one scenario on a fresh broker process; an error comes back as its message. */
 async function measure (generator: Generator, name: BrokerName, scenario: ScenarioName, plan: Timing): Promise<ScenarioResult | string> {
   const secure = isTlsScenario(scenario)
-  const broker = await startBroker(name, [], secure)
+  const webSocket = isWebSocketScenario(scenario)
+  const broker = await startBroker(name, [], secure, webSocket)
   try {
-    return await generator.run({ scenario, port: broker.port, pid: broker.pid, secure, timing: plan })
+    return await generator.run({ scenario, port: broker.port, pid: broker.pid, secure, webSocket, timing: plan })
   } catch (error) {
     return (error as Error).message
   } finally {

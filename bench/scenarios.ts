@@ -1,5 +1,5 @@
 // The rows of the bench table: what each scenario is called and what its figures count.
-import type { ScenarioName } from './generator/scenarios'
+import { type ScenarioName, WS_CONNECTIONS } from './generator/scenarios'
 
 export interface ScenarioRow {
   id: ScenarioName
@@ -24,6 +24,9 @@ export function scenarioRows (retainedTopics: number, retainedSubscribers: numbe
     { id: 'connections', label: `connections: ${n(connections)} clients connect + subscribe`, unit: 'client' },
     { id: 'tlsHandshakes', label: 'TLS handshakes: TLS 1.3 + CONNECT/CONNACK + close, 50 at a time', unit: 'handshake' },
     { id: 'tlsQos0', label: 'TLS fan-in QoS 0: 4 publishers → 1 wildcard subscriber', unit: 'msg' },
-    { id: 'tlsQos1', label: 'TLS QoS 1 end to end: 4 publishers × 100 in flight → 1 subscriber', unit: 'msg' }
+    { id: 'tlsQos1', label: 'TLS QoS 1 end to end: 4 publishers × 100 in flight → 1 subscriber', unit: 'msg' },
+    { id: 'wsConnections', label: `WebSockets connections: ${n(Math.min(connections, WS_CONNECTIONS))} clients connect + subscribe`, unit: 'client' },
+    { id: 'wsQos0', label: 'WebSockets fan-in QoS 0: 4 publishers → 1 wildcard subscriber', unit: 'msg' },
+    { id: 'wsQos1', label: 'WebSockets QoS 1 end to end: 4 publishers × 100 in flight → 1 subscriber', unit: 'msg' }
   ]
 }

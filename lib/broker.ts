@@ -55,10 +55,13 @@ export class Broker extends TypedEmitter<BrokerEvents> {
       for (const listener of this.options.listeners) {
         const bound = await openListener(listener, (stream, arrival) => { this.accept(stream, arrival) }, {
           handshakeTimeoutMs: this.options.connectTimeoutSec * 1000,
-          logger: this.core.logger
+          logger: this.core.logger,
+          maxPacketBytes: this.maxPacketBytes
         })
         this.bound.push(bound)
-        this.core.logger.notice(`Opening ipv${bound.host.includes(':') ? 6 : 4} listen socket on port ${bound.port}.`)
+        // Mosquitto's wording: the address family for MQTT listeners, the protocol for WebSockets.
+        const kind = listener.protocol === 'websockets' ? 'websockets' : `ipv${bound.host.includes(':') ? 6 : 4}`
+        this.core.logger.notice(`Opening ${kind} listen socket on port ${bound.port}.`)
         this.emit('listening', { host: bound.host, port: bound.port })
       }
     } catch (error) {
@@ -202,6 +205,8 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     return true
   }
 
+  /** Largest packet accepted from a client, in bytes (max_packet_size, or what message_size_limit implies). */
+  get maxPacketBytes (): number { return this.core.maxInboundPacketBytes }
   get clientCount (): number { return this.core.sessions.connectedCount }
   get sessionCount (): number { return this.core.sessions.sessionCount }
   get subscriptionCount (): number { return this.core.router.trie.size + this.core.router.trie.sharedSize }

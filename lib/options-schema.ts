@@ -56,7 +56,9 @@ export const BROKER_OPTIONS_SCHEMA = {
           maxConnections: { type: 'integer', minimum: -1 },
           allowAnonymous: { type: 'boolean' },
           passwordFile: { type: 'string', minLength: 1 },
-          aclFile: { type: 'string', minLength: 1 }
+          aclFile: { type: 'string', minLength: 1 },
+          // Mosquitto's limit: a 16-bit number.
+          websocketsHeadersSize: { type: 'integer', minimum: 1, maximum: 65535 }
         }
       }
     },

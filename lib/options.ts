@@ -32,6 +32,8 @@ export interface ListenerOptions {
   passwordFile?: string
   /** `acl_file` of this listener; read only with perListenerSettings. */
   aclFile?: string
+  /** `websockets_headers_size`: largest HTTP request head a WebSocket listener reads, in bytes; Node's 16 KiB when unset. */
+  websocketsHeadersSize?: number
 }
 
 /** A listener's TLS settings: Mosquitto's per-listener TLS words, and PEM text for the Node-RED tls-config node. */

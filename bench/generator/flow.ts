@@ -16,6 +16,8 @@ export interface FlowPlan {
   port: number
   /** Every client speaks TLS. */
   secure: boolean
+  /** Every client talks over a WebSocket. */
+  webSocket: boolean
   qos: number
   publishers: number
   subscribers: number
@@ -55,7 +57,7 @@ export class Flow {
   async open (tag: string): Promise<void> {
     const { plan } = this
     for (let i = 0; i < plan.subscribers; i++) {
-      const client = await WireClient.connect(plan.port, `${tag}-sub-${i}`, plan.secure)
+      const client = await WireClient.connect(plan.port, `${tag}-sub-${i}`, plan.secure, plan.webSocket)
       await client.subscribe(plan.filter, plan.qos)
       client.onPacket = (type, flags, data, start) => {
         if (type === PUBLISH) {
@@ -74,7 +76,7 @@ export class Flow {
     }
     const payload = payload64()
     for (let i = 0; i < plan.publishers; i++) {
-      const client = await WireClient.connect(plan.port, `${tag}-pub-${i}`, plan.secure)
+      const client = await WireClient.connect(plan.port, `${tag}-pub-${i}`, plan.secure, plan.webSocket)
       const template = publishPacket(plan.topicOf(i), payload, plan.qos, 1)
       const publisher: Publisher = {
         client,

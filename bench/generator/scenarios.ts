@@ -24,16 +24,27 @@ export interface Job {
   port: number
   /** The broker's listener speaks TLS (the tls scenarios). */
   secure: boolean
+  /** The broker's listener speaks MQTT over WebSockets (the ws scenarios). */
+  webSocket: boolean
   pid: number
   timing: Timing
 }
 
-export type ScenarioName = 'fanIn' | 'fanOut' | 'qos1' | 'qos2' | 'retained' | 'latency' | 'connections' | 'tlsHandshakes' | 'tlsQos0' | 'tlsQos1'
+export type ScenarioName = 'fanIn' | 'fanOut' | 'qos1' | 'qos2' | 'retained' | 'latency' | 'connections' | 'tlsHandshakes' | 'tlsQos0' | 'tlsQos1' |
+'wsConnections' | 'wsQos0' | 'wsQos1'
 
 /** The scenarios whose broker listens with TLS (on an EC P-256 certificate, the same for every broker). */
 export function isTlsScenario (scenario: ScenarioName): boolean {
   return scenario.startsWith('tls')
 }
+
+/** The scenarios whose broker listens with `protocol websockets` (subprotocol mqtt, binary frames). */
+export function isWebSocketScenario (scenario: ScenarioName): boolean {
+  return scenario.startsWith('ws')
+}
+
+/** Clients in the WebSocket connections scenario: each also costs the generator a ws client. */
+export const WS_CONNECTIONS = 5000
 
 export function runScenario (job: Job): Promise<ScenarioResult> {
   switch (job.scenario) {
@@ -56,14 +67,22 @@ export function runScenario (job: Job): Promise<ScenarioResult> {
       qos: 1, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 1000, inflightPerPublisher: 100
     })
     case 'tlsHandshakes': return handshakes(job)
+    // The same flows with every client over a WebSocket: what the framing costs each broker.
+    case 'wsQos0': return flowScenario(job, {
+      qos: 0, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 2000, inflightPerPublisher: 0
+    })
+    case 'wsQos1': return flowScenario(job, {
+      qos: 1, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 1000, inflightPerPublisher: 100
+    })
+    case 'wsConnections': return connections(job, Math.min(job.timing.connections, WS_CONNECTIONS))
     case 'retained': return retainedStorm(job)
     case 'latency': return latency(job)
-    case 'connections': return connections(job)
+    case 'connections': return connections(job, job.timing.connections)
   }
 }
 
-async function flowScenario (job: Job, plan: Omit<FlowPlan, 'port' | 'secure'>): Promise<ScenarioResult> {
-  const flow = new Flow({ ...plan, port: job.port, secure: job.secure })
+async function flowScenario (job: Job, plan: Omit<FlowPlan, 'port' | 'secure' | 'webSocket'>): Promise<ScenarioResult> {
+  const flow = new Flow({ ...plan, port: job.port, secure: job.secure, webSocket: job.webSocket })
   try {
     await flow.open(job.scenario)
     flow.start()
@@ -189,8 +208,7 @@ async function latency (job: Job): Promise<ScenarioResult> {
 }
 
 /** Many clients connect and subscribe, a few hundred handshakes at a time; rate and memory per client. */
-async function connections (job: Job): Promise<ScenarioResult> {
-  const total = job.timing.connections
+async function connections (job: Job, total: number): Promise<ScenarioResult> {
   const concurrency = 200
   const clients: WireClient[] = []
   try {
@@ -205,7 +223,7 @@ async function connections (job: Job): Promise<ScenarioResult> {
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (next < total) {
         const i = next++
-        const client = await WireClient.connect(job.port, `conn-${i}`)
+        const client = await WireClient.connect(job.port, `conn-${i}`, job.secure, job.webSocket)
         clients.push(client)
         await client.subscribe(`bench/conn/${i}`, 0)
         if (++connected === Math.floor(total / 2)) halfway = { clients: connected, rss: memoryBytes(job.pid).rss }

@@ -1,8 +1,11 @@
-// A bare MQTT client for the load generator: a raw socket and a parser that only finds packet
-// boundaries and hands over (type, flags, bytes, body offset). Acknowledgements it owes the
-// broker are gathered while a chunk is parsed and leave in one write at the end of the chunk.
+// A bare MQTT client for the load generator: a raw socket (or a WebSocket seen as a byte stream)
+// and a parser that only finds packet boundaries and hands over (type, flags, bytes, body offset).
+// Acknowledgements it owes the broker are gathered while a chunk is parsed and leave in one write
+// at the end of the chunk.
 import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
+import WebSocket, { createWebSocketStream } from 'ws'
 import { CONNACK, connectPacket, PUBREL, SUBACK, subscribePacket } from './packets'
 
 export type PacketHandler = (type: number, flags: number, data: Buffer, bodyStart: number, bodyEnd: number) => void
@@ -10,7 +13,8 @@ export type PacketHandler = (type: number, flags: number, data: Buffer, bodyStar
 const ACK_ROOM = 64 * 1024
 
 export class WireClient {
-  readonly socket: net.Socket
+  /** A TCP or TLS socket, or ws's stream over a WebSocket (each write one binary frame). */
+  readonly socket: Duplex
   onPacket: PacketHandler = () => {}
   /** Called once a chunk has been parsed (and its acknowledgements sent). */
   onChunk: () => void = () => {}
@@ -20,9 +24,9 @@ export class WireClient {
   private ackBytes = 0
   closed = false
 
-  private constructor (socket: net.Socket) {
+  private constructor (socket: Duplex) {
     this.socket = socket
-    socket.setNoDelay(true)
+    if (socket instanceof net.Socket) socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
     socket.on('error', () => { this.closed = true })
     socket.on('close', () => { this.closed = true })
@@ -42,9 +46,22 @@ export class WireClient {
     return new WireClient(socket)
   }
 
-  /** Opens a connection (TLS when `secure`), sends CONNECT and waits for a successful CONNACK. */
-  static async connect (port: number, clientId: string, secure = false): Promise<WireClient> {
-    const client = await WireClient.open(port, secure)
+  /** Opens a WebSocket (subprotocol mqtt; ws turns Nagle off) and sends nothing. */
+  static async openWebSocket (port: number): Promise<WireClient> {
+    const webSocket = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, ['mqtt'], { perMessageDeflate: false })
+    await new Promise<void>((resolve, reject) => {
+      webSocket.once('open', resolve)
+      webSocket.once('error', reject)
+    })
+    const stream = createWebSocketStream(webSocket)
+    // ws's stream emits no 'close' of its own; the client's handshake waits on one.
+    webSocket.once('close', () => { stream.emit('close') })
+    return new WireClient(stream)
+  }
+
+  /** Opens a connection (TLS when `secure`, a WebSocket when `webSocket`), sends CONNECT and waits for a successful CONNACK. */
+  static async connect (port: number, clientId: string, secure = false, webSocket = false): Promise<WireClient> {
+    const client = webSocket ? await WireClient.openWebSocket(port) : await WireClient.open(port, secure)
     await client.request(connectPacket(clientId), CONNACK)
     return client
   }
@@ -127,7 +144,7 @@ export class WireClient {
   destroy (): void {
     this.closed = true
     if (this.socket.destroyed) return
-    if (this.socket instanceof tls.TLSSocket) this.socket.destroy()
-    else this.socket.resetAndDestroy()
+    if (this.socket instanceof net.Socket && !(this.socket instanceof tls.TLSSocket)) this.socket.resetAndDestroy()
+    else this.socket.destroy()
   }
 }

@@ -1,19 +1,32 @@
 // Starts Aedes 1.x for the bench behind a plain net server on the loopback port given, with
 // Nagle off like the other brokers, or behind a TLS server when a certificate and key file follow
-// the port. Prints "ready <port>" once listening; SIGTERM closes it.
+// the port, or as MQTT over WebSockets when `--websockets` follows it (ws's own stream adapter:
+// Aedes serves any duplex stream, and websocket-stream is not installed). Prints "ready <port>"
+// once listening; SIGTERM closes it.
 'use strict'
 const { readFileSync } = require('node:fs')
+const http = require('node:http')
 const net = require('node:net')
 const tls = require('node:tls')
+const { WebSocketServer, createWebSocketStream } = require('ws')
+
+function webSocketServer (aedes) {
+  const server = http.createServer()
+  const webSockets = new WebSocketServer({ server, perMessageDeflate: false, handleProtocols: (offered) => offered.has('mqtt') ? 'mqtt' : false })
+  webSockets.on('connection', (socket, request) => { aedes.handle(createWebSocketStream(socket), request) })
+  return server
+}
 
 async function main () {
   const port = Number(process.argv[2] ?? 0)
   const { Aedes } = await import('aedes')
   const aedes = await Aedes.createBroker()
   const [certfile, keyfile] = process.argv.slice(3)
-  const server = certfile === undefined
-    ? net.createServer({ noDelay: true }, aedes.handle)
-    : tls.createServer({ cert: readFileSync(certfile), key: readFileSync(keyfile), noDelay: true }, aedes.handle)
+  const server = certfile === '--websockets'
+    ? webSocketServer(aedes)
+    : certfile === undefined
+      ? net.createServer({ noDelay: true }, aedes.handle)
+      : tls.createServer({ cert: readFileSync(certfile), key: readFileSync(keyfile), noDelay: true }, aedes.handle)
   server.listen(port, '127.0.0.1', () => {
     process.stdout.write(`ready ${server.address().port}\n`)
   })

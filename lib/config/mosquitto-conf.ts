@@ -6,6 +6,7 @@ import path from 'node:path'
 import { ConfigError } from '../errors'
 import type { LogLevel } from '../logger'
 import { type BrokerOptions, type ListenerOptions, type ListenerTlsOptions, resolveOptions } from '../options'
+import type { ListenerProtocol } from '../transport/listeners'
 import { type ConfLine, describeFsError, readConfFile } from './lines'
 import { addLogDestination, addLogType, type LogDestination, type LogFileDestination, readTimestampFormat } from './logging'
 import { readAclFile } from '../auth/acl-file'
@@ -140,6 +141,18 @@ function securityFile (key: 'passwordFile' | 'aclFile', check: (file: string, me
   }
 }
 
+/**
+ * The listener a listener word (`protocol`, `websockets_headers_size`) sets: the last `listener`
+ * above it, or before any, Mosquitto's default listener (which the word opens, on port 1883, as
+ * the TLS words do).
+ */
+function listenerForWord (state: ConfState, line: ConfLine): ListenerSettings {
+  const last = currentListener(state)
+  if (last !== undefined) return last
+  state.conf.definesListener = true
+  return (state.defaultListener ??= { source: line.source })
+}
+
 const WORDS: Record<string, WordHandler> = {
   listener (state, line) {
     state.listeners.push(readListener(line))
@@ -156,6 +169,21 @@ const WORDS: Record<string, WordHandler> = {
     const host = singleValue(line)
     state.defaultListener = { source: line.source, ...state.defaultListener, host }
     state.conf.definesListener = true
+  },
+  protocol (state, line) {
+    const listener = listenerForWord(state, line)
+    const protocol = singleValue(line) as ListenerProtocol
+    checkAgainstSchema(line, { listeners: [{ port: 0, protocol }] })
+    listener.protocol = protocol
+  },
+  websockets_headers_size (state, line) {
+    const listener = listenerForWord(state, line)
+    const websocketsHeadersSize = parseInteger(line)
+    checkAgainstSchema(line, { listeners: [{ port: 0, websocketsHeadersSize }] })
+    listener.websocketsHeadersSize = websocketsHeadersSize
+  },
+  http_dir (_state, line) {
+    throw new ConfigError("'http_dir' is not supported: Roost's WebSocket listeners serve MQTT only, not files over HTTP", line.source)
   },
   allow_anonymous (state, line) {
     const allow = parseBoolean(line)

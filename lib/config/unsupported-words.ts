@@ -10,8 +10,7 @@ export const NOT_YET_SUPPORTED_WORDS: ReadonlySet<string> = new Set([
   // TLS details beyond the TLS words (lib/config/tls-words.ts)
   'dhparamfile', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'ocsp_stapling',
   // listeners beyond plain TCP
-  'protocol', 'http_dir', 'socket_domain', 'bind_interface', 'websockets_headers_size',
-  'websockets_log_level', 'accept_protocol_versions',
+  'socket_domain', 'bind_interface', 'websockets_log_level', 'accept_protocol_versions',
   // bridges
   'connection', 'address', 'addresses', 'topic', 'bridge_attempt_unsubscribe', 'bridge_bind_address', 'bridge_cafile',
   'bridge_capath', 'bridge_certfile', 'bridge_keyfile', 'bridge_alpn', 'bridge_identity', 'bridge_insecure',

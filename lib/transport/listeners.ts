@@ -9,6 +9,7 @@ import type { Logger } from '../logger'
 import type { ListenerOptions } from '../options'
 import { type BoundListener, listenTcp } from './tcp'
 import { listenTls } from './tls'
+import { listenWebSocket } from './websocket'
 
 /** Receives each accepted stream with what its transport knows about it: Broker.accept. */
 export type StreamHandler = (stream: ClientStream, arrival: Arrival) => void
@@ -19,13 +20,17 @@ export interface TransportLimits {
   handshakeTimeoutMs: number
   /** Where transports report clients refused before MQTT starts (a failed TLS handshake). */
   logger: Logger
+  /** Largest packet the broker accepts, in bytes; WebSockets bound their messages by it. */
+  maxPacketBytes: number
 }
 
 type OpenListener = (options: ListenerOptions, onStream: StreamHandler, limits: TransportLimits) => Promise<BoundListener>
 
 const TRANSPORTS = {
   /** MQTT over plain TCP (Mosquitto's `protocol mqtt`, the default), or over TLS when the listener has `tls`. */
-  mqtt: (options, onStream, limits) => options.tls === undefined ? listenTcp(options, onStream) : listenTls(options, onStream, limits)
+  mqtt: (options, onStream, limits) => options.tls === undefined ? listenTcp(options, onStream) : listenTls(options, onStream, limits),
+  /** MQTT over WebSockets (`protocol websockets`), subprotocol `mqtt`; secure WebSockets when the listener has `tls`. */
+  websockets: listenWebSocket
 } satisfies Record<string, OpenListener>
 
 /** A listener's `protocol`, as Mosquitto names it. */

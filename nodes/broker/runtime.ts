@@ -8,6 +8,7 @@ import { RemoteTransport } from '../shared/remote-transport'
 import { watchBroker } from '../sidebar/runtime'
 import { readBool, readString } from '../shared/config'
 import type { RoostTransport } from '../shared/transport'
+import { attachWebSocketPath } from './websocket-path'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
 
 export interface BrokerNode extends RedNode {
@@ -56,8 +57,13 @@ export function registerBroker (RED: RedApi): void {
     const stopLiveView = node.transport instanceof EmbeddedTransport
       ? watchBroker(node.id, node.name !== undefined && node.name !== '' ? node.name : `port ${String(config.port ?? 1883)}`, node.transport.broker)
       : undefined
+    // MQTT over WebSockets on a path of Node-RED's own server, when the dialog names one.
+    const stopWebSocketPath = node.transport instanceof EmbeddedTransport
+      ? attachWebSocketPath(RED, node, node.transport, readString(config.wsPath))
+      : undefined
     node.on('close', (_removed: boolean, done: () => void) => {
       stopLiveView?.()
+      stopWebSocketPath?.()
       const transport = node.transport
       node.transport = undefined
       if (transport === undefined) { done(); return }

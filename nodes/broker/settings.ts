@@ -24,6 +24,8 @@ export interface BrokerNodeConfig {
   incompletePacketTimeout?: string | number
   sysInterval?: string | number
   persistence?: boolean | string
+  /** Path on Node-RED's own HTTP server where MQTT over WebSockets is served (e.g. /mqtt); empty for none. */
+  wsPath?: string
   // remote
   host?: string
   remotePort?: string | number

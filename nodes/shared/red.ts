@@ -1,6 +1,8 @@
 // The small part of Node-RED's runtime API the nodes use, typed here so the glue stays strict
 // without a dependency on Node-RED's own (untyped) packages.
 
+import type { Server } from 'node:http'
+
 export interface NodeStatus {
   fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey'
   shape?: 'ring' | 'dot'
@@ -41,6 +43,12 @@ export interface RedApi {
   /** The editor's HTTP server (absent when Node-RED runs without the editor). */
   httpAdmin?: {
     get: (path: string, ...handlers: Array<(request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void>) => void
+  }
+  /** Node-RED's HTTP (or HTTPS) server; absent when Node-RED runs without one. */
+  server?: Server
+  settings?: {
+    /** Where Node-RED serves the flows' HTTP endpoints and websocket paths. */
+    httpNodeRoot?: string | false
   }
   auth?: {
     needsPermission: (permission: string) => (request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void

@@ -40,7 +40,7 @@ test('a stream accepted while the broker closes is ended at once', async () => {
   assert.equal(clientEnd.destroyed, true)
 })
 
-test('protocol mqtt is a TCP listener; any other protocol is a clear configuration error', async (t) => {
+test('protocol mqtt is a TCP listener; a protocol other than mqtt or websockets is a clear configuration error', async (t) => {
   const broker = createBroker({ listeners: [{ port: 0, host: '127.0.0.1', protocol: 'mqtt' }], sysIntervalSec: 0 })
   t.after(() => broker.close())
   const [bound] = await broker.listen()
@@ -48,7 +48,7 @@ test('protocol mqtt is a TCP listener; any other protocol is a clear configurati
   const client = await RawClient.open(bound.port)
   await client.connect({ clientId: 'tcp' })
   await client.disconnect()
-  for (const protocol of ['websockets', 'MQTT', '']) {
+  for (const protocol of ['http', 'MQTT', 'Websockets', '']) {
     const listeners = [{ port: 1883, protocol }] as unknown as ListenerOptions[]
     assert.throws(() => createBroker({ listeners }), (error: unknown) => {
       assert.ok(error instanceof ConfigError)

@@ -18,6 +18,8 @@ declare module 'node-red-node-test-helper' {
     log: () => { args: unknown[][] }
     /** A supertest agent on the admin HTTP app (RED.httpAdmin). */
     request: () => { get: (path: string) => { expect: (status: number) => Promise<{ status: number, body: unknown }> } }
+    /** http://127.0.0.1:<port> of the server startServer() opened. */
+    url: () => string
     _redNodes: any
   }
   export default helper
