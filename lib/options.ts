@@ -8,6 +8,8 @@ import type { Auth } from './auth/auth'
 import type { Store } from './store/store'
 import { BROKER_OPTIONS_SCHEMA } from './options-schema'
 import type { ListenerProtocol } from './transport/listeners'
+import type { BridgeOptions } from './bridge/options'
+import { checkBridges } from './bridge/settings'
 
 /** The largest whole packet MQTT can express: 1 header byte, 4 length bytes, 268,435,455 more (MQTT 5.0, 1.5.5). */
 export const MQTT_MAX_PACKET_BYTES = 268_435_460
@@ -74,6 +76,8 @@ export interface BrokerOptions {
   persistenceFile: string
   /** `autosave_interval`: seconds between saves of the persistence file. */
   autosaveIntervalSec: number
+  /** `connection` sections: bridges to other brokers (see lib/bridge/options.ts); broker.setBridges() changes them at runtime. */
+  bridges: BridgeOptions[]
 }
 
 /** Code-only parts of the options: never in a config file or the flow JSON. */
@@ -112,7 +116,8 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   // Mosquitto's defaults: the current directory, mosquitto.db, every 30 minutes.
   persistenceLocation: '.',
   persistenceFile: 'mosquitto.db',
-  autosaveIntervalSec: 1800
+  autosaveIntervalSec: 1800,
+  bridges: []
 })
 
 const ajv = new Ajv({ allErrors: true, useDefaults: false })
@@ -132,6 +137,8 @@ export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptio
   if (!validate(input)) throw new ConfigError(describeOptionErrors(validate.errors))
   const options: BrokerOptions = { ...DEFAULTS, ...input, listeners: (input.listeners ?? DEFAULTS.listeners).map((l) => ({ ...l })) }
   options.users = { ...(input.users ?? {}) }
+  options.bridges = structuredClone(input.bridges ?? [])
+  checkBridges(options.bridges)
   // A message_size_limit chosen without max_packet_size keeps its meaning: the packet limit is then
   // that payload plus room for its topic and properties, not the default, which may be smaller.
   if (input.maxPacketSize === undefined && options.messageSizeLimit > 0) options.maxPacketSize = 0

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { ConfigError } from '../errors'
 import type { LogLevel } from '../logger'
 import { type BrokerOptions, type ListenerOptions, resolveOptions } from '../options'
+import { type BridgeSections, finishBridges, isBridgeWord, readBridgeWord } from './bridge-words'
 import { type ConfLine, describeFsError, readConfFile } from './lines'
 import { addLogDestination, addLogType, type LogDestination, type LogFileDestination, readTimestampFormat } from './logging'
 import { type PasswordTable, readPasswordFile } from './password-file'
@@ -41,6 +42,7 @@ interface ConfState {
   defaultListener?: { port?: number, host?: string }
   listeners: ListenerOptions[]
   allowAnonymous?: boolean
+  bridges: BridgeSections
 }
 
 type WordHandler = (state: ConfState, line: ConfLine, isMainFile: boolean) => void
@@ -176,6 +178,8 @@ function readInto (state: ConfState, file: string, isMainFile: boolean): void {
     const handler = Object.prototype.hasOwnProperty.call(WORDS, line.word) ? WORDS[line.word] : undefined
     if (handler !== undefined) {
       handler(state, line, isMainFile)
+    } else if (isBridgeWord(line.word)) {
+      readBridgeWord(state.bridges, line)
     } else if (NOT_YET_SUPPORTED_WORDS.has(line.word)) {
       throw new ConfigError(`'${line.word}' is not supported yet`, line.source)
     } else {
@@ -186,9 +190,10 @@ function readInto (state: ConfState, file: string, isMainFile: boolean): void {
 
 /** Reads a mosquitto.conf file (and its include_dir files). Throws ConfigError naming file:line. */
 export function readMosquittoConf (file: string): MosquittoConf {
-  const state: ConfState = { conf: { options: {}, definesListener: false, files: [] }, listeners: [] }
+  const state: ConfState = { conf: { options: {}, definesListener: false, files: [] }, listeners: [], bridges: { bridges: [], sources: [] } }
   readInto(state, file, true)
   const { conf } = state
+  if (state.bridges.bridges.length > 0) conf.options.bridges = finishBridges(state.bridges)
   const listeners: ListenerOptions[] = []
   if (state.defaultListener !== undefined) {
     const { port = 1883, host } = state.defaultListener
