@@ -114,6 +114,8 @@ export class Bridge {
       bridgeMarker: settings.tryPrivate,
       // The hold bounds what waits; the client itself keeps every message it is given.
       maxQueuedMessages: 0,
+      // As Mosquitto's bridges: the broker's in-flight window, so a remote lost mid-stream leaves few to re-send.
+      maxInflightMessages: this.host.maxInflightMessages > 0 ? this.host.maxInflightMessages : 65535,
       logger: this.host.logger
     }
     if (settings.remoteUsername !== undefined) options.username = settings.remoteUsername

@@ -20,6 +20,8 @@ export interface BridgeHost {
   /** max_queued_messages and max_queued_bytes: the bound on what a bridge holds for its remote. */
   readonly maxQueuedMessages: number
   readonly maxQueuedBytes: number
+  /** max_inflight_messages: QoS 1/2 messages unacknowledged by the remote at once (0: the protocol's limit). */
+  readonly maxInflightMessages: number
   /** A message from the remote enters through admission; false (and a log line) when refused. */
   publishInbound (message: Message, client: ClientInfo | undefined): boolean
   /** The bridge's own state notification, written by the broker itself (past admission, as $SYS is). */
@@ -35,6 +37,7 @@ export function brokerBridgeHost (core: BrokerCore): BridgeHost {
     logger: core.logger,
     get maxQueuedMessages () { return core.options.maxQueuedMessages },
     get maxQueuedBytes () { return core.options.maxQueuedBytes },
+    get maxInflightMessages () { return core.options.maxInflightMessages },
     publishInbound (message, client) {
       const refused = admit(core, message, client)
       if (refused !== undefined) {
