@@ -49,6 +49,7 @@ export const BROKER_OPTIONS_SCHEMA = {
     persistenceLocation: { type: 'string', minLength: 1 },
     persistenceFile: { type: 'string', minLength: 1 },
     autosaveIntervalSec: nonNegativeInt,
-    bridges: { type: 'array', items: BRIDGE_SCHEMA }
+    bridges: { type: 'array', items: BRIDGE_SCHEMA },
+    bridgeSplitHorizon: { type: 'boolean' }
   }
 } as const

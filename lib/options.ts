@@ -78,6 +78,8 @@ export interface BrokerOptions {
   autosaveIntervalSec: number
   /** `connection` sections: bridges to other brokers (see lib/bridge/options.ts); broker.setBridges() changes them at runtime. */
   bridges: BridgeOptions[]
+  /** `bridge_split_horizon` (Roost's own word): a message that came in over a bridge (ours, or a client marked as one) never leaves over another, so a full mesh of `both` bridges cannot loop. */
+  bridgeSplitHorizon: boolean
 }
 
 /** Code-only parts of the options: never in a config file or the flow JSON. */
@@ -117,7 +119,8 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   persistenceLocation: '.',
   persistenceFile: 'mosquitto.db',
   autosaveIntervalSec: 1800,
-  bridges: []
+  bridges: [],
+  bridgeSplitHorizon: false
 })
 
 const ajv = new Ajv({ allErrors: true, useDefaults: false })

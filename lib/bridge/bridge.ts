@@ -187,7 +187,7 @@ export class Bridge {
   /** A message from this broker for the remote. */
   private forward (message: Message, qos: QoS, retain: boolean): void {
     const { settings } = this
-    if (settings.splitHorizon && message.origin?.kind === 'bridge') return
+    if (this.host.splitHorizon && message.origin?.kind === 'bridge') return
     const topic = toRemoteTopic(settings.mappings, message.topic)
     const client = this.client
     if (topic === undefined || client === undefined) return

@@ -22,6 +22,8 @@ export interface BridgeHost {
   readonly maxQueuedBytes: number
   /** max_inflight_messages: QoS 1/2 messages unacknowledged by the remote at once (0: the protocol's limit). */
   readonly maxInflightMessages: number
+  /** bridge_split_horizon: what came in over one bridge is not sent out over another. */
+  readonly splitHorizon: boolean
   /** A message from the remote enters through admission; false (and a log line) when refused. */
   publishInbound (message: Message, client: ClientInfo | undefined): boolean
   /** The bridge's own state notification, written by the broker itself (past admission, as $SYS is). */
@@ -38,6 +40,7 @@ export function brokerBridgeHost (core: BrokerCore): BridgeHost {
     get maxQueuedMessages () { return core.options.maxQueuedMessages },
     get maxQueuedBytes () { return core.options.maxQueuedBytes },
     get maxInflightMessages () { return core.options.maxInflightMessages },
+    get splitHorizon () { return core.options.bridgeSplitHorizon },
     publishInbound (message, client) {
       const refused = admit(core, message, client)
       if (refused !== undefined) {

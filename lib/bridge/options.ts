@@ -96,8 +96,6 @@ export interface BridgeOptions {
   notificationTopic?: string
   /** `bridge_attempt_unsubscribe`: unsubscribe on the remote from the filters of `out` topics at each connect. */
   attemptUnsubscribe?: boolean
-  /** `bridge_split_horizon` (Roost's own word): messages that came in over any bridge are not sent out over this one, so a full mesh (a triangle) of `both` bridges cannot loop. */
-  splitHorizon?: boolean
   /** `topic` lines, in order: the first that matches a message maps it. */
   topics: BridgeTopic[]
   /** TLS to the remote (`bridge_cafile`, ...). */
@@ -120,8 +118,7 @@ export const BRIDGE_DEFAULTS = Object.freeze({
   tryPrivate: true,
   notifications: true,
   notificationsLocalOnly: false,
-  attemptUnsubscribe: true,
-  splitHorizon: false
+  attemptUnsubscribe: true
 })
 
 const text = { type: 'string', minLength: 1 } as const
@@ -188,7 +185,6 @@ export const BRIDGE_SCHEMA = {
     notificationsLocalOnly: { type: 'boolean' },
     notificationTopic: { type: 'string', minLength: 1, pattern: '^[^#+\\u0000]+$' },
     attemptUnsubscribe: { type: 'boolean' },
-    splitHorizon: { type: 'boolean' },
     topics: { type: 'array', items: TOPIC_SCHEMA },
     tls: TLS_SCHEMA
   }

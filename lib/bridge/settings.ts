@@ -37,7 +37,6 @@ export interface BridgeSettings {
   readonly notificationsLocalOnly: boolean
   readonly notificationTopic: string
   readonly attemptUnsubscribe: boolean
-  readonly splitHorizon: boolean
   readonly mappings: readonly TopicMapping[]
   readonly tls: BridgeTlsOptions | undefined
 }
@@ -135,7 +134,6 @@ export function bridgeSettings (bridge: BridgeOptions): BridgeSettings {
     notificationsLocalOnly: bridge.notificationsLocalOnly ?? d.notificationsLocalOnly,
     notificationTopic: bridge.notificationTopic ?? `$SYS/broker/connection/${remoteClientId}/state`,
     attemptUnsubscribe: bridge.attemptUnsubscribe ?? d.attemptUnsubscribe,
-    splitHorizon: bridge.splitHorizon ?? d.splitHorizon,
     mappings: bridge.topics.map(topicMapping),
     tls: bridge.tls
   }

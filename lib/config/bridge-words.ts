@@ -123,7 +123,6 @@ const BRIDGE_WORDS: Record<string, BridgeWord> = {
   notifications_local_only: field('notificationsLocalOnly', parseBoolean),
   notification_topic: field('notificationTopic', singleValue),
   bridge_attempt_unsubscribe: field('attemptUnsubscribe', parseBoolean),
-  bridge_split_horizon: field('splitHorizon', parseBoolean),
   bridge_cafile: tlsField('cafile', restOfLine),
   bridge_capath: tlsField('capath', restOfLine),
   bridge_certfile: tlsField('certfile', restOfLine),

@@ -132,6 +132,7 @@ const WORDS: Record<string, WordHandler> = {
   // Roost's own words (Mosquitto has neither): a file that uses them is for Roost only.
   connect_timeout: option('connectTimeoutSec', (line) => parseInteger(line)),
   incomplete_packet_timeout: option('incompletePacketTimeoutSec', (line) => parseInteger(line)),
+  bridge_split_horizon: option('bridgeSplitHorizon', parseBoolean),
   password_file (state, line) {
     const file = restOfLine(line)
     state.conf.passwordFile = { path: file, users: readPasswordFile(file, line.source) }

@@ -44,7 +44,6 @@ describe('bridge words in mosquitto.conf', () => {
       'notifications_local_only true',
       'notification_topic bridges/cloud/state',
       'bridge_attempt_unsubscribe false',
-      'bridge_split_horizon true',
       'bridge_cafile /etc/ssl/ca.pem',
       'bridge_capath /etc/ssl/certs',
       'bridge_certfile /etc/ssl/bridge.pem',
@@ -85,7 +84,6 @@ describe('bridge words in mosquitto.conf', () => {
       notificationsLocalOnly: true,
       notificationTopic: 'bridges/cloud/state',
       attemptUnsubscribe: false,
-      splitHorizon: true,
       tls: {
         cafile: '/etc/ssl/ca.pem',
         capath: '/etc/ssl/certs',
