@@ -4,6 +4,7 @@
 // subscriptions of `in`/`both` topics live in the bridge's remote session (cleansession false),
 // and what arrives is remapped and admitted here with the bridge's origin. The link's state goes
 // to the notification topic here and there (with a will there), and to `bridgeState` events.
+import type { ConnectionOptions } from 'node:tls'
 import { createClient, type MqttClient } from '../client'
 import type { ClientOptionsInput } from '../client/options'
 import type { ClientInfo, DeliveredMessage, Message, Origin, PublishProperties, QoS } from '../types'
@@ -32,6 +33,7 @@ export class Bridge {
   private idleTimer: NodeJS.Timeout | undefined
   private lastActivityMs = 0
   private running = false
+  private tls: ConnectionOptions | undefined
 
   constructor (readonly settings: BridgeSettings, private readonly host: BridgeHost) {
     this.origin = Object.freeze({ kind: 'bridge', clientId: `$bridge/${settings.name}` })
@@ -59,6 +61,14 @@ export class Bridge {
     this.running = true
     const { settings } = this
     this.host.logger.notice(`Bridge ${settings.name} starting (${settings.startType}).`)
+    try {
+      this.tls = bridgeTls(settings.tls)
+    } catch (error) {
+      // TLS material that cannot be read never will be: this bridge stays down, the broker runs on.
+      this.fail(error instanceof Error ? error.message : String(error))
+      this.setState('stopped')
+      return
+    }
     // The client exists before the local subscriptions, so retained messages they bring are held for it.
     this.client = this.makeClient()
     for (const mapping of settings.mappings) {
@@ -121,12 +131,7 @@ export class Bridge {
     if (settings.remoteUsername !== undefined) options.username = settings.remoteUsername
     if (settings.remotePassword !== undefined) options.password = settings.remotePassword
     if (settings.maxPacketSize > 0) options.maxPacketBytes = settings.maxPacketSize
-    try {
-      const tls = bridgeTls(settings.tls)
-      if (tls !== undefined) options.tls = tls
-    } catch (error) {
-      this.fail(error instanceof Error ? error.message : String(error))
-    }
+    if (this.tls !== undefined) options.tls = this.tls
     if (settings.notifications && !settings.notificationsLocalOnly) {
       // As Mosquitto: the remote says the link is down when it loses us.
       options.will = { topic: settings.notificationTopic, payload: '0', qos: 1, retain: true }
