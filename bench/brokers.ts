@@ -63,7 +63,7 @@ async function roostCommand (conf: string): Promise<string[]> {
 const BUNDLE = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', packages: 'external', logLevel: 'warning' } as const
 
 /** The settings every broker gets, in mosquitto.conf words (Roost reads the same file). */
-function confText (port: number, forMosquitto: boolean): string {
+function confText (port: number, forMosquitto: boolean, extraLines: readonly string[]): string {
   return [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
@@ -72,21 +72,25 @@ function confText (port: number, forMosquitto: boolean): string {
     // No broker writes a log line per connection while it is being measured.
     'log_dest none',
     ...(forMosquitto ? ['set_tcp_nodelay true', 'persistence false'] : []),
+    ...extraLines,
     ''
   ].join('\n')
 }
 
-/** Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`. */
-export async function startBroker (name: BrokerName, nodeFlags: string[] = []): Promise<RunningBroker> {
-  return await launch(name, nodeFlags)
+/**
+ * Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`; `extraLines`
+ * are appended to the mosquitto.conf both Roost and Mosquitto read (a bridge section).
+ */
+export async function startBroker (name: BrokerName, nodeFlags: string[] = [], extraLines: readonly string[] = []): Promise<RunningBroker> {
+  return await launch(name, nodeFlags, extraLines)
 }
 
-async function launch (name: BrokerName, nodeFlags: string[]): Promise<RunningBroker> {
+async function launch (name: BrokerName, nodeFlags: string[], extraLines: readonly string[]): Promise<RunningBroker> {
   const port = await freePort()
   let child: ChildProcess
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
   const conf = path.join(tempDir, 'broker.conf')
-  writeFileSync(conf, confText(port, name === 'mosquitto'))
+  writeFileSync(conf, confText(port, name === 'mosquitto', extraLines))
   if (name === 'mosquitto') {
     child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   } else if (name === 'aedes') {
