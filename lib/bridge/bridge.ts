@@ -5,7 +5,7 @@
 // and what arrives is remapped and admitted here with the bridge's origin. The link's state goes
 // to the notification topic here and there (with a will there), and to `bridgeState` events.
 import type { ConnectionOptions } from 'node:tls'
-import { createClient, type MqttClient } from '../client'
+import { type ClientError, createClient, type MqttClient } from '../client'
 import type { ClientOptionsInput } from '../client/options'
 import type { ClientInfo, DeliveredMessage, Message, Origin, PublishProperties, QoS } from '../types'
 import type { BridgeLinkState, BridgeStatus } from '../events'
@@ -184,6 +184,7 @@ export class Bridge {
   private onEnded (client: MqttClient): void {
     if (client !== this.client || !this.running) return
     // start_type once after a failure, or a client that can never connect (bad TLS material).
+    if (this.hold.messages > 0) this.host.logger.warning(`Bridge ${this.name} gave up with ${this.hold.messages} messages not delivered to the remote.`)
     this.notifyLocal('0')
     this.client = undefined
     this.setState('stopped')
@@ -210,9 +211,10 @@ export class Bridge {
       return
     }
     this.hold.overflowing = false
-    client.publish(publish).then(() => { this.hold.release(bytes) }, (error: Error) => {
+    client.publish(publish).then(() => { this.hold.release(bytes) }, (error: ClientError) => {
       this.hold.release(bytes)
-      this.host.logger.warning(`Bridge ${this.name}: message to '${topic}' not delivered: ${error.message}`)
+      // A bridge stopped with messages held says so once, in stop(); a refusal is per message.
+      if (error.code !== 'CLOSED') this.host.logger.warning(`Bridge ${this.name}: message to '${topic}' not delivered: ${error.message}`)
     })
     if (settings.startType === 'lazy' && this.linkState === 'idle' && this.hold.messages >= settings.threshold) this.connect()
   }
