@@ -21,8 +21,14 @@ export interface BridgeTopic {
   remotePrefix?: string
 }
 
-/** TLS to the remote broker: on when cafile, capath or identity/psk is set. */
+/** TLS to the remote broker: on when cafile, capath, ca or identity/psk is set. */
 export interface BridgeTlsOptions {
+  /** PEM CA certificates as text (code and the editor's tls-config node), besides or instead of cafile. */
+  ca?: string
+  /** PEM client certificate as text, instead of certfile. */
+  cert?: string
+  /** PEM private key as text, instead of keyfile. */
+  key?: string
   /** `bridge_cafile`: PEM file of the CA certificates that signed the remote's certificate. */
   cafile?: string
   /** `bridge_capath`: directory of PEM CA certificates (`*.crt`, `*.pem`). */
@@ -141,6 +147,9 @@ const TLS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    ca: text,
+    cert: text,
+    key: text,
     cafile: text,
     capath: text,
     certfile: text,

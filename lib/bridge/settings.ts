@@ -74,11 +74,12 @@ export function bridgeProblem (bridge: BridgeOptions): string | undefined {
   if (tls !== undefined) {
     const psk = tls.psk !== undefined || tls.identity !== undefined
     if (psk && (tls.psk === undefined || tls.identity === undefined)) return 'bridge_identity and bridge_psk go together'
-    if (psk && (tls.cafile !== undefined || tls.capath !== undefined || tls.certfile !== undefined)) {
-      return 'a bridge uses either certificates or PSK, not both'
-    }
-    if ((tls.certfile === undefined) !== (tls.keyfile === undefined)) return 'bridge_certfile and bridge_keyfile go together'
-    if (!psk && tls.cafile === undefined && tls.capath === undefined && (tls.certfile !== undefined || tls.insecure !== undefined || tls.version !== undefined || tls.alpn !== undefined)) {
+    const hasCa = tls.cafile !== undefined || tls.capath !== undefined || tls.ca !== undefined
+    const hasCert = tls.certfile !== undefined || tls.cert !== undefined
+    const hasKey = tls.keyfile !== undefined || tls.key !== undefined
+    if (psk && (hasCa || hasCert)) return 'a bridge uses either certificates or PSK, not both'
+    if (hasCert !== hasKey) return 'bridge_certfile and bridge_keyfile go together'
+    if (!psk && !hasCa && (hasCert || tls.insecure !== undefined || tls.version !== undefined || tls.alpn !== undefined)) {
       return 'TLS settings need bridge_cafile or bridge_capath'
     }
   }

@@ -41,13 +41,16 @@ export function bridgeTls (tls: BridgeTlsOptions | undefined): ConnectionOptions
     // Node offers TLS-PSK up to TLS 1.2, with the PSK cipher suites only.
     return { pskCallback: () => ({ identity, psk }), ciphers: 'PSK', maxVersion: 'TLSv1.2', checkServerIdentity: () => undefined }
   }
-  if (tls.cafile === undefined && tls.capath === undefined) return undefined
-  const ca: Buffer[] = []
+  if (tls.cafile === undefined && tls.capath === undefined && tls.ca === undefined) return undefined
+  const ca: Array<Buffer | string> = []
+  if (tls.ca !== undefined) ca.push(tls.ca)
   if (tls.cafile !== undefined) ca.push(read('bridge_cafile', tls.cafile))
   if (tls.capath !== undefined) ca.push(...readCaPath(tls.capath))
   const settings: ConnectionOptions = { ca, rejectUnauthorized: true }
-  if (tls.certfile !== undefined) settings.cert = read('bridge_certfile', tls.certfile)
-  if (tls.keyfile !== undefined) settings.key = read('bridge_keyfile', tls.keyfile)
+  const cert = tls.cert ?? (tls.certfile === undefined ? undefined : read('bridge_certfile', tls.certfile))
+  const key = tls.key ?? (tls.keyfile === undefined ? undefined : read('bridge_keyfile', tls.keyfile))
+  if (cert !== undefined) settings.cert = cert
+  if (key !== undefined) settings.key = key
   // bridge_insecure skips the host name check only; the chain is still verified.
   if (tls.insecure === true) settings.checkServerIdentity = () => undefined
   if (tls.version !== undefined) {

@@ -59,22 +59,23 @@ export function topicMapping (topic: BridgeTopic): TopicMapping {
 
 /** The remote topic for a message on `localTopic`, by the first out/both mapping that matches; undefined when none does. */
 export function toRemoteTopic (mappings: readonly TopicMapping[], localTopic: string): string | undefined {
-  for (let i = 0; i < mappings.length; i++) {
-    const mapping = mappings[i] as TopicMapping
-    if (mapping.direction === 'in' || !topicMatches(mapping.localFilter, localTopic)) continue
-    if (mapping.single) return mapping.remotePrefix
-    return mapping.remotePrefix + localTopic.slice(mapping.localPrefix.length)
-  }
-  return undefined
+  return remap(mappings, localTopic, true)
 }
 
 /** The local topic for a message on `remoteTopic`, by the first in/both mapping that matches; undefined when none does. */
 export function toLocalTopic (mappings: readonly TopicMapping[], remoteTopic: string): string | undefined {
+  return remap(mappings, remoteTopic, false)
+}
+
+/** One pass over the topic lines in order; `outbound` reads them from the local side. */
+function remap (mappings: readonly TopicMapping[], topic: string, outbound: boolean): string | undefined {
+  const against = outbound ? 'in' : 'out'
   for (let i = 0; i < mappings.length; i++) {
     const mapping = mappings[i] as TopicMapping
-    if (mapping.direction === 'out' || !topicMatches(mapping.remoteFilter, remoteTopic)) continue
-    if (mapping.single) return mapping.localPrefix
-    return mapping.localPrefix + remoteTopic.slice(mapping.remotePrefix.length)
+    if (mapping.direction === against || !topicMatches(outbound ? mapping.localFilter : mapping.remoteFilter, topic)) continue
+    const to = outbound ? mapping.remotePrefix : mapping.localPrefix
+    if (mapping.single) return to
+    return to + topic.slice((outbound ? mapping.localPrefix : mapping.remotePrefix).length)
   }
   return undefined
 }

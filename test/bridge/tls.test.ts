@@ -4,6 +4,7 @@
 // given, which the bridge must refuse and report as its last error.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { BridgeOptions } from '../../lib/bridge/options'
@@ -68,6 +69,17 @@ describe('a Roost bridge over TLS to mosquitto', { timeout: 60_000 }, () => {
     assert.deepEqual([message?.topic, message?.payload.toString()], ['tls/secure', 'sealed'])
   })
 
+  test('the same certificates as PEM text (what an editor\'s tls-config node holds) work alike', async () => {
+    const watcher = await clients.connect(mosquitto.port)
+    await watcher.client.subscribeAsync('tls/#', { qos: 1 })
+    const pem = (name: string): string => readFileSync(file(name), 'utf8')
+    await roost.broker.setBridges([bridge('pem', { ca: pem('good-ca.crt'), cert: pem('good-client.crt'), key: pem('good-client.key') })])
+    await bridgeReaches(roost.broker, 'pem', 'connected')
+    roost.broker.publish({ topic: 'tls/pem', payload: 'text', qos: 1 })
+    const [message] = await watcher.inbox.waitFor(1)
+    assert.deepEqual([message?.topic, message?.payload.toString()], ['tls/pem', 'text'])
+  })
+
   test('without a client certificate, the remote refuses the bridge and the bridge says why', async () => {
     await roost.broker.setBridges([bridge('no-cert', { cafile: file('good-ca.crt') })])
     const status = await failedStatus(roost, 'no-cert')
@@ -79,6 +91,25 @@ describe('a Roost bridge over TLS to mosquitto', { timeout: 60_000 }, () => {
     await roost.broker.setBridges([bridge('wrong-ca', { cafile: file('other-ca.crt'), certfile: file('good-client.crt'), keyfile: file('good-client.key') })])
     const status = await failedStatus(roost, 'wrong-ca')
     assert.match(status.lastError ?? '', /certificate/i)
+  })
+
+  test('TLS-PSK (bridge_identity, bridge_psk) to a mosquitto psk_file listener', async () => {
+    const pskPort = await freePort()
+    const pskFile = file('psk.txt')
+    execFileSync('sh', ['-c', `printf 'roost-bridge:0a1b2c3d4e5f\\n' > '${pskFile}'`])
+    const pskRemote = await startMosquitto(temp.dir, [`listener ${pskPort} 127.0.0.1`, 'psk_hint roost', `psk_file ${pskFile}`])
+    try {
+      const watcher = await clients.connect(pskRemote.port)
+      await watcher.client.subscribeAsync('tls/#', { qos: 1 })
+      await roost.broker.setBridges([{ ...bridge('psk', { identity: 'roost-bridge', psk: '0a1b2c3d4e5f' }), addresses: [`127.0.0.1:${pskPort}`] }])
+      await bridgeReaches(roost.broker, 'psk', 'connected')
+      roost.broker.publish({ topic: 'tls/psk', payload: 'shared secret', qos: 1 })
+      const [message] = await watcher.inbox.waitFor(1)
+      assert.deepEqual([message?.topic, message?.payload.toString()], ['tls/psk', 'shared secret'])
+      await roost.broker.setBridges([])
+    } finally {
+      await pskRemote.stop()
+    }
   })
 
   test('a CA file that cannot be read stops only that bridge, with the file named', async () => {
