@@ -11,6 +11,7 @@ import type { ClientInfo, DeliveredMessage, Message, Origin, PublishProperties, 
 import type { BridgeLinkState, BridgeStatus } from '../events'
 import { AddressRotation, RestartDelay } from './backoff'
 import type { BridgeHost } from './host'
+import { MainAddressProbe } from './main-probe'
 import { OutboundHold } from './outbound'
 import type { BridgeSettings } from './settings'
 import { BridgeLocalSubscriber } from './subscriber'
@@ -34,6 +35,8 @@ export class Bridge {
   private lastActivityMs = 0
   private running = false
   private tls: ConnectionOptions | undefined
+  /** Set when round_robin is off and there is more than one address. */
+  private readonly mainProbe: MainAddressProbe | undefined
 
   constructor (readonly settings: BridgeSettings, private readonly host: BridgeHost) {
     this.origin = Object.freeze({ kind: 'bridge', clientId: `$bridge/${settings.name}` })
@@ -41,6 +44,10 @@ export class Bridge {
       ? undefined
       : { clientId: settings.localClientId, username: settings.localUsername, protocolVersion: 5, cleanSession: false, keepaliveSec: 0, bridge: true }
     this.hold = new OutboundHold(host.maxQueuedMessages, host.maxQueuedBytes)
+    const main = settings.addresses[0]
+    if (!settings.roundRobin && settings.addresses.length > 1 && main !== undefined) {
+      this.mainProbe = new MainAddressProbe(main, settings.restartTimeoutCapMs ?? settings.restartTimeoutMs, () => { this.backToMain() })
+    }
     this.subscriber = new BridgeLocalSubscriber(this.origin.clientId, this.origin.clientId, this.localClient,
       (message, qos, retain) => { this.forward(message, qos, retain) },
       (error) => { this.host.logger.error(`Bridge ${settings.name}: ${error.message}`) })
@@ -85,6 +92,7 @@ export class Bridge {
     if (!this.running) return
     this.running = false
     clearTimeout(this.idleTimer)
+    this.mainProbe?.stop()
     for (const filter of [...this.subscriber.subscriptions.keys()]) this.host.unsubscribeLocal(this.subscriber, filter)
     const client = this.client
     this.client = undefined
@@ -172,10 +180,22 @@ export class Bridge {
     this.notifyLocal('1')
     this.setState('connected')
     if (settings.startType === 'lazy') this.armIdle()
+    const main = settings.addresses[0] as { host: string, port: number }
+    if (this.mainProbe !== undefined && client.server !== `${main.host}:${main.port}`) this.mainProbe.start()
+  }
+
+  /** The main address answers again: leave the secondary (saying so there) and reconnect, which picks the main one. */
+  private backToMain (): void {
+    const client = this.client
+    if (!this.running || client === undefined || !client.connected) return
+    this.host.logger.notice(`Bridge ${this.name}: the main address is back; leaving ${client.server}.`)
+    this.notifyRemote(client, '0')
+    client.reconnect()
   }
 
   private onOffline (client: MqttClient): void {
     if (client !== this.client) return
+    this.mainProbe?.stop()
     this.host.logger.notice(`Bridge ${this.name} lost its connection to ${client.server}.`)
     this.notifyLocal('0')
     this.setState('connecting')
@@ -183,6 +203,7 @@ export class Bridge {
 
   private onEnded (client: MqttClient): void {
     if (client !== this.client || !this.running) return
+    this.mainProbe?.stop()
     // start_type once after a failure, or a client that can never connect (bad TLS material).
     if (this.hold.messages > 0) this.host.logger.warning(`Bridge ${this.name} gave up with ${this.hold.messages} messages not delivered to the remote.`)
     this.notifyLocal('0')

@@ -110,6 +110,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
   }
 
   /**
+   * Ends the connection that is up with DISCONNECT and connects again after the reconnect delay,
+   * keeping everything in flight and queued (a bridge going back to its main address).
+   */
+  reconnect (): void {
+    const socket = this.socket
+    if (socket === undefined || this.currentState !== 'connected') return
+    this.write(DISCONNECT_PACKET)
+    this.dropConnection(socket, undefined, true)
+  }
+
+  /**
    * Sends DISCONNECT (unless `force`), closes the socket and frees every timer. Messages still in
    * flight or queued are rejected with CLOSED. Safe to call more than once. MQTT 5 may give a
    * reason code (0x04: publish my will anyway) and properties (a new session expiry interval).

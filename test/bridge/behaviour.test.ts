@@ -1,5 +1,5 @@
 // How a Roost bridge behaves around its link: start_type lazy (threshold, idle_timeout) and once,
-// failing over to a second address, the hold bounded by max_queued_messages (the rest counted as
+// failing over to a second address and back to the main one, the hold bounded by max_queued_messages (the rest counted as
 // dropped, what was held sent in order once the remote is up), and the remote session
 // (cleansession false) keeping what the remote published while the bridge was away, on MQTT
 // 3.1.1 and on MQTT 5 with its properties crossing.
@@ -74,6 +74,23 @@ describe('a Roost bridge around its link', { timeout: 60_000 }, () => {
     const roost = await roostWith({ ...bridgeTo(0), addresses: [`127.0.0.1:${nowhere}`, `127.0.0.1:${remote.port}`] })
     await bridgeReaches(roost.broker, 'b', 'connected')
     assert.equal(roost.broker.bridgeStates()[0]?.address, `127.0.0.1:${remote.port}`)
+  })
+
+  test('without round_robin, the bridge goes back to the main address once it answers', async () => {
+    const mainPort = await freePort()
+    const secondary = await mosquittoRemote()
+    const roost = await roostWith({ ...bridgeTo(0), addresses: [`127.0.0.1:${mainPort}`, `127.0.0.1:${secondary.port}`] })
+    await bridgeReaches(roost.broker, 'b', 'connected')
+    const watcher = await clients.connect(secondary.port)
+    await watcher.client.subscribeAsync('$SYS/broker/connection/behaviour/state', { qos: 1 })
+    await mosquittoRemote(mainPort)
+    await until('the move to the main address', () => {
+      const [status] = roost.broker.bridgeStates()
+      return status?.state === 'connected' && status.address === `127.0.0.1:${mainPort}`
+    })
+    // The secondary was told the link left it.
+    const states = await watcher.inbox.waitFor(2)
+    assert.deepEqual(states.map((message) => message.payload.toString()), ['1', '0'])
   })
 
   test('held messages are bounded by max_queued_messages; the held ones go in order once the remote is up', async () => {
