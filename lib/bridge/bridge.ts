@@ -35,6 +35,8 @@ export class Bridge {
   private lastActivityMs = 0
   private running = false
   private tls: ConnectionOptions | undefined
+  /** Which address the client tries next; told when a connection succeeds. */
+  private rotation: AddressRotation | undefined
   /** Set when round_robin is off and there is more than one address. */
   private readonly mainProbe: MainAddressProbe | undefined
 
@@ -114,7 +116,7 @@ export class Bridge {
 
   private makeClient (): MqttClient {
     const { settings } = this
-    const rotation = new AddressRotation(settings.addresses, settings.roundRobin)
+    const rotation = this.rotation = new AddressRotation(settings.addresses, settings.roundRobin)
     const delay = new RestartDelay(settings.restartTimeoutMs, settings.restartTimeoutCapMs)
     const first = settings.addresses[0] as { host: string, port: number }
     const options: ClientOptionsInput = {
@@ -169,11 +171,14 @@ export class Bridge {
   private onConnected (client: MqttClient, sessionPresent: boolean): void {
     if (client !== this.client) return
     this.lastError = undefined
+    this.rotation?.connected()
     this.host.logger.notice(`Bridge ${this.name} connected to ${client.server} (session present: ${String(sessionPresent)}).`)
     const { settings } = this
     if (settings.attemptUnsubscribe) {
-      // A topic that went from in to out must not keep arriving through an old remote session.
-      const outOnly = settings.mappings.filter((mapping) => mapping.direction === 'out').map((mapping) => mapping.remoteFilter)
+      // A topic that went from in to out must not keep arriving through an old remote session;
+      // a filter another line still brings in stays.
+      const incoming = new Set(settings.mappings.filter((mapping) => mapping.direction !== 'out').map((mapping) => mapping.remoteFilter))
+      const outOnly = settings.mappings.filter((mapping) => mapping.direction === 'out' && !incoming.has(mapping.remoteFilter)).map((mapping) => mapping.remoteFilter)
       if (outOnly.length > 0) client.unsubscribe(outOnly).catch(noop)
     }
     this.notifyRemote(client, '1')

@@ -22,7 +22,10 @@ function brief (messages: Received[]): Array<[string, string, number, boolean]> 
   return messages.map((message) => [message.topic, message.payload.toString(), message.qos, message.retain])
 }
 
-/** Those of `messages` under `prefix`: the subscribers also see what the other tests publish on their own side. */
+/**
+ * Those of `messages` under `prefix`: the subscribers also see what is published on their own
+ * side, and a QoS 2 message from an earlier test may reach them late (at PUBREL).
+ */
 function under (prefix: string, messages: Received[]): Array<[string, string, number, boolean]> {
   return brief(messages.filter((message) => message.topic.startsWith(prefix)))
 }
@@ -85,7 +88,7 @@ for (const runner of ['roost', 'mosquitto'] as const) {
         await local.client.publishAsync('here/out/q0', 'zero', { qos: 0 })
         await local.client.publishAsync('here/out/q1', 'one', { qos: 1 })
         await local.client.publishAsync('here/out/q2', 'two', { qos: 2 })
-        assert.deepEqual(brief(await remoteSub.inbox.waitForTopic('there/out/q2', from)), [
+        assert.deepEqual(under('there/out/q', await remoteSub.inbox.waitForTopic('there/out/q2', from)), [
           ['there/out/q0', 'zero', 0, false], ['there/out/q1', 'one', 1, false], ['there/out/q2', 'two', 2, false]
         ])
       })
@@ -95,7 +98,7 @@ for (const runner of ['roost', 'mosquitto'] as const) {
         await remote.client.publishAsync('there/in/q0', 'zero', { qos: 0 })
         await remote.client.publishAsync('there/in/q1', 'one', { qos: 1 })
         await remote.client.publishAsync('there/in/q2', 'two', { qos: 2 })
-        assert.deepEqual(brief(await localSub.inbox.waitForTopic('here/in/q2', from)), [
+        assert.deepEqual(under('here/in/q', await localSub.inbox.waitForTopic('here/in/q2', from)), [
           ['here/in/q0', 'zero', 0, false], ['here/in/q1', 'one', 1, false], ['here/in/q2', 'two', 2, false]
         ])
       })
@@ -110,30 +113,31 @@ for (const runner of ['roost', 'mosquitto'] as const) {
         assert.deepEqual(under('here/both/', await localSub.inbox.waitForTopic('here/both/b', localFrom)), [
           ['here/both/a', 'from-local', 1, false], ['here/both/b', 'from-remote', 2, false]
         ])
-        await local.client.publishAsync('here/both/c', 'marker', { qos: 1 })
+        // QoS 2 as b was: MQTT.js hands a QoS 2 message over at PUBREL, so a QoS 1 marker could overtake it.
+        await local.client.publishAsync('here/both/c', 'marker', { qos: 2 })
         assert.deepEqual(under('there/both/', await remoteSub.inbox.waitForTopic('there/both/c', remoteFrom)), [
-          ['there/both/a', 'from-local', 1, false], ['there/both/b', 'from-remote', 2, false], ['there/both/c', 'marker', 1, false]
+          ['there/both/a', 'from-local', 1, false], ['there/both/b', 'from-remote', 2, false], ['there/both/c', 'marker', 2, false]
         ])
       })
 
       test('nothing crosses against a topic\'s direction', async () => {
         const remoteFrom = remoteSub.inbox.messages.length
         const localFrom = localSub.inbox.messages.length
+        // Each marker follows on the same link any wrong crossing would have taken.
         await local.client.publishAsync('here/in/not-out', 'x', { qos: 1 })
         await local.client.publishAsync('here/out/marker', 'after', { qos: 1 })
-        assert.deepEqual(under('there/', await remoteSub.inbox.waitForTopic('there/out/marker', remoteFrom)).filter(([topic]) => !topic.startsWith('there/out/') || topic === 'there/out/marker'),
-          [['there/out/marker', 'after', 1, false]])
+        const there = brief(await remoteSub.inbox.waitForTopic('there/out/marker', remoteFrom))
+        assert.deepEqual(there.filter(([topic]) => topic === 'there/in/not-out' || topic === 'there/out/marker'), [['there/out/marker', 'after', 1, false]])
         await remote.client.publishAsync('there/out/not-in', 'y', { qos: 1 })
         await remote.client.publishAsync('there/in/marker', 'after', { qos: 1 })
-        // here/in/not-out is this side's own message; the remote's there/out/not-in must not be here.
-        const seen = under('here/', await localSub.inbox.waitForTopic('here/in/marker', localFrom))
-        assert.deepEqual(seen.filter(([topic]) => topic !== 'here/in/not-out' && !topic.startsWith('here/out/')), [['here/in/marker', 'after', 1, false]])
+        const here = brief(await localSub.inbox.waitForTopic('here/in/marker', localFrom))
+        assert.deepEqual(here.filter(([topic]) => topic === 'here/out/not-in' || topic === 'here/in/marker'), [['here/in/marker', 'after', 1, false]])
       })
 
       test('a "" pattern maps one topic to one topic', async () => {
         const from = remoteSub.inbox.messages.length
         await local.client.publishAsync('single/here', 'only', { qos: 1 })
-        assert.deepEqual(brief(await remoteSub.inbox.waitForTopic('single/there', from)), [['single/there', 'only', 1, false]])
+        assert.deepEqual(under('single/', await remoteSub.inbox.waitForTopic('single/there', from)), [['single/there', 'only', 1, false]])
       })
 
       test('a retained message stays retained on the other side', async () => {
