@@ -5,7 +5,7 @@
 // and what arrives is remapped and admitted here with the bridge's origin. The link's state goes
 // to the notification topic here and there (with a will there), and to `bridgeState` events.
 import type { ConnectionOptions } from 'node:tls'
-import { type ClientError, createClient, type MqttClient } from '../client'
+import { type ClientError, createClient, type MqttClient, type PublishSettle } from '../client'
 import type { ClientOptionsInput } from '../client/options'
 import type { ClientInfo, DeliveredMessage, Message, Origin, PublishProperties, QoS } from '../types'
 import type { BridgeLinkState, BridgeStatus } from '../events'
@@ -22,6 +22,9 @@ import { toLocalTopic, toRemoteTopic } from './topics'
 const SESSION_FOREVER = 0xFFFFFFFF
 
 function noop (): void {}
+
+/** QoS 0 messages: nothing to account for when they are written. */
+const IGNORED: PublishSettle = { settled: noop }
 
 export class Bridge {
   private client: MqttClient | undefined
@@ -227,7 +230,7 @@ export class Bridge {
     const publish = { topic, payload: message.payload, qos, retain: retain && settings.outgoingRetain, properties: outgoingProperties(message) }
     if (qos === 0) {
       // QoS 0 does not wait for a link that is down, as for any client of the remote.
-      if (client.connected) client.publish(publish).catch(noop)
+      if (client.connected) client.publishSettled(publish, IGNORED, 0)
       return
     }
     const bytes = message.payload.length
@@ -237,11 +240,8 @@ export class Bridge {
       return
     }
     this.hold.overflowing = false
-    client.publish(publish).then(() => { this.hold.release(bytes) }, (error: ClientError) => {
-      this.hold.release(bytes)
-      // A bridge stopped with messages held says so once, in stop(); a refusal is per message.
-      if (error.code !== 'CLOSED') this.host.logger.warning(`Bridge ${this.name}: message to '${topic}' not delivered: ${error.message}`)
-    })
+    // The payload size rides as the tag, so settling needs no closure per message.
+    client.publishSettled(publish, this.heldSettle, bytes)
     if (settings.startType === 'lazy' && this.linkState === 'idle' && this.hold.messages >= settings.threshold) this.connect()
   }
 
@@ -298,6 +298,15 @@ export class Bridge {
       this.setState('idle')
     }
     this.idleTimer = setTimeout(check, idleMs)
+  }
+
+  /** A held message left the hold: acknowledged, refused, or failed with the client. */
+  private readonly heldSettle: PublishSettle = {
+    settled: (bytes, error) => {
+      this.hold.release(bytes)
+      // A bridge stopped with messages held says so once, in stop(); a refusal is per message.
+      if (error !== undefined && (error as ClientError).code !== 'CLOSED') this.host.logger.warning(`Bridge ${this.name}: a message was not delivered: ${error.message}`)
+    }
   }
 
   private fail (why: string): void {

@@ -15,7 +15,7 @@ import { ClientError } from './errors'
 import { Incoming } from './incoming'
 import { Keepalive } from './keepalive'
 import { type ClientOptions, type ClientOptionsInput, resolveClientOptions } from './options'
-import { Outgoing, sendLimits } from './outgoing'
+import { Outgoing, type PublishSettle, sendLimits } from './outgoing'
 import { PacketIds } from './packet-ids'
 import { DISCONNECT_PACKET, encodeConnect, encodeDisconnect, PINGREQ_PACKET } from './packets'
 import { Backoff } from './reconnect'
@@ -95,6 +95,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
   publish (message: ClientPublish): Promise<void> {
     if (this.currentState === 'closed') return Promise.reject(new ClientError('CLOSED', 'the client has ended'))
     return this.outgoing.publish(message)
+  }
+
+  /**
+   * publish() for callers that send many messages (a bridge): no promise; `settle.settled(tag,
+   * error)` is called once when it is written (QoS 0), acknowledged (QoS 1/2) or refused.
+   */
+  publishSettled (message: ClientPublish, settle: PublishSettle, tag: number): void {
+    if (this.currentState === 'closed') settle.settled(tag, new ClientError('CLOSED', 'the client has ended'))
+    else this.outgoing.publishSettled(message, settle, tag)
   }
 
   /** Resolves with SUBACK's codes: the granted QoS per filter, or a failure code (0x80 and up). */
