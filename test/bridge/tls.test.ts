@@ -59,25 +59,26 @@ describe('a Roost bridge over TLS to mosquitto', { timeout: 60_000 }, () => {
     return { name, addresses: [`127.0.0.1:${tlsPortOf}`], remoteClientId: name, cleanSession: true, restartTimeoutSec: 0.2, tls, topics: [{ pattern: 'tls/#', direction: 'out', qos: 1 }] }
   }
 
-  test('with a client certificate (mTLS), messages cross', async () => {
-    const watcher = await clients.connect(mosquitto.port)
+  /** Runs `link` as the only bridge and resolves with what a subscriber on `plainPort` got of one message through it. */
+  async function across (plainPort: number, link: BridgeOptions, topic: string): Promise<[string | undefined, string | undefined]> {
+    const watcher = await clients.connect(plainPort)
     await watcher.client.subscribeAsync('tls/#', { qos: 1 })
-    await roost.broker.setBridges([bridge('mtls', { cafile: file('good-ca.crt'), certfile: file('good-client.crt'), keyfile: file('good-client.key') })])
-    await bridgeReaches(roost.broker, 'mtls', 'connected')
-    roost.broker.publish({ topic: 'tls/secure', payload: 'sealed', qos: 1 })
+    await roost.broker.setBridges([link])
+    await bridgeReaches(roost.broker, link.name, 'connected')
+    roost.broker.publish({ topic, payload: 'sealed', qos: 1 })
     const [message] = await watcher.inbox.waitFor(1)
-    assert.deepEqual([message?.topic, message?.payload.toString()], ['tls/secure', 'sealed'])
+    return [message?.topic, message?.payload.toString()]
+  }
+
+  test('with a client certificate (mTLS), messages cross', async () => {
+    const link = bridge('mtls', { cafile: file('good-ca.crt'), certfile: file('good-client.crt'), keyfile: file('good-client.key') })
+    assert.deepEqual(await across(mosquitto.port, link, 'tls/secure'), ['tls/secure', 'sealed'])
   })
 
   test('the same certificates as PEM text (what an editor\'s tls-config node holds) work alike', async () => {
-    const watcher = await clients.connect(mosquitto.port)
-    await watcher.client.subscribeAsync('tls/#', { qos: 1 })
     const pem = (name: string): string => readFileSync(file(name), 'utf8')
-    await roost.broker.setBridges([bridge('pem', { ca: pem('good-ca.crt'), cert: pem('good-client.crt'), key: pem('good-client.key') })])
-    await bridgeReaches(roost.broker, 'pem', 'connected')
-    roost.broker.publish({ topic: 'tls/pem', payload: 'text', qos: 1 })
-    const [message] = await watcher.inbox.waitFor(1)
-    assert.deepEqual([message?.topic, message?.payload.toString()], ['tls/pem', 'text'])
+    const link = bridge('pem', { ca: pem('good-ca.crt'), cert: pem('good-client.crt'), key: pem('good-client.key') })
+    assert.deepEqual(await across(mosquitto.port, link, 'tls/pem'), ['tls/pem', 'sealed'])
   })
 
   test('without a client certificate, the remote refuses the bridge and the bridge says why', async () => {
@@ -99,13 +100,8 @@ describe('a Roost bridge over TLS to mosquitto', { timeout: 60_000 }, () => {
     execFileSync('sh', ['-c', `printf 'roost-bridge:0a1b2c3d4e5f\\n' > '${pskFile}'`])
     const pskRemote = await startMosquitto(temp.dir, [`listener ${pskPort} 127.0.0.1`, 'psk_hint roost', `psk_file ${pskFile}`])
     try {
-      const watcher = await clients.connect(pskRemote.port)
-      await watcher.client.subscribeAsync('tls/#', { qos: 1 })
-      await roost.broker.setBridges([{ ...bridge('psk', { identity: 'roost-bridge', psk: '0a1b2c3d4e5f' }), addresses: [`127.0.0.1:${pskPort}`] }])
-      await bridgeReaches(roost.broker, 'psk', 'connected')
-      roost.broker.publish({ topic: 'tls/psk', payload: 'shared secret', qos: 1 })
-      const [message] = await watcher.inbox.waitFor(1)
-      assert.deepEqual([message?.topic, message?.payload.toString()], ['tls/psk', 'shared secret'])
+      const link = { ...bridge('psk', { identity: 'roost-bridge', psk: '0a1b2c3d4e5f' }), addresses: [`127.0.0.1:${pskPort}`] }
+      assert.deepEqual(await across(pskRemote.port, link, 'tls/psk'), ['tls/psk', 'sealed'])
       await roost.broker.setBridges([])
     } finally {
       await pskRemote.stop()
