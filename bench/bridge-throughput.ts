@@ -63,7 +63,7 @@ async function run (bridging: 'roost' | 'mosquitto', messages: number): Promise<
   let local: RunningBroker | undefined
   const clients: MqttClient[] = []
   try {
-    local = await startBroker(bridging, [], [
+    local = await startBroker(bridging, [], false, [
       'connection bench', `address 127.0.0.1:${remote.port}`, 'remote_clientid bench-bridge', 'cleansession true',
       'restart_timeout 1', 'notifications false', 'topic bench/# out 1'
     ])

@@ -1,6 +1,6 @@
 // Starts each broker the bench compares in its own process on a free loopback port, and stops it.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { build } from 'esbuild'
 import net from 'node:net'
 import os from 'node:os'
@@ -62,10 +62,33 @@ async function roostCommand (conf: string): Promise<string[]> {
 
 const BUNDLE = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', packages: 'external', logLevel: 'warning' } as const
 
+interface BenchCertificate { certfile: string, keyfile: string }
+let certificate: BenchCertificate | undefined
+
+/**
+ * One self-signed EC P-256 certificate for 127.0.0.1, made with openssl on first use and removed
+ * when the bench exits: every broker's TLS listener serves the same one.
+ */
+function benchCertificate (): BenchCertificate {
+  if (certificate !== undefined) return certificate
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-tls-'))
+  // Mosquitto started as root reads its files as the mosquitto user: a throwaway key may be readable.
+  chmodSync(dir, 0o755)
+  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
+  const made = { certfile: path.join(dir, 'server.crt'), keyfile: path.join(dir, 'server.key') }
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', made.keyfile, '-out', made.certfile], { stdio: 'ignore' })
+  chmodSync(made.keyfile, 0o644)
+  certificate = made
+  return made
+}
+
 /** The settings every broker gets, in mosquitto.conf words (Roost reads the same file). */
-function confText (port: number, forMosquitto: boolean, extraLines: readonly string[]): string {
+function confText (port: number, forMosquitto: boolean, secure: boolean, extraLines: readonly string[]): string {
+  const tls = secure ? benchCertificate() : undefined
   return [
     `listener ${port} 127.0.0.1`,
+    ...(tls === undefined ? [] : [`certfile ${tls.certfile}`, `keyfile ${tls.keyfile}`]),
     'allow_anonymous true',
     // The bench's flows are bounded; this only makes sure no queue limit drops anything.
     'max_queued_messages 100000',
@@ -78,23 +101,26 @@ function confText (port: number, forMosquitto: boolean, extraLines: readonly str
 }
 
 /**
- * Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`; `extraLines`
- * are appended to the mosquitto.conf both Roost and Mosquitto read (a bridge section).
+ * Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`. With `secure`
+ * its listener speaks TLS (Mosquitto's and Roost's certfile/keyfile; Aedes behind a tls server).
+ * `extraLines` are appended to the mosquitto.conf both Roost and Mosquitto read (a bridge section).
  */
-export async function startBroker (name: BrokerName, nodeFlags: string[] = [], extraLines: readonly string[] = []): Promise<RunningBroker> {
-  return await launch(name, nodeFlags, extraLines)
+export async function startBroker (name: BrokerName, nodeFlags: string[] = [], secure = false, extraLines: readonly string[] = []): Promise<RunningBroker> {
+  return await launch(name, nodeFlags, secure, extraLines)
 }
 
-async function launch (name: BrokerName, nodeFlags: string[], extraLines: readonly string[]): Promise<RunningBroker> {
+async function launch (name: BrokerName, nodeFlags: string[], secure: boolean, extraLines: readonly string[]): Promise<RunningBroker> {
   const port = await freePort()
   let child: ChildProcess
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
   const conf = path.join(tempDir, 'broker.conf')
-  writeFileSync(conf, confText(port, name === 'mosquitto', extraLines))
+  writeFileSync(conf, confText(port, name === 'mosquitto', secure, extraLines))
   if (name === 'mosquitto') {
     child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   } else if (name === 'aedes') {
-    child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'bench/servers/aedes-server.js'), String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+    const tls = secure ? benchCertificate() : undefined
+    const args = [String(port), ...(tls === undefined ? [] : [tls.certfile, tls.keyfile])]
+    child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'bench/servers/aedes-server.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   } else {
     child = spawn(process.execPath, [...nodeFlags, ...await roostCommand(conf)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   }

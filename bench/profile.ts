@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { startBroker } from './brokers'
 import type { ScenarioResult } from './generator/measure'
-import type { Job, ScenarioName, Timing } from './generator/scenarios'
+import { isTlsScenario, type Job, type ScenarioName, type Timing } from './generator/scenarios'
 
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, hitCount?: number }
 interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
@@ -41,8 +41,9 @@ async function main (): Promise<void> {
   try {
     for (const scenario of scenarios) {
       rmSync(path.join(dir, scenario), { recursive: true, force: true })
-      const broker = await startBroker('roost', ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, scenario)}`])
-      const job: Job = { scenario, port: broker.port, pid: broker.pid, timing }
+      const secure = isTlsScenario(scenario)
+      const broker = await startBroker('roost', ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, scenario)}`], secure)
+      const job: Job = { scenario, port: broker.port, pid: broker.pid, secure, timing }
       const result = await new Promise<ScenarioResult>((resolve, reject) => {
         generator.once('message', (reply: { ok: boolean, result?: ScenarioResult, error?: string }) => {
           if (reply.ok) resolve(reply.result as ScenarioResult)

@@ -4,7 +4,8 @@
 //
 // BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
 // BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
-// BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections, nodeRed, bridge)
+// BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections,
+//                        tlsHandshakes, tlsQos0, tlsQos1, nodeRed, bridge)
 // BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
 // BENCH_LATENCY_SEC=n    length of the latency scenario
 // BENCH_CONNECTIONS=n    clients in the connections scenario (default 50,000, the most the
@@ -18,7 +19,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { BROKER_NAMES, type BrokerName, describeBroker, startBroker, unavailable } from './brokers'
 import type { ScenarioResult } from './generator/measure'
-import type { Job, ScenarioName, Timing } from './generator/scenarios'
+import { isTlsScenario, type Job, type ScenarioName, type Timing } from './generator/scenarios'
 import { markdown, type ReportInput, readmeSummary, type Results, svgChart } from './report'
 import { type BridgeBenchResult, measureBridges } from './bridge-throughput'
 import type { NodeRedResult } from './nodes-throughput'
@@ -129,9 +130,10 @@ class Generator {
 
 /** Runs one scenario on a fresh broker process; an error comes back as its message. */
 async function measure (generator: Generator, name: BrokerName, scenario: ScenarioName, plan: Timing): Promise<ScenarioResult | string> {
-  const broker = await startBroker(name)
+  const secure = isTlsScenario(scenario)
+  const broker = await startBroker(name, [], secure)
   try {
-    return await generator.run({ scenario, port: broker.port, pid: broker.pid, timing: plan })
+    return await generator.run({ scenario, port: broker.port, pid: broker.pid, secure, timing: plan })
   } catch (error) {
     return (error as Error).message
   } finally {

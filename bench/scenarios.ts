@@ -21,6 +21,9 @@ export function scenarioRows (retainedTopics: number, retainedSubscribers: numbe
     { id: 'qos2', label: 'QoS 2 end to end: 4 publishers × 100 in flight → 1 subscriber', unit: 'msg' },
     { id: 'retained', label: `retained storm: ${n(retainedTopics)} topics → ${retainedSubscribers} clients subscribing to #`, unit: 'delivery' },
     { id: 'latency', label: `latency: ${n(latencyRate)} msg/s QoS 0`, unit: 'msg' },
-    { id: 'connections', label: `connections: ${n(connections)} clients connect + subscribe`, unit: 'client' }
+    { id: 'connections', label: `connections: ${n(connections)} clients connect + subscribe`, unit: 'client' },
+    { id: 'tlsHandshakes', label: 'TLS handshakes: TLS 1.3 + CONNECT/CONNACK + close, 50 at a time', unit: 'handshake' },
+    { id: 'tlsQos0', label: 'TLS fan-in QoS 0: 4 publishers → 1 wildcard subscriber', unit: 'msg' },
+    { id: 'tlsQos1', label: 'TLS QoS 1 end to end: 4 publishers × 100 in flight → 1 subscriber', unit: 'msg' }
   ]
 }

@@ -7,7 +7,7 @@ import { brokerBridgeHost } from './bridge/host'
 import type { BridgeOptions } from './bridge/options'
 import { type ClientStream, Connection } from './connection/connection'
 import { BrokerCore } from './core'
-import { ReasonCode } from './errors'
+import { ConfigError, ReasonCode } from './errors'
 import { type BridgeStatus, type BrokerEvents, TypedEmitter } from './events'
 import { LocalSubscriber, type MessageHandler } from './local'
 import { silentLogger } from './logger'
@@ -59,7 +59,10 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.sys.start()
     try {
       for (const listener of this.options.listeners) {
-        const bound = await openListener(listener, (stream, arrival) => { this.accept(stream, arrival) })
+        const bound = await openListener(listener, (stream, arrival) => { this.accept(stream, arrival) }, {
+          handshakeTimeoutMs: this.options.connectTimeoutSec * 1000,
+          logger: this.core.logger
+        })
         this.bound.push(bound)
         this.core.logger.notice(`Opening ipv${bound.host.includes(':') ? 6 : 4} listen socket on port ${bound.port}.`)
         this.emit('listening', { host: bound.host, port: bound.port })
@@ -128,6 +131,47 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     if (grant.reason !== undefined) throw new Error(`Invalid topic filter "${filter}": ${grant.reason}`)
     if (grant.retainedDue) sendRetainedOnSubscribe(this.core, subscriber, filter, grant.code as QoS, id)
     return () => { removeSubscription(this.core.router, subscriber, filter) }
+  }
+
+  /**
+   * Reads again what the broker took from files (Mosquitto's SIGHUP): password_file and acl_file,
+   * broker-wide and per listener, and the certificates, keys, CRLs and PSK keys of TLS listeners.
+   * Connected clients stay connected; new rules apply to new logins and to every delivery from
+   * now on. Each part is reloaded on its own: a part whose files cannot be read or parsed keeps
+   * what it had, and once every part was tried the call rejects with a ConfigError naming each
+   * failure. Resolves with a description of each part reloaded.
+   */
+  async reload (): Promise<string[]> {
+    const reloaded: string[] = []
+    const failures: string[] = []
+    this.reloadSecurity(reloaded, failures)
+    this.reloadCertificates(reloaded, failures)
+    if (failures.length > 0) throw new ConfigError(`reload failed, kept the previous settings: ${failures.join('; ')}`)
+    return reloaded
+  }
+
+  private reloadSecurity (reloaded: string[], failures: string[]): void {
+    if (!this.core.security.readsFiles) return
+    const problem = this.core.security.reload()
+    if (problem !== undefined) {
+      failures.push(`password_file/acl_file: ${problem}`)
+      return
+    }
+    reloaded.push('password_file and acl_file')
+    this.authorizationChanged()
+  }
+
+  /** TLS listeners take their certificates, keys, CRL and PSK keys from the files again. */
+  private reloadCertificates (reloaded: string[], failures: string[]): void {
+    for (const bound of this.bound) {
+      if (bound.reload === undefined) continue
+      try {
+        bound.reload()
+        reloaded.push(`certificates of the listener on port ${bound.port}`)
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error))
+      }
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 // The roost command: the broker in the foreground, configured by a mosquitto.conf file and a few
 // Mosquitto-style flags. SIGINT and SIGTERM close it cleanly; a second signal ends it at once.
-// SIGHUP reopens the log files, as logrotate expects.
+// SIGHUP reopens the log files, as logrotate expects, and reloads what the broker read from files
+// (password_file, acl_file, certificates and keys), as Mosquitto does.
 import { unlinkSync, writeFileSync } from 'node:fs'
 import { Broker } from './broker'
 import { parseCommandLine, EXIT_CONFIG_ERROR, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, USAGE, UsageError } from './config/command-line'
@@ -58,16 +59,22 @@ function openLogFiles (settings: RoostSettings): LogFile[] {
 
 /**
  * logrotate moves the log file away and sends SIGHUP: the next lines go to a new file at the
- * configured path. Mosquitto also reloads its configuration on SIGHUP; Roost does not yet, and
- * says so rather than leave the user believing a change took effect.
+ * configured path. As in Mosquitto, SIGHUP also reloads what can change without a restart
+ * (broker.reload(): password_file, acl_file, certificates, keys, CRLs, PSK keys) and says what it
+ * did, or why it kept the old ones. Other configuration words need a restart.
  */
-function reopenLogsOnHangup (files: readonly LogFile[], logger: Logger): void {
+function reloadOnHangup (files: readonly LogFile[], logger: Logger, broker: Broker): void {
   process.on('SIGHUP', () => {
     for (const file of files) {
       const error = file.reopen()
       if (error !== undefined) logger.error(`${error}; still writing to the file it had open.`)
     }
-    logger.info(`Received SIGHUP${files.length > 0 ? ', log files reopened' : ''}; the configuration is not reloaded (restart roost to apply changes).`)
+    logger.info(`Received SIGHUP${files.length > 0 ? ', log files reopened' : ''}; reloading.`)
+    broker.reload().then((reloaded) => {
+      if (reloaded.length > 0) logger.notice(`Reloaded ${reloaded.join(', ')}.`)
+    }, (error: unknown) => {
+      logger.error(`${error instanceof Error ? error.message : String(error)}.`)
+    })
   })
 }
 
@@ -122,15 +129,15 @@ async function run (argv: string[]): Promise<void> {
   }
   const logFiles = openLogFiles(settings)
   const logger = createSettingsLogger(settings.log, undefined, logFiles)
-  reopenLogsOnHangup(logFiles, logger)
   logStart(logger, settings)
   let broker: Broker
   try {
-    broker = new Broker(settings.options, settings.auth === undefined ? { logger } : { logger, auth: settings.auth })
+    broker = new Broker(settings.options, { logger })
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, EXIT_CONFIG_ERROR)
     throw error
   }
+  reloadOnHangup(logFiles, logger, broker)
   // Signals are handled from here on, so a Ctrl-C during startup still closes what was opened.
   stopOnSignals(broker, logger, settings.pidFile)
   if (settings.pidFile !== undefined) writePidFile(settings.pidFile)
@@ -138,6 +145,8 @@ async function run (argv: string[]): Promise<void> {
     await broker.listen()
   } catch (error) {
     removePidFile(settings.pidFile)
+    // A certificate or key that cannot be used is the configuration's fault, named as such.
+    if (error instanceof ConfigError) fail(error.message, EXIT_CONFIG_ERROR)
     fail(describeListenError(error), EXIT_RUNTIME_ERROR)
   }
   logger.notice(`roost version ${version} running`)

@@ -1,5 +1,6 @@
 // What connections and packet handlers may use of the broker: a narrow, typed surface instead of
 // the Broker class itself.
+import type { LoginThrottle } from './auth/login-throttle'
 import type { Connection } from './connection/connection'
 import type { PacketDecoder } from './codec/decoder'
 import type { PublishEncoder } from './codec/publish-codec'
@@ -23,6 +24,10 @@ export interface BrokerContext extends SessionHost {
   readonly maxInboundPacketBytes: number
   /** CONNECTs accepted for authentication and not yet answered: they count towards max_connections. */
   authenticating: number
+  /** Connected clients per listener (ListenerOptions object), for each listener's max_connections. */
+  readonly listenerClients: Map<object, number>
+  /** Slows down repeated failed logins from one address. */
+  readonly loginThrottle: LoginThrottle
   /** Reports a failure that did not stop the broker (a hook that threw, an internal error). */
   reportError (error: Error, clientId?: string): void
   /** Batches a connection's writes until the end of this tick. */

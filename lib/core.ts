@@ -3,6 +3,8 @@
 import type { Auth } from './auth/auth'
 import { defaultAuthentication, usersTableAuth } from './auth/builtin'
 import { AuthChain } from './auth/chain'
+import { FileSecurity } from './auth/file-security'
+import { LoginThrottle } from './auth/login-throttle'
 import type { Connection } from './connection/connection'
 import { PacketDecoder } from './codec/decoder'
 import { PublishEncoder } from './codec/publish-codec'
@@ -26,6 +28,10 @@ export class BrokerCore implements BrokerContext, SysSource {
   readonly stats = new BrokerStats()
   /** The built-in authorizers first, then the embedder's (BrokerHooks.auth). */
   readonly auth: AuthChain
+  /** password_file and acl_file (broker-wide or per listener), and their reload. */
+  readonly security: FileSecurity
+  /** Slows down repeated failed logins from one address. */
+  readonly loginThrottle = new LoginThrottle()
   readonly router: Router
   readonly store: Store
   /** The $SYS tree's own retained messages, apart from the users' so counts and listings show theirs. */
@@ -37,14 +43,18 @@ export class BrokerCore implements BrokerContext, SysSource {
   readonly connections = new Set<Connection>()
   readonly maxInboundPacketBytes: number
   authenticating = 0
+  /** Connected clients per listener (its ListenerOptions object), for each listener's max_connections. */
+  readonly listenerClients = new Map<object, number>()
   /** The id of the last message admitted; ids are never reused while the store holds one. */
   private lastMessageId = 0
   private uncorkPending: Connection[] = []
   private uncorkScheduled = false
 
   constructor (readonly options: BrokerOptions, readonly logger: Logger, authorizers: readonly Auth[], readonly events: TypedEmitter<BrokerEvents>, store?: Store) {
-    this.auth = new AuthChain([usersTableAuth(options.users), ...authorizers],
-      (request) => defaultAuthentication(options, request),
+    this.security = new FileSecurity(options, logger)
+    const security = this.security
+    this.auth = new AuthChain([usersTableAuth(options.users), ...security.authorizers(), ...authorizers],
+      (request) => defaultAuthentication({ allowAnonymous: security.scopeFor(request.listenerIndex).allowAnonymous, users: options.users }, request),
       (error, clientId) => { this.hookFailed(error, clientId) })
     this.router = new Router(this.auth.deliveryGate)
     let maxInbound = options.messageSizeLimit > 0
@@ -105,6 +115,8 @@ export class BrokerCore implements BrokerContext, SysSource {
 
   connectionClosed (conn: Connection, reason: DisconnectReason): void {
     this.connections.delete(conn)
+    const listener = conn.arrival.listener
+    if (conn.countedOnListener && listener !== undefined) this.listenerClients.set(listener, (this.listenerClients.get(listener) ?? 1) - 1)
     this.sessions.connectionClosed(conn, reason)
   }
 

@@ -1,6 +1,6 @@
 // The engine's public surface, for the Node-RED nodes, the roost command and plain Node code.
 export { Broker, createBroker } from './broker'
-export type { BrokerOptions, BrokerHooks, ListenerOptions } from './options'
+export type { BrokerOptions, BrokerHooks, ListenerOptions, ListenerTlsOptions } from './options'
 export type { ListenerProtocol } from './transport/listeners'
 export type { Arrival } from './transport/arrival'
 export { DEFAULTS, resolveOptions, MQTT_MAX_PACKET_BYTES } from './options'

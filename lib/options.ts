@@ -8,6 +8,7 @@ import type { Auth } from './auth/auth'
 import type { Store } from './store/store'
 import { BROKER_OPTIONS_SCHEMA } from './options-schema'
 import type { ListenerProtocol } from './transport/listeners'
+import { listenerTlsProblem } from './transport/tls-context'
 import type { BridgeOptions } from './bridge/options'
 import { checkBridges } from './bridge/settings'
 
@@ -21,6 +22,68 @@ export interface ListenerOptions {
   host?: string
   /** `protocol`: what the listener speaks; `mqtt` (plain TCP) when unset. */
   protocol?: ListenerProtocol
+  /** TLS on this listener (certificate or PSK); plain when unset. */
+  tls?: ListenerTlsOptions
+  /** `mount_point`: prefix put before every topic of this listener's clients on the way in and taken off on the way out. */
+  mountPoint?: string
+  /** `max_connections` of this listener: its connected clients at once; -1 or unset for no limit of its own. */
+  maxConnections?: number
+  /** `allow_anonymous` of this listener; read only with perListenerSettings (the broker-wide value when unset). */
+  allowAnonymous?: boolean
+  /** `password_file` of this listener; read only with perListenerSettings. */
+  passwordFile?: string
+  /** `acl_file` of this listener; read only with perListenerSettings. */
+  aclFile?: string
+}
+
+/** A listener's TLS settings: Mosquitto's per-listener TLS words, and PEM text for the Node-RED tls-config node. */
+export interface ListenerTlsOptions {
+  /** `cafile`: PEM file of the CAs that client certificates must chain to. */
+  cafile?: string
+  /** `capath`: directory of PEM CA files (every file in it is read). */
+  capath?: string
+  /** `certfile`: PEM file of the server certificate (and any intermediates). */
+  certfile?: string
+  /** `keyfile`: PEM file of the server's private key. */
+  keyfile?: string
+  /** `crlfile`: PEM file of certificate revocation lists checked against client certificates. */
+  crlfile?: string
+  /** CA certificates as PEM text (in addition to cafile/capath). */
+  ca?: string
+  /** The server certificate as PEM text (instead of certfile). */
+  cert?: string
+  /** The server's private key as PEM text (instead of keyfile). */
+  key?: string
+  /** Passphrase of an encrypted private key. */
+  passphrase?: string
+  /** `require_certificate`: refuse clients without a certificate signed by a trusted CA. */
+  requireCertificate?: boolean
+  /** `use_identity_as_username`: the client certificate's CN (or the PSK identity) is the username; no password is asked. */
+  useIdentityAsUsername?: boolean
+  /** `use_subject_as_username`: the client certificate's whole subject (RFC 2253) is the username. */
+  useSubjectAsUsername?: boolean
+  /** `tls_version`: the oldest TLS version accepted (Mosquitto's meaning: this one and newer). */
+  tlsVersion?: 'tlsv1.1' | 'tlsv1.2' | 'tlsv1.3'
+  /** `ciphers`: OpenSSL cipher list for TLS 1.2 and older. */
+  ciphers?: string
+  /** `ciphers_tls1.3`: OpenSSL ciphersuites for TLS 1.3. */
+  ciphersTls13?: string
+  /** `psk_hint`: identity hint sent to TLS-PSK clients; turns TLS-PSK on for the listener. */
+  pskHint?: string
+  /** `psk_file`: file of `identity:hexkey` lines, the keys TLS-PSK clients may use. */
+  pskFile?: string
+}
+
+/** One row of the access-rule table: an acl_file `topic` line (in a `user` block when username is set) or `pattern` line. */
+export interface AclEntry {
+  /** `topic` (for one user, or for anonymous clients when username is unset) or `pattern` (every client, with %c and %u). */
+  kind: 'topic' | 'pattern'
+  /** The user a `topic` entry is for; unset (or empty) for anonymous clients and for patterns. */
+  username?: string
+  /** What the entry grants, or `deny` to refuse. */
+  access: 'read' | 'write' | 'readwrite' | 'deny'
+  /** The topic filter the entry applies to. */
+  filter: string
 }
 
 export interface BrokerOptions {
@@ -30,6 +93,26 @@ export interface BrokerOptions {
   allowAnonymous: boolean
   /** Usernames with their plain-text passwords (Node-RED credentials, or code). */
   users: Record<string, string>
+  /** `password_file`: Mosquitto password file (path), read when the broker is created and again by broker.reload(). */
+  passwordFile?: string
+  /** `acl_file`: Mosquitto ACL file (path), read when the broker is created and again by broker.reload(). */
+  aclFile?: string
+  /** Access rules as a table, applied as if appended to acl_file. */
+  acl?: AclEntry[]
+  /** Usernames with Mosquitto `$6$`/`$7$` password hashes (the editor's users), checked like password_file lines. */
+  passwordHashes?: Record<string, string>
+  /** `per_listener_settings`: allow_anonymous, password_file and acl_file apply per listener (ListenerOptions) rather than broker-wide. */
+  perListenerSettings: boolean
+  /** `allow_zero_length_clientid`: give clients that send an empty client id one of their own; false refuses them. */
+  allowZeroLengthClientid: boolean
+  /** `auto_id_prefix`: what client ids the broker assigns begin with. */
+  autoIdPrefix: string
+  /** `clientid_prefixes`: only client ids starting with this are accepted; empty accepts all. */
+  clientidPrefixes: string
+  /** `use_username_as_clientid`: a client's username replaces its client id (clients without a username are refused). */
+  useUsernameAsClientid: boolean
+  /** `check_retain_source`: a retained message is delivered only while its publisher may still write its topic (on by default, as in Mosquitto). */
+  checkRetainSource: boolean
   /** `max_connections`: connected clients at once; -1 for no limit. */
   maxConnections: number
   /** `max_inflight_messages`: QoS 1 and 2 messages in flight to one client at once; 0 for no limit. */
@@ -95,6 +178,12 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   listeners: [],
   allowAnonymous: true,
   users: {},
+  perListenerSettings: false,
+  allowZeroLengthClientid: true,
+  autoIdPrefix: 'auto-',
+  clientidPrefixes: '',
+  useUsernameAsClientid: false,
+  checkRetainSource: true,
   maxConnections: -1,
   maxInflightMessages: 20,
   maxInflightBytes: 0,
@@ -138,8 +227,14 @@ export function describeOptionErrors (errors: typeof validate.errors): string {
 /** Validates user options against the schema and fills in the defaults. Throws ConfigError. */
 export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptions {
   if (!validate(input)) throw new ConfigError(describeOptionErrors(validate.errors))
+  input.listeners?.forEach((listener, index) => {
+    const problem = listener.tls === undefined ? undefined : listenerTlsProblem(listener.tls)
+    if (problem !== undefined) throw new ConfigError(`listeners.${index}.tls ${problem}`)
+  })
   const options: BrokerOptions = { ...DEFAULTS, ...input, listeners: (input.listeners ?? DEFAULTS.listeners).map((l) => ({ ...l })) }
   options.users = { ...(input.users ?? {}) }
+  if (input.passwordHashes !== undefined) options.passwordHashes = { ...input.passwordHashes }
+  if (input.acl !== undefined) options.acl = input.acl.map((entry) => ({ ...entry }))
   options.bridges = structuredClone(input.bridges ?? [])
   checkBridges(options.bridges)
   // A message_size_limit chosen without max_packet_size keeps its meaning: the packet limit is then

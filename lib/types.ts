@@ -54,6 +54,8 @@ export interface Origin {
    * bridge or peer goes by. No Local compares it with a subscriber's `originKey` [MQTT-3.8.3-3].
    */
   readonly clientId: string
+  /** The publishing client as the authorizers know it (a client's PUBLISH or will): check_retain_source asks them again. */
+  readonly client?: ClientInfo
 }
 
 /** The origin of messages published through the in-process API: No Local skips them for in-process subscribers. */
@@ -102,6 +104,8 @@ export interface ClientInfo {
   keepaliveSec: number
   /** Set for a Mosquitto bridge: its CONNECT carried the try_private marker (bit 7 of the MQTT 3.1/3.1.1 protocol level). */
   bridge?: boolean
+  /** Position in `options.listeners` of the listener the client came in on; unset for streams handed to Broker.accept() by code. */
+  listenerIndex?: number
 }
 
 /** A connected client with what a live view shows beside its identity. */

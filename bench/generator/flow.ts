@@ -14,6 +14,8 @@ const STALL_MS = 1000
 
 export interface FlowPlan {
   port: number
+  /** Every client speaks TLS. */
+  secure: boolean
   qos: number
   publishers: number
   subscribers: number
@@ -53,7 +55,7 @@ export class Flow {
   async open (tag: string): Promise<void> {
     const { plan } = this
     for (let i = 0; i < plan.subscribers; i++) {
-      const client = await WireClient.connect(plan.port, `${tag}-sub-${i}`)
+      const client = await WireClient.connect(plan.port, `${tag}-sub-${i}`, plan.secure)
       await client.subscribe(plan.filter, plan.qos)
       client.onPacket = (type, flags, data, start) => {
         if (type === PUBLISH) {
@@ -72,7 +74,7 @@ export class Flow {
     }
     const payload = payload64()
     for (let i = 0; i < plan.publishers; i++) {
-      const client = await WireClient.connect(plan.port, `${tag}-pub-${i}`)
+      const client = await WireClient.connect(plan.port, `${tag}-pub-${i}`, plan.secure)
       const template = publishPacket(plan.topicOf(i), payload, plan.qos, 1)
       const publisher: Publisher = {
         client,

@@ -22,11 +22,18 @@ export interface Timing {
 export interface Job {
   scenario: ScenarioName
   port: number
+  /** The broker's listener speaks TLS (the tls scenarios). */
+  secure: boolean
   pid: number
   timing: Timing
 }
 
-export type ScenarioName = 'fanIn' | 'fanOut' | 'qos1' | 'qos2' | 'retained' | 'latency' | 'connections'
+export type ScenarioName = 'fanIn' | 'fanOut' | 'qos1' | 'qos2' | 'retained' | 'latency' | 'connections' | 'tlsHandshakes' | 'tlsQos0' | 'tlsQos1'
+
+/** The scenarios whose broker listens with TLS (on an EC P-256 certificate, the same for every broker). */
+export function isTlsScenario (scenario: ScenarioName): boolean {
+  return scenario.startsWith('tls')
+}
 
 export function runScenario (job: Job): Promise<ScenarioResult> {
   switch (job.scenario) {
@@ -42,14 +49,21 @@ export function runScenario (job: Job): Promise<ScenarioResult> {
     case 'qos2': return flowScenario(job, {
       qos: 2, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 1000, inflightPerPublisher: 100
     })
+    case 'tlsQos0': return flowScenario(job, {
+      qos: 0, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 2000, inflightPerPublisher: 0
+    })
+    case 'tlsQos1': return flowScenario(job, {
+      qos: 1, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 1000, inflightPerPublisher: 100
+    })
+    case 'tlsHandshakes': return handshakes(job)
     case 'retained': return retainedStorm(job)
     case 'latency': return latency(job)
     case 'connections': return connections(job)
   }
 }
 
-async function flowScenario (job: Job, plan: Omit<FlowPlan, 'port'>): Promise<ScenarioResult> {
-  const flow = new Flow({ ...plan, port: job.port })
+async function flowScenario (job: Job, plan: Omit<FlowPlan, 'port' | 'secure'>): Promise<ScenarioResult> {
+  const flow = new Flow({ ...plan, port: job.port, secure: job.secure })
   try {
     await flow.open(job.scenario)
     flow.start()
@@ -213,3 +227,33 @@ async function connections (job: Job): Promise<ScenarioResult> {
   }
 }
 
+/**
+ * New TLS clients back to back, 50 at a time: each does the TLS handshake, CONNECT and CONNACK,
+ * then closes. The rate counts whole handshakes in the measured window; the broker's CPU per
+ * handshake is mostly its share of the TLS key exchange.
+ */
+async function handshakes (job: Job): Promise<ScenarioResult> {
+  const concurrency = 50
+  let done = 0
+  let failed = 0
+  let running = true
+  const loops = Array.from({ length: concurrency }, async (_, lane) => {
+    for (let i = 0; running; i++) {
+      try {
+        const client = await WireClient.connect(job.port, `hs-${lane}-${i}`, true)
+        client.destroy()
+        done++
+      } catch {
+        failed++
+      }
+    }
+  })
+  await sleep(job.timing.warmupMs)
+  const start = snapshot(job.pid, done)
+  const failedBefore = failed
+  await sleep(job.timing.measureMs)
+  const end = snapshot(job.pid, done)
+  running = false
+  await Promise.all(loops)
+  return summarize(job.pid, start, end, failed - failedBefore)
+}

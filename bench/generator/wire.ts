@@ -2,6 +2,7 @@
 // boundaries and hands over (type, flags, bytes, body offset). Acknowledgements it owes the
 // broker are gathered while a chunk is parsed and leave in one write at the end of the chunk.
 import net from 'node:net'
+import tls from 'node:tls'
 import { CONNACK, connectPacket, PUBREL, SUBACK, subscribePacket } from './packets'
 
 export type PacketHandler = (type: number, flags: number, data: Buffer, bodyStart: number, bodyEnd: number) => void
@@ -27,19 +28,23 @@ export class WireClient {
     socket.on('close', () => { this.closed = true })
   }
 
-  /** Opens a TCP connection and sends nothing: the caller does its own handshake. */
-  static async open (port: number): Promise<WireClient> {
-    const socket = net.connect({ port, host: '127.0.0.1' })
+  /**
+   * Opens a TCP connection (TLS when `secure`, its handshake done) and sends nothing: the caller
+   * does its own MQTT handshake. The server's certificate is not checked: what is measured is
+   * the broker's cost, and every broker gets the same certificate.
+   */
+  static async open (port: number, secure = false): Promise<WireClient> {
+    const socket = secure ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : net.connect({ port, host: '127.0.0.1' })
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve)
+      socket.once(secure ? 'secureConnect' : 'connect', resolve)
       socket.once('error', reject)
     })
     return new WireClient(socket)
   }
 
-  /** Opens a TCP connection, sends CONNECT and waits for a successful CONNACK. */
-  static async connect (port: number, clientId: string): Promise<WireClient> {
-    const client = await WireClient.open(port)
+  /** Opens a connection (TLS when `secure`), sends CONNECT and waits for a successful CONNACK. */
+  static async connect (port: number, clientId: string, secure = false): Promise<WireClient> {
+    const client = await WireClient.open(port, secure)
     await client.request(connectPacket(clientId), CONNACK)
     return client
   }
@@ -118,9 +123,11 @@ export class WireClient {
     return this.socket.write(bytes)
   }
 
-  /** Ends the connection without lingering in TIME_WAIT (thousands of these per run). */
+  /** Ends the connection without lingering in TIME_WAIT (thousands of these per run); a TLS socket has no reset to send and just closes. */
   destroy (): void {
     this.closed = true
-    if (!this.socket.destroyed) this.socket.resetAndDestroy()
+    if (this.socket.destroyed) return
+    if (this.socket instanceof tls.TLSSocket) this.socket.destroy()
+    else this.socket.resetAndDestroy()
   }
 }

@@ -14,6 +14,8 @@ export interface AuthenticateRequest {
   username?: string
   password?: Buffer
   remoteAddress?: string
+  /** Position in `options.listeners` of the listener the client came in on; unset for streams handed over by code. */
+  listenerIndex?: number
 }
 
 /** The chain's decision: true (or 0) accepts; false refuses as "bad user name or password"; a number is a CONNACK reason code. */

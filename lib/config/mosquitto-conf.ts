@@ -5,11 +5,13 @@ import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { ConfigError } from '../errors'
 import type { LogLevel } from '../logger'
-import { type BrokerOptions, type ListenerOptions, resolveOptions } from '../options'
+import { type BrokerOptions, type ListenerOptions, type ListenerTlsOptions, resolveOptions } from '../options'
 import { type BridgeSections, finishBridges, isBridgeWord, readBridgeWord } from './bridge-words'
 import { type ConfLine, describeFsError, readConfFile } from './lines'
 import { addLogDestination, addLogType, type LogDestination, type LogFileDestination, readTimestampFormat } from './logging'
-import { type PasswordTable, readPasswordFile } from './password-file'
+import { readAclFile } from '../auth/acl-file'
+import { readPasswordFile } from './password-file'
+import { checkListenerTls, TLS_WORDS } from './tls-words'
 import { NOT_YET_SUPPORTED_WORDS } from './unsupported-words'
 import { parseBoolean, parseDurationSec, parseInteger, restOfLine, singleValue } from './values'
 
@@ -18,8 +20,6 @@ export interface MosquittoConf {
   options: Partial<BrokerOptions>
   /** Whether the file defines any listener (`listener`, `port` or `bind_address`). */
   definesListener: boolean
-  /** `password_file`, read and parsed. */
-  passwordFile?: { path: string, users: PasswordTable }
   /** `log_type` lines, when there are any (they replace the default set). */
   logTypes?: Set<LogLevel>
   /** `log_dest` lines, when there are any (they replace the default stderr). */
@@ -36,12 +36,24 @@ export interface MosquittoConf {
   files: string[]
 }
 
+/** What a file may set on one listener before it exists as ListenerOptions. */
+type ListenerSettings = Omit<ListenerOptions, 'port'> & { port?: number }
+
 interface ConfState {
   conf: MosquittoConf
-  /** `port` / `bind_address`: Mosquitto's default listener. */
-  defaultListener?: { port?: number, host?: string }
+  /**
+   * `port` / `bind_address`, and listener words before any `listener` line (TLS words; with
+   * per_listener_settings, security words): Mosquitto's default listener, with the line that made it.
+   */
+  defaultListener?: ListenerSettings & { source?: string }
   listeners: ListenerOptions[]
+  /** Where each of `listeners` was opened, for errors found once the file is read. */
+  listenerSources: string[]
+  /** The last `psk_file`: the keys of every PSK listener that has none of its own. */
+  pskFile?: string
   allowAnonymous?: boolean
+  /** A security word (password_file, acl_file, allow_anonymous, ...) was read: per_listener_settings may no longer change. */
+  securitySeen: boolean
   bridges: BridgeSections
 }
 
@@ -86,25 +98,107 @@ function readListener (line: ConfLine): ListenerOptions {
   return listener
 }
 
+/** The listener the lines after a `listener` line configure; undefined before the first one. */
+function currentListener (state: ConfState): ListenerOptions | undefined {
+  return state.listeners[state.listeners.length - 1]
+}
+
+/**
+ * Where a per_listener_settings word goes: with the option on, the listener it follows (the
+ * default listener before any `listener` line, which that creates, as in Mosquitto); without it,
+ * the broker-wide options, wherever the line is.
+ */
+function securityTarget (state: ConfState): ListenerSettings | undefined {
+  state.securitySeen = true
+  if (state.conf.options.perListenerSettings !== true) return undefined
+  const listener = currentListener(state)
+  if (listener !== undefined) return listener
+  state.conf.definesListener = true
+  return (state.defaultListener ??= {})
+}
+
+/** A word that sets a broker-wide security option, which per_listener_settings cannot split. */
+function globalSecurity<K extends keyof BrokerOptions> (key: K, read: (line: ConfLine) => BrokerOptions[K]): WordHandler {
+  const set = option(key, read)
+  return (state, line, isMainFile) => {
+    // Mosquitto keeps this one per listener with per_listener_settings; Roost has one value for
+    // every listener, so a file asking for a listener's own value is refused rather than misread.
+    if (state.conf.options.perListenerSettings === true && currentListener(state) !== undefined) {
+      throw new ConfigError(`'${line.word}' applies to every listener in Roost, so with per_listener_settings true it must come before the first 'listener' line`, line.source)
+    }
+    state.securitySeen = true
+    set(state, line, isMainFile)
+  }
+}
+
+/** password_file or acl_file: read once here so a bad file stops at its configuration line. */
+function securityFile (key: 'passwordFile' | 'aclFile', check: (file: string, mentionedAt: string) => unknown): WordHandler {
+  return (state, line) => {
+    const file = restOfLine(line)
+    check(file, line.source)
+    const target = securityTarget(state)
+    if (target === undefined) state.conf.options[key] = file
+    else target[key] = file
+  }
+}
+
 const WORDS: Record<string, WordHandler> = {
   listener (state, line) {
     state.listeners.push(readListener(line))
+    state.listenerSources.push(line.source)
     state.conf.definesListener = true
   },
   port (state, line) {
     const port = parseInteger(line)
     checkAgainstSchema(line, { listeners: [{ port }] })
-    state.defaultListener = { ...state.defaultListener, port }
+    state.defaultListener = { source: line.source, ...state.defaultListener, port }
     state.conf.definesListener = true
   },
   bind_address (state, line) {
     const host = singleValue(line)
-    state.defaultListener = { ...state.defaultListener, host }
+    state.defaultListener = { source: line.source, ...state.defaultListener, host }
     state.conf.definesListener = true
   },
-  allow_anonymous (state, line) { state.allowAnonymous = parseBoolean(line) },
-  // Mosquitto applies max_connections to the listener it follows; Roost's limit is broker-wide.
-  max_connections: option('maxConnections', (line) => parseInteger(line)),
+  allow_anonymous (state, line) {
+    const allow = parseBoolean(line)
+    const target = securityTarget(state)
+    if (target === undefined) state.allowAnonymous = allow
+    else target.allowAnonymous = allow
+  },
+  password_file: securityFile('passwordFile', readPasswordFile),
+  acl_file: securityFile('aclFile', readAclFile),
+  per_listener_settings (state, line) {
+    const perListener = parseBoolean(line)
+    // As Mosquitto: the words before it would have gone to the wrong place.
+    if (state.securitySeen && perListener !== (state.conf.options.perListenerSettings ?? false)) {
+      throw new ConfigError('per_listener_settings must be set before any other security setting', line.source)
+    }
+    state.conf.options.perListenerSettings = perListener
+  },
+  allow_zero_length_clientid: globalSecurity('allowZeroLengthClientid', parseBoolean),
+  auto_id_prefix: globalSecurity('autoIdPrefix', restOfLine),
+  // Global in Mosquitto too (clientid_prefixes is deprecated there, still honoured).
+  clientid_prefixes: option('clientidPrefixes', restOfLine),
+  // A listener word in Mosquitto; Roost applies it to every listener.
+  use_username_as_clientid: option('useUsernameAsClientid', parseBoolean),
+  check_retain_source: option('checkRetainSource', parseBoolean),
+  mount_point (state, line) {
+    const listener = currentListener(state)
+    // As in Mosquitto: a mount point belongs to a listener defined with `listener`.
+    if (listener === undefined) throw new ConfigError("'mount_point' must follow a 'listener' line", line.source)
+    const mountPoint = singleValue(line)
+    checkAgainstSchema(line, { listeners: [{ port: 0, mountPoint }] })
+    listener.mountPoint = mountPoint
+  },
+  // After a `listener` line, that listener's limit (Mosquitto's meaning); before any, the
+  // broker-wide limit, which is the default listener's when it is the only one.
+  max_connections (state, line) {
+    const max = parseInteger(line)
+    checkAgainstSchema(line, { maxConnections: max })
+    const listener = currentListener(state)
+    if (listener === undefined) state.conf.options.maxConnections = max
+    else listener.maxConnections = max
+  },
   max_inflight_messages: option('maxInflightMessages', (line) => parseInteger(line)),
   max_inflight_bytes: option('maxInflightBytes', (line) => parseInteger(line)),
   max_queued_messages: option('maxQueuedMessages', (line) => parseInteger(line)),
@@ -133,10 +227,6 @@ const WORDS: Record<string, WordHandler> = {
   connect_timeout: option('connectTimeoutSec', (line) => parseInteger(line)),
   incomplete_packet_timeout: option('incompletePacketTimeoutSec', (line) => parseInteger(line)),
   bridge_split_horizon: option('bridgeSplitHorizon', parseBoolean),
-  password_file (state, line) {
-    const file = restOfLine(line)
-    state.conf.passwordFile = { path: file, users: readPasswordFile(file, line.source) }
-  },
   log_type (state, line) {
     state.conf.logTypes ??= new Set()
     addLogType(state.conf.logTypes, line, singleValue(line))
@@ -151,11 +241,44 @@ const WORDS: Record<string, WordHandler> = {
   log_timestamp (state, line) { state.conf.logTimestamp = parseBoolean(line) },
   log_timestamp_format (state, line) { state.conf.logTimestampFormat = readTimestampFormat(line) },
   pid_file (state, line) { state.conf.pidFile = restOfLine(line) },
+  ...tlsWordHandlers(),
   include_dir (state, line, isMainFile) {
     // As in Mosquitto: only the main file may include, so includes cannot loop.
     if (!isMainFile) throw new ConfigError("'include_dir' is only allowed in the main configuration file", line.source)
     for (const file of confFilesIn(restOfLine(line), line)) readInto(state, file, false)
   }
+}
+
+/**
+ * The TLS words set a field of the listener they follow, or of the default listener before any
+ * `listener` line, as in Mosquitto (which opens the default listener for them, on port 1883).
+ */
+function tlsWordHandlers (): Record<string, WordHandler> {
+  const handlers: Record<string, WordHandler> = {
+    // Mosquitto's psk_file serves every PSK listener unless per_listener_settings ties it to one:
+    // before any listener it is only remembered, after one it is also that listener's own.
+    psk_file (state, line) {
+      state.pskFile = restOfLine(line)
+      const last = state.listeners[state.listeners.length - 1] ?? state.defaultListener
+      if (last !== undefined) (last.tls ??= {}).pskFile = state.pskFile
+    }
+  }
+  for (const [word, read] of Object.entries(TLS_WORDS)) {
+    if (word === 'psk_file') continue
+    handlers[word] = (state, line) => {
+      let tls: ListenerTlsOptions
+      const last = state.listeners[state.listeners.length - 1]
+      if (last !== undefined) {
+        tls = last.tls ??= {}
+      } else {
+        state.defaultListener ??= { source: line.source }
+        tls = state.defaultListener.tls ??= {}
+        state.conf.definesListener = true
+      }
+      read(tls, line)
+    }
+  }
+  return handlers
 }
 
 /**
@@ -191,16 +314,20 @@ function readInto (state: ConfState, file: string, isMainFile: boolean): void {
 
 /** Reads a mosquitto.conf file (and its include_dir files). Throws ConfigError naming file:line. */
 export function readMosquittoConf (file: string): MosquittoConf {
-  const state: ConfState = { conf: { options: {}, definesListener: false, files: [] }, listeners: [], bridges: { bridges: [], sources: [] } }
+  const state: ConfState = { conf: { options: {}, definesListener: false, files: [] }, listeners: [], listenerSources: [], securitySeen: false, bridges: { bridges: [], sources: [] } }
   readInto(state, file, true)
   const { conf } = state
   if (state.bridges.bridges.length > 0) conf.options.bridges = finishBridges(state.bridges)
   const listeners: ListenerOptions[] = []
+  const sources: string[] = []
   if (state.defaultListener !== undefined) {
-    const { port = 1883, host } = state.defaultListener
-    listeners.push(host === undefined ? { port } : { port, host })
+    const { port = 1883, source = file, ...rest } = state.defaultListener
+    listeners.push({ port, ...rest })
+    sources.push(source)
   }
   listeners.push(...state.listeners)
+  sources.push(...state.listenerSources)
+  listeners.forEach((listener, index) => { checkListenerTls(listener, sources[index] as string, state.pskFile) })
   if (listeners.length > 0) conf.options.listeners = listeners
   // Mosquitto 2: once a file configures a listener, anonymous clients are refused unless
   // allow_anonymous says otherwise. Without a listener the broker runs in local-only mode, where

@@ -5,8 +5,7 @@
 // Lines starting with '#' and blank lines are skipped. The writer (`hashPassword`, `formatSecret`)
 // makes the same lines, for `roost passwd`.
 import { createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Auth, AuthenticateRequest, AuthenticateResult } from '../auth/auth'
-import { ConfigError, ReasonCode } from '../errors'
+import { ConfigError } from '../errors'
 import { readNamedFile } from './lines'
 
 export type PasswordEntry =
@@ -122,23 +121,5 @@ export async function passwordMatches (entry: PasswordEntry, given: Buffer): Pro
       return timingSafeEqual(sha512(given, entry.salt), entry.hash)
     case 'pbkdf2-sha512':
       return timingSafeEqual(await pbkdf2Sha512(given, entry.salt, entry.iterations), entry.hash)
-  }
-}
-
-/**
- * The authenticate hook for a password file. A client without a username is let in only when
- * anonymous access is allowed; a username must be in the file with the right password, or the
- * CONNACK says "bad user name or password" (3.1.1 return code 4, MQTT 5 reason 0x86).
- * Mosquitto 2.0 answers a wrong password with 5 "not authorised"; Roost uses the code the
- * specification names for exactly this case, as its built-in users table does.
- */
-export function passwordFileAuth (table: PasswordTable, allowAnonymous: boolean): Auth {
-  return {
-    async authenticate (request: AuthenticateRequest): Promise<AuthenticateResult> {
-      if (request.username === undefined) return allowAnonymous ? true : ReasonCode.NotAuthorized
-      const entry = table.get(request.username)
-      if (entry === undefined || request.password === undefined) return ReasonCode.BadUserNameOrPassword
-      return await passwordMatches(entry, request.password) ? true : ReasonCode.BadUserNameOrPassword
-    }
   }
 }

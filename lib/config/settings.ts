@@ -1,17 +1,15 @@
 // Combines the command line and the config file into what the roost command starts: broker
-// options, hooks, logging and the pid file.
-import type { BrokerHooks, BrokerOptions, ListenerOptions } from '../options'
+// options (password_file and acl_file among them), logging and the pid file.
+import type { BrokerOptions, ListenerOptions } from '../options'
 import type { CommandLine } from './command-line'
 import { allLogTypes, defaultLogSettings, type LogSettings } from './logging'
 import { type MosquittoConf, readMosquittoConf } from './mosquitto-conf'
-import { passwordFileAuth } from './password-file'
 
 export const DEFAULT_PORT = 1883
 export const LOCAL_ONLY_HOST = '127.0.0.1'
 
 export interface RoostSettings {
   options: Partial<BrokerOptions>
-  auth?: BrokerHooks['auth']
   log: LogSettings
   pidFile?: string
   /** No listener came from the file or -h: listening on the loopback address only. */
@@ -46,7 +44,6 @@ export function resolveSettings (commandLine: CommandLine): RoostSettings {
   if (conf?.logTimestampFormat !== undefined) log.timestampFormat = conf.logTimestampFormat
   if (commandLine.verbose) log.types = allLogTypes()
   const settings: RoostSettings = { options, log, localOnly }
-  if (conf?.passwordFile !== undefined) settings.auth = passwordFileAuth(conf.passwordFile.users, options.allowAnonymous)
   if (conf?.pidFile !== undefined) settings.pidFile = conf.pidFile
   if (commandLine.configFile !== undefined) settings.configFile = commandLine.configFile
   return settings

@@ -6,19 +6,16 @@ export const NOT_YET_SUPPORTED_WORDS: ReadonlySet<string> = new Set([
   // persistence (`persistence false` and where the file would go are read by mosquitto-conf.ts)
   'autosave_on_changes',
   // access control and plugins
-  'acl_file', 'auth_plugin', 'plugin', 'global_plugin', 'plugin_load', 'plugin_use', 'auth_plugin_deny_special_chars',
-  'allow_zero_length_clientid', 'auto_id_prefix', 'clientid_prefixes', 'per_listener_settings', 'use_username_as_clientid',
-  // TLS and PSK
-  'cafile', 'capath', 'certfile', 'keyfile', 'crlfile', 'dhparamfile', 'ciphers', 'ciphers_tls1.3', 'tls_version',
-  'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'require_certificate', 'use_identity_as_username',
-  'use_subject_as_username', 'psk_file', 'psk_hint', 'ocsp_stapling',
+  'auth_plugin', 'plugin', 'global_plugin', 'plugin_load', 'plugin_use', 'auth_plugin_deny_special_chars',
+  // TLS details beyond the TLS words (lib/config/tls-words.ts)
+  'dhparamfile', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'ocsp_stapling',
   // listeners beyond plain TCP
-  'protocol', 'http_dir', 'mount_point', 'socket_domain', 'bind_interface', 'websockets_headers_size',
+  'protocol', 'http_dir', 'socket_domain', 'bind_interface', 'websockets_headers_size',
   'websockets_log_level', 'accept_protocol_versions',
   // bridges: bridge-words.ts reads the others
   'bridge_bind_address', 'bridge_require_ocsp', 'bridge_reload_type', 'local_cleansession',
   // behaviour switches Roost has fixed choices for
-  'check_retain_source', 'connection_messages', 'memory_limit', 'set_tcp_nodelay',
+  'connection_messages', 'memory_limit', 'set_tcp_nodelay',
   'allow_duplicate_messages', 'retry_interval', 'store_clean_interval',
   // process and logging details
   'user', 'log_facility'

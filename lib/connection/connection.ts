@@ -53,6 +53,12 @@ export class Connection implements DeliveryChannel, FrameSink {
   connectedAtMs = 0
   readonly remoteAddress: string
   readonly remotePort: number
+  /** Position in options.listeners of the listener this came in on; undefined for streams handed over by code. */
+  readonly listenerIndex: number | undefined
+  /** The listener's mount_point: put before this client's topics on the way in, taken off on the way out. */
+  readonly mountPoint: string | undefined
+  /** Counted in the broker's per-listener client count (listener max_connections) while connected. */
+  countedOnListener = false
   private lastActivityMs = Date.now()
   private timer: NodeJS.Timeout | undefined
   private readonly framer: Framer
@@ -67,6 +73,10 @@ export class Connection implements DeliveryChannel, FrameSink {
   constructor (readonly ctx: BrokerContext, readonly socket: ClientStream, readonly arrival: Arrival = CODE_ARRIVAL) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown'
     this.remotePort = socket.remotePort ?? 0
+    const listener = arrival.listener
+    const index = listener === undefined ? -1 : ctx.options.listeners.indexOf(listener)
+    this.listenerIndex = index === -1 ? undefined : index
+    this.mountPoint = listener?.mountPoint
     this.framer = new Framer(this, ctx.maxInboundPacketBytes, ctx.options.incompletePacketTimeoutSec * 1000)
     // Shared listener functions rather than closures per connection: memory per idle client counts.
     ;(socket as OwnedStream)[OWNER] = this
@@ -135,6 +145,7 @@ export class Connection implements DeliveryChannel, FrameSink {
       keepaliveSec: this.keepaliveSec
     }
     if (this.bridge) info.bridge = true
+    if (this.listenerIndex !== undefined) info.listenerIndex = this.listenerIndex
     if (this.state === 'connected') this.cachedInfo = Object.freeze(info)
     return info
   }
@@ -143,7 +154,7 @@ export class Connection implements DeliveryChannel, FrameSink {
 
   /** Where this client's messages come from (No Local, events); one object for all of them. */
   get origin (): Origin {
-    return this.cachedOrigin ??= Object.freeze({ kind: this.bridge ? 'bridge' : 'client', clientId: this.clientId })
+    return this.cachedOrigin ??= Object.freeze({ kind: this.bridge ? 'bridge' : 'client', clientId: this.clientId, client: this.info })
   }
 
   describe (): string {
@@ -366,7 +377,10 @@ export class Connection implements DeliveryChannel, FrameSink {
 
   private encodeAndSend (message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds: number[] | undefined): boolean {
     const v5 = this.v5
-    const packet = encodeOutgoingPublish(this.ctx.encoder, this.protocolVersion, v5, message, qos, retain, dup, packetId, subscriptionIds)
+    const mountPoint = this.mountPoint
+    // Only topics under the mount point reach its clients (their filters all begin with it).
+    if (mountPoint !== undefined && !message.topic.startsWith(mountPoint)) return false
+    const packet = encodeOutgoingPublish(this.ctx.encoder, this.protocolVersion, v5, message, qos, retain, dup, packetId, subscriptionIds, mountPoint)
     const apart = payloadApart(message)
     const size = apart ? packet.length + message.payload.length : packet.length
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size

@@ -22,19 +22,22 @@ export function payloadApart (message: Message): boolean {
  * later [MQTT-3.3.2-12].
  */
 export function encodeOutgoingPublish (encoder: PublishEncoder, protocolVersion: number, v5: V5State | undefined,
-  message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds: number[] | undefined): Buffer {
+  message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds: number[] | undefined,
+  mountPoint: string | undefined): Buffer {
   const apart = payloadApart(message)
-  if (v5 !== undefined && (apart || subscriptionIds !== undefined || v5.topicAliasMaximum > 0)) {
+  // A client under a mount_point sees its topics without it: a packet of its own.
+  const clientTopic = mountPoint === undefined ? message.topic : message.topic.slice(mountPoint.length)
+  if (v5 !== undefined && (apart || subscriptionIds !== undefined || v5.topicAliasMaximum > 0 || mountPoint !== undefined)) {
     // A re-sent message keeps its full topic: the alias may have been set on another connection.
-    const alias = dup ? undefined : v5.outboundAlias(message.topic)
-    const topic = alias?.known === true ? '' : message.topic
+    const alias = dup ? undefined : v5.outboundAlias(clientTopic)
+    const topic = alias?.known === true ? '' : clientTopic
     const properties = outboundPublishProperties(message, remainingExpirySec(message, Date.now()), subscriptionIds, alias?.alias)
     const packet = encodePublish(topic, message.payload, qos, retain, dup, packetId, 5, properties, apart)
     const size = apart ? packet.length + message.payload.length : packet.length
-    if (alias?.known === false && v5.maximumPacketSize > 0 && size > v5.maximumPacketSize) v5.forgetOutboundAlias(message.topic)
+    if (alias?.known === false && v5.maximumPacketSize > 0 && size > v5.maximumPacketSize) v5.forgetOutboundAlias(clientTopic)
     return packet
   }
-  if (apart) return encodePublish(message.topic, message.payload, qos, retain, dup, packetId, protocolVersion, undefined, true)
+  if (apart || mountPoint !== undefined) return encodePublish(clientTopic, message.payload, qos, retain, dup, packetId, protocolVersion, undefined, apart)
   const shared = encoder.encode(message, qos, retain, protocolVersion)
   if (qos === 0) return shared
   // The shared encoding is a template: each subscriber gets its own packet identifier.

@@ -31,6 +31,11 @@ export function accept (conn: Connection, request: ConnectRequest, authPropertie
   conn.state = 'connected'
   conn.connectedAtMs = Date.now()
   ctx.sessions.register(conn)
+  const listener = conn.arrival.listener
+  if (listener !== undefined) {
+    ctx.listenerClients.set(listener, (ctx.listenerClients.get(listener) ?? 0) + 1)
+    conn.countedOnListener = true
+  }
   // MQTT 3.1 has no session present flag (it is new in 3.1.1, 3.2.2.2).
   const presentFlag = conn.protocolVersion === 3 ? false : sessionPresent
   const properties = conn.protocolVersion === 5 ? connackProperties(conn, request, authProperties) : undefined
@@ -72,7 +77,9 @@ function willMessage (conn: Connection, request: ConnectRequest): Message | unde
   const will = request.packet.will
   if (will === undefined) return undefined
   const payload = will.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload)
-  const message: Message = { id: 0, topic: will.topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: { kind: 'will', clientId: conn.clientId } }
+  // The will goes out under the listener's mount_point like any PUBLISH of the client.
+  const topic = conn.mountPoint === undefined ? will.topic : conn.mountPoint + will.topic
+  const message: Message = { id: 0, topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: { kind: 'will', clientId: conn.clientId, client: conn.info } }
   const read = request.properties?.will
   if (read !== undefined) {
     const inbound = inboundPublishProperties({ values: { ...read.values, willDelayInterval: undefined }, userProperties: read.userProperties })

@@ -11,6 +11,7 @@ import { V5State } from '../connection/v5-state'
 import { ProtocolError, ReasonCode } from '../errors'
 import { SESSION_NEVER_EXPIRES } from '../session/session'
 import { topicNameProblem } from '../topics/validate'
+import { wantsTransportIdentity } from '../transport/tls-context'
 import type { QoS } from '../types'
 import { accept, type ConnectRequest } from './accept'
 import { startEnhancedAuth } from './auth'
@@ -62,7 +63,8 @@ export function checkProtocolHeader (conn: Connection, body: Buffer): boolean {
 
 export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPacket, body: Buffer): void {
   const request = readIdentity(conn, packet, body)
-  const refusal = checkIdentity(conn, request) ?? checkLimits(conn, packet)
+  // The certificate's name first: use_username_as_clientid then makes it the client id, as in Mosquitto.
+  const refusal = takeTransportIdentity(conn, packet) ?? checkIdentity(conn, request) ?? checkLimits(conn, packet)
   if (refusal !== undefined) {
     refuse(conn, refusal[0], refusal[1])
     return
@@ -79,12 +81,34 @@ export function handleConnect (conn: Connection, packet: mqttPacket.IConnectPack
     if (conn.state !== 'authenticating') return
     // A numeric answer is a CONNACK code, and code 0 means accepted (MQTT 3.1.1, 3.2.2.3).
     if (result === true || result === 0) {
+      conn.ctx.loginThrottle.succeeded(conn.remoteAddress)
       accept(conn, request)
       return
     }
     const reasonCode = typeof result === 'number' ? (REASON_FOR_RETURN_CODE[result] ?? result) : ReasonCode.BadUserNameOrPassword
-    refuse(conn, reasonCode, reasonCode === ReasonCode.NotAuthorized ? 'not authorised' : 'bad username or password')
+    refuseLogin(conn, reasonCode, reasonCode === ReasonCode.NotAuthorized ? 'not authorised' : 'bad username or password')
   })
+}
+
+/**
+ * A refused login. A bad user name or password is answered at once for the first few from an
+ * address, then after a growing wait (auth/login-throttle.ts), so guessing passwords is slow.
+ * Other refusals (an anonymous client where none are allowed) guess nothing and are not slowed,
+ * nor are streams without a known address (handed over by code), which would share one entry.
+ */
+function refuseLogin (conn: Connection, reasonCode: number, why: string): void {
+  const address = conn.remoteAddress
+  const guess = reasonCode === ReasonCode.BadUserNameOrPassword && address !== 'unknown'
+  const { delayMs, count } = guess ? conn.ctx.loginThrottle.failed(address) : { delayMs: 0, count: 0 }
+  if (delayMs === 0) {
+    refuse(conn, reasonCode, why)
+    return
+  }
+  conn.ctx.logger.notice(`Client ${conn.describe()} refused after a ${delayMs} ms wait: ${count} failed logins in a row from ${address}.`)
+  setTimeout(() => {
+    // connect_timeout or a closed socket may have ended it meanwhile.
+    if (conn.state === 'authenticating') refuse(conn, reasonCode, why)
+  }, delayMs).unref()
 }
 
 function readIdentity (conn: Connection, packet: mqttPacket.IConnectPacket, body: Buffer): ConnectRequest {
@@ -152,12 +176,26 @@ function checkIdentity (conn: Connection, request: ConnectRequest): [number, str
     // [MQTT-3.1.3-8] empty id with clean session 0: identifier rejected; MQTT 3.1 allows no empty id.
     // MQTT 5 allows it with any Clean Start [MQTT-3.1.3-6].
     if ((!conn.cleanSession && conn.protocolVersion !== 5) || conn.protocolVersion === 3) return [ReasonCode.ClientIdentifierNotValid, 'empty client id']
+    // allow_zero_length_clientid false: refused with 0x85, which MQTT 5 names for it [MQTT-3.1.3-8]
+    // (Mosquitto answers MQTT 5 clients 0x80); MQTT 3.1.1 clients get return code 2.
+    if (!options.allowZeroLengthClientid) return [ReasonCode.ClientIdentifierNotValid, 'empty client id while allow_zero_length_clientid is false']
     // [MQTT-3.1.3-6] the server assigns one
-    conn.clientId = `auto-${randomUUID()}`
+    conn.clientId = `${options.autoIdPrefix}${randomUUID()}`
     request.assignedClientId = true
   } else {
     const limit = conn.protocolVersion === 3 ? Math.min(MQTT31_MAX_CLIENT_ID, options.maxClientIdLength) : options.maxClientIdLength
     if (Buffer.byteLength(conn.clientId) > limit) return [ReasonCode.ClientIdentifierNotValid, `client id longer than ${limit} bytes`]
+  }
+  // clientid_prefixes: refused as "not authorised" (3.1.1 return code 5, MQTT 5 0x87), as
+  // Mosquitto refuses it; an id the broker assigned is held to it too.
+  if (options.clientidPrefixes !== '' && !conn.clientId.startsWith(options.clientidPrefixes)) {
+    return [ReasonCode.NotAuthorized, `client id does not start with clientid_prefixes '${options.clientidPrefixes}'`]
+  }
+  if (options.useUsernameAsClientid) {
+    // As Mosquitto: the username replaces the id before authentication, and a client without
+    // one is refused as "not authorised".
+    if (conn.username === undefined) return [ReasonCode.NotAuthorized, 'no username while use_username_as_clientid is true']
+    conn.clientId = conn.username
   }
   if (conn.keepaliveSec > options.maxKeepalive) {
     // MQTT 3.1.1 cannot tell a client to use a shorter keepalive, so one over the limit is refused;
@@ -193,16 +231,46 @@ function checkLimits (conn: Connection, packet: mqttPacket.IConnectPacket): [num
   if (max >= 0 && sessions.connectedCount + conn.ctx.authenticating >= max && !sessions.isConnected(conn.clientId)) {
     return [ReasonCode.ServerUnavailable, `max_connections (${max}) reached`]
   }
+  // A listener's own max_connections counts its connected clients (Mosquitto's meaning); a
+  // takeover through the same listener replaces one of them.
+  const listener = conn.arrival.listener
+  const listenerMax = listener?.maxConnections ?? -1
+  if (listener !== undefined && listenerMax >= 0 && (conn.ctx.listenerClients.get(listener) ?? 0) >= listenerMax &&
+    sessions.connection(conn.clientId)?.arrival.listener !== listener) {
+    return [ReasonCode.ServerUnavailable, `max_connections (${listenerMax}) of listener ${listener.port} reached`]
+  }
+  return undefined
+}
+
+/**
+ * On a listener with use_identity_as_username or use_subject_as_username, the name the TLS
+ * handshake proved replaces the CONNECT's username and password; a client that proved none is
+ * refused with Bad User Name or Password, as Mosquitto does (handle_connect.c).
+ */
+function takeTransportIdentity (conn: Connection, packet: mqttPacket.IConnectPacket): [number, string] | undefined {
+  const username = conn.arrival.transportUsername
+  if (username === undefined) {
+    return wantsTransportIdentity(conn.arrival.listener) ? [ReasonCode.BadUserNameOrPassword, 'no client certificate identity to use as username'] : undefined
+  }
+  conn.username = username
+  packet.username = username
+  delete packet.password
   return undefined
 }
 
 function authenticate (conn: Connection, packet: mqttPacket.IConnectPacket, done: (result: AuthenticateResult) => void): void {
+  // The transport vouched for the username: no password is asked (Mosquitto skips its password check too).
+  if (conn.arrival.transportUsername !== undefined) {
+    done(true)
+    return
+  }
   const { auth } = conn.ctx
   const request = {
     clientId: conn.clientId,
     username: packet.username,
     password: packet.password,
-    remoteAddress: conn.remoteAddress
+    remoteAddress: conn.remoteAddress,
+    listenerIndex: conn.listenerIndex
   }
   const fail = (error: unknown): void => {
     conn.ctx.logger.error(`Authentication hook failed for ${conn.describe()}: ${error instanceof Error ? error.message : String(error)}.`)

@@ -39,7 +39,9 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
     throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than ${receiveMaximum} QoS 2 messages unacknowledged`)
   }
 
-  const message: Message = { id: 0, topic, payload, qos, retain: publish.retain, origin: conn.origin }
+  // mount_point: the topic, checked as the client sent it, goes under its listener's prefix
+  const mounted = conn.mountPoint === undefined ? topic : conn.mountPoint + topic
+  const message: Message = { id: 0, topic: mounted, payload, qos, retain: publish.retain, origin: conn.origin }
   const v5 = publish.v5
   if (v5 !== undefined) {
     if (v5.properties !== undefined) message.properties = v5.properties

@@ -8,6 +8,7 @@ import type { Connection } from '../connection/connection'
 import { ProtocolError, ReasonCode } from '../errors'
 import { isSubscriptionIdentifier, sendRetainedOnSubscribe, subscribe } from '../routing/subscribe'
 import type { Session } from '../session/session'
+import { mountFilter } from '../topics/mount-point'
 import type { QoS, SubscriptionOptions } from '../types'
 
 /**
@@ -34,7 +35,7 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
   const granted: number[] = []
   const retainedToSend: Array<{ filter: string, qos: QoS }> = []
   for (const subscription of packet.subscriptions) {
-    const filter = subscription.topic
+    const filter = mountFilter(conn.mountPoint, subscription.topic)
     const options: SubscriptionOptions | undefined = v5
       ? { noLocal: subscription.nl === true, retainAsPublished: subscription.rap === true, retainHandling: (subscription.rh ?? 0) as 0 | 1 | 2, subscriptionIdentifier: subscriptionId }
       : conn.bridge ? BRIDGE_OPTIONS : undefined
@@ -53,7 +54,7 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
   if (ctx.events.listenerCount('subscribe') > 0) {
     ctx.events.emit('subscribe', {
       clientId: conn.clientId,
-      subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: granted[i] as QoS | 0x80 }))
+      subscriptions: packet.subscriptions.map((s, i) => ({ filter: mountFilter(conn.mountPoint, s.topic), qos: granted[i] as QoS | 0x80 }))
     })
   }
   for (const { filter, qos } of retainedToSend) sendRetainedOnSubscribe(ctx, session, filter, qos, subscriptionId)

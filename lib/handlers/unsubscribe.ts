@@ -6,6 +6,7 @@ import type { Connection } from '../connection/connection'
 import { ProtocolError, ReasonCode } from '../errors'
 import type { Session } from '../session/session'
 import { removeSubscription } from '../session/subscriptions'
+import { mountFilter } from '../topics/mount-point'
 
 export function handleUnsubscribe (conn: Connection, packet: mqttPacket.IUnsubscribePacket): void {
   const { ctx } = conn
@@ -16,7 +17,7 @@ export function handleUnsubscribe (conn: Connection, packet: mqttPacket.IUnsubsc
   const session = conn.session as Session
   const reasonCodes: number[] = []
   for (const filter of packet.unsubscriptions) {
-    const removed = removeSubscription(ctx.router, session, filter)
+    const removed = removeSubscription(ctx.router, session, mountFilter(conn.mountPoint, filter))
     reasonCodes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
   }
   // mqtt-packet writes MQTT 5 UNSUBACK reason codes from `granted`; MQTT 3.1.1 has none.

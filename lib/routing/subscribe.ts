@@ -8,7 +8,7 @@ import { sendRetained } from '../retained/deliver'
 import type { Deliverable } from '../router'
 import { addSubscription, type SubscriptionOwner } from '../session/subscriptions'
 import { parseSubscriptionFilter } from '../topics/shared'
-import type { ClientInfo, QoS, SubscriptionOptions } from '../types'
+import type { ClientInfo, Message, QoS, SubscriptionOptions } from '../types'
 
 /** The largest Subscription Identifier (a Variable Byte Integer, MQTT 5.0, 3.8.2.1.2). */
 const MAX_SUBSCRIPTION_ID = 268_435_455
@@ -76,7 +76,18 @@ export function subscribe (ctx: SubscribeContext, owner: SubscribingOwner, clien
 
 /** Sends the retained messages a granted subscription matches [MQTT-3.3.1-6], as far as read access allows. */
 export function sendRetainedOnSubscribe (ctx: SubscribeContext, owner: Deliverable, filter: string, granted: QoS, subscriptionId: number | undefined): void {
-  sendRetained(ctx.retainedFor(filter), owner, filter, granted, ctx.options.upgradeOutgoingQos, subscriptionId, ctx.auth.deliveryGate)
+  const sourceCheck = ctx.options.checkRetainSource ? (message: Message) => retainSourceAllowed(ctx, message) : undefined
+  sendRetained(ctx.retainedFor(filter), owner, filter, granted, ctx.options.upgradeOutgoingQos, subscriptionId, ctx.auth.deliveryGate, sourceCheck)
+}
+
+/**
+ * check_retain_source, as Mosquitto's retain.c does it: the client that published a retained
+ * message is asked about again, with its current rights (write access to the topic). Messages
+ * from the broker itself, the in-process API or another broker have no client to ask.
+ */
+function retainSourceAllowed (ctx: SubscribeContext, message: Message): boolean {
+  const publisher = message.origin?.client
+  return publisher === undefined || ctx.auth.authorizePublish(publisher, message.topic, message.qos, true)
 }
 
 function refused (code: number, reason: string): Grant {

@@ -7,6 +7,7 @@ import type { BrokerOptions } from '../options'
 import type { Router } from '../router'
 import type { Store } from '../store/store'
 import type { BrokerStats } from '../sys/stats'
+import type { Arrival } from '../transport/arrival'
 import type { ClientInfo, Message } from '../types'
 import type { Session } from './session'
 
@@ -38,6 +39,8 @@ export interface SessionConnection {
   /** MQTT 5 DISCONNECT with reason 0x04: a normal close that still publishes the will. */
   readonly disconnectWithWill: boolean
   readonly info: ClientInfo
+  /** The listener it came in on (takeovers and per-listener limits compare them). */
+  readonly arrival: Arrival
   /** When CONNECT was accepted, ms since the epoch. */
   readonly connectedAtMs: number
   closeWithReason (reasonCode: number, reason: DisconnectReason): void

@@ -6,7 +6,10 @@
 import type { ListenerOptions } from '../options'
 
 export interface Arrival {
-  /** The listener the stream was accepted on; undefined for streams handed to Broker.accept() by code. */
+  /**
+   * The listener the stream was accepted on: the very object in options.listeners (not a copy),
+   * which per-listener rules and counts are keyed by; undefined for streams handed to Broker.accept() by code.
+   */
   listener?: Readonly<ListenerOptions>
   /**
    * A username the transport vouches for (`use_identity_as_username`, `use_subject_as_username`,

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 
 const ROOT = path.resolve(__dirname, '../..')
-const SCENARIOS = ['fan-in QoS 0', 'fan-out QoS 0', 'QoS 1 end to end', 'QoS 2 end to end', 'retained storm', 'latency', 'connections']
+const SCENARIOS = ['fan-in QoS 0', 'fan-out QoS 0', 'QoS 1 end to end', 'QoS 2 end to end', 'retained storm', 'latency', 'connections', 'TLS handshakes', 'TLS fan-in QoS 0', 'TLS QoS 1 end to end']
 const MAIN_TABLES = ['Broker CPU per message', 'Throughput', 'Broker peak memory']
 const SIGNED_NUMBER = /^-?\d[\d,]*(\.\d+)?$/
 const NUMBER = /^\d[\d,]*(\.\d+)?×?$/

@@ -134,8 +134,8 @@ describe('password_file in a broker started from mosquitto.conf', () => {
     await mosquittoPasswd(['-H', 'sha512', '-b', passwords, 'legacy', 'old-password'])
     const conf = temp.write('broker.conf', `listener 0 127.0.0.1\npassword_file ${passwords}\n`)
     const settings = resolveSettings({ ports: [], configFile: conf, verbose: false, help: false, version: false })
-    assert.ok(settings.auth !== undefined)
-    broker = createBroker(settings.options, { auth: settings.auth })
+    assert.equal(settings.options.passwordFile, passwords)
+    broker = createBroker(settings.options)
     const [address] = await broker.listen()
     port = address?.port ?? 0
   })

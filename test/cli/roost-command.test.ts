@@ -91,10 +91,10 @@ describe('roost command', () => {
   })
 
   it('exits 3 naming file:line when the config file uses a word Roost does not support yet', async () => {
-    const conf = temp.write('tls.conf', 'listener 8883\ncafile /etc/ssl/ca.pem\n')
+    const conf = temp.write('tls.conf', 'listener 8883\ndhparamfile /etc/ssl/dh.pem\n')
     const broker = roost(['-c', conf])
     assert.equal(await broker.exited, 3)
-    assert.equal(broker.stderr(), `roost: ${conf}:2: 'cafile' is not supported yet\n`)
+    assert.equal(broker.stderr(), `roost: ${conf}:2: 'dhparamfile' is not supported yet\n`)
   })
 
   it('exits 3 when the config file does not exist', async () => {

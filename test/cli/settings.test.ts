@@ -48,7 +48,6 @@ describe('roost settings', () => {
     const settings = resolveSettings(base)
     assert.deepEqual(settings.options, { listeners: [{ port: 1883, host: '127.0.0.1' }], allowAnonymous: true })
     assert.equal(settings.localOnly, true)
-    assert.equal(settings.auth, undefined)
   })
 
   it('-p without -h stays on 127.0.0.1, one listener per port', () => {

@@ -2,11 +2,11 @@
 // MQTT 3.1.1 and 3.1 round trips, retained, will, restart with reconnect, persistent sessions,
 // the offline queue, and TLS with a CA made here with openssl.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type ClientError, type ClientOptionsInput, createClient, type DeliveredMessage, type MqttClient } from '../../lib'
+import { makeCertificates } from '../helpers/certificates'
 import { collect, type Mosquitto, next, startMosquitto, tempDir } from './helpers'
 
 type Received = DeliveredMessage & { dup: boolean }
@@ -125,28 +125,13 @@ describe('client engine against mosquitto', () => {
   })
 })
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, all made with openssl. */
-function makeCertificates (dir: string): void {
-  const run = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' }) }
-  const key = (name: string): void => run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', `${name}.key`)
-  key('ca')
-  run('req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Roost test CA')
-  writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\n')
-  for (const name of ['server', 'client']) {
-    key(name)
-    run('req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=roost-${name}`)
-    const ext = name === 'server' ? ['-extfile', 'server.ext'] : []
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', ...ext)
-  }
-}
-
 describe('client engine over TLS to mosquitto', () => {
   const temp = tempDir('client-tls')
   let mosquitto: Mosquitto
   const file = (name: string): Buffer => readFileSync(path.join(temp.dir, name))
 
   before(async () => {
-    makeCertificates(temp.dir)
+    makeCertificates(temp.dir).client('client', '/CN=roost-client')
     mosquitto = await startMosquitto(temp.dir, [
       `cafile ${path.join(temp.dir, 'ca.crt')}`,
       `certfile ${path.join(temp.dir, 'server.crt')}`,

@@ -69,7 +69,7 @@ test('an async authenticate hook gets the credentials and decides', async (t) =>
   // A numeric 0 is the CONNACK code for "accepted".
   const zero = await h.client({ clientId: 'hooked-4', username: 'zero' })
   await zero.expectNothingPending()
-  assert.deepEqual(requests[0], { clientId: 'hooked', username: 'ali', password: Buffer.from('open sesame'), remoteAddress: '127.0.0.1' })
+  assert.deepEqual(requests[0], { clientId: 'hooked', username: 'ali', password: Buffer.from('open sesame'), remoteAddress: '127.0.0.1', listenerIndex: 0 })
   assert.equal(requests.length, 4)
 })
 

@@ -23,7 +23,7 @@ test('clientConnected and clientDisconnected carry the client as plain data', as
   const gone = once(h.broker, 'clientDisconnected')
   await client.disconnect()
   await gone
-  const info = { clientId: 'dev', username: 'alice', remoteAddress: '127.0.0.1', remotePort: port, protocolVersion: 4, cleanSession: false, keepaliveSec: 30 }
+  const info = { clientId: 'dev', username: 'alice', remoteAddress: '127.0.0.1', remotePort: port, protocolVersion: 4, cleanSession: false, keepaliveSec: 30, listenerIndex: 0 }
   assert.deepEqual(seen, [
     ['clientConnected', { ...info, sessionPresent: false }],
     ['clientDisconnected', { ...info, reason: 'disconnect', willPublished: false }]

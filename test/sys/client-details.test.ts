@@ -22,6 +22,7 @@ test('clientDetails lists each connected client with its address, protocol, subs
     protocolVersion: 5,
     cleanSession: true,
     keepaliveSec: 30,
+    listenerIndex: 0,
     // Subscribing to a/# again replaces the subscription, it does not add one [MQTT-3.8.4-3].
     subscriptions: 2
   })
