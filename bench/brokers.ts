@@ -86,9 +86,9 @@ function benchCertificate (): BenchCertificate {
 /**
  * The settings every broker gets, in mosquitto.conf words (Roost reads the same file). With a
  * WebSocket port the clients use that listener; the TCP one stays, as Mosquitto 2.0 will not start
- * with WebSocket listeners alone.
+ * with WebSocket listeners alone. `extraLines` come last (a bridge section).
  */
-function confText (port: number, forMosquitto: boolean, secure: boolean, webSocketPort?: number): string {
+function confText (port: number, forMosquitto: boolean, secure: boolean, webSocketPort: number | undefined, extraLines: readonly string[]): string {
   const tls = secure ? benchCertificate() : undefined
   return [
     `listener ${port} 127.0.0.1`,
@@ -100,6 +100,7 @@ function confText (port: number, forMosquitto: boolean, secure: boolean, webSock
     // No broker writes a log line per connection while it is being measured.
     'log_dest none',
     ...(forMosquitto ? ['set_tcp_nodelay true', 'persistence false'] : []),
+    ...extraLines,
     ''
   ].join('\n')
 }
@@ -108,20 +109,21 @@ function confText (port: number, forMosquitto: boolean, secure: boolean, webSock
  * Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`. With `secure`
  * its listener speaks TLS (Mosquitto's and Roost's certfile/keyfile; Aedes behind a tls server).
  * With `webSocket` the port it returns is a `protocol websockets` listener (Aedes: ws's stream
- * adapter, as websocket-stream is not installed).
+ * adapter, as websocket-stream is not installed). `extraLines` are appended to the mosquitto.conf
+ * both Roost and Mosquitto read (a bridge section).
  */
-export async function startBroker (name: BrokerName, nodeFlags: string[] = [], secure = false, webSocket = false): Promise<RunningBroker> {
-  return await launch(name, nodeFlags, secure, webSocket)
+export async function startBroker (name: BrokerName, nodeFlags: string[] = [], secure = false, webSocket = false, extraLines: readonly string[] = []): Promise<RunningBroker> {
+  return await launch(name, nodeFlags, secure, webSocket, extraLines)
 }
 
-async function launch (name: BrokerName, nodeFlags: string[], secure: boolean, webSocket: boolean): Promise<RunningBroker> {
+async function launch (name: BrokerName, nodeFlags: string[], secure: boolean, webSocket: boolean, extraLines: readonly string[]): Promise<RunningBroker> {
   const tcpPort = await freePort()
   const webSocketPort = webSocket ? await freePort() : undefined
   const port = webSocketPort ?? tcpPort
   let child: ChildProcess
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
   const conf = path.join(tempDir, 'broker.conf')
-  writeFileSync(conf, confText(tcpPort, name === 'mosquitto', secure, webSocketPort))
+  writeFileSync(conf, confText(tcpPort, name === 'mosquitto', secure, webSocketPort, extraLines))
   if (name === 'mosquitto') {
     child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   } else if (name === 'aedes') {

@@ -2,6 +2,7 @@
 import type { BrokerName } from './brokers'
 import { BROKER_LABELS } from './brokers'
 import type { ScenarioResult } from './generator/measure'
+import type { BridgeBenchResult } from './bridge-throughput'
 import type { NodeRedResult, PathResult } from './nodes-throughput'
 import { NODE_RED_LABEL, type ScenarioRow } from './scenarios'
 
@@ -17,6 +18,8 @@ export interface ReportInput {
   results: Results
   /** The Node-RED scenario: both paths, or why it failed; absent when not run. */
   nodeRed?: NodeRedResult | string
+  /** The bridge scenario: Roost and Mosquitto each bridging to a remote Mosquitto, or why it failed; absent when not run. */
+  bridge?: BridgeBenchResult | string
   notes: string[]
 }
 
@@ -104,6 +107,22 @@ function nodeRedSection (input: ReportInput, level: string): string {
   return lines.join('\n')
 }
 
+/** Bridged throughput: the same QoS 1 stream over a Roost bridge and a Mosquitto bridge to one remote Mosquitto. */
+function bridgeSection (input: ReportInput, level: string): string {
+  const result = input.bridge
+  if (result === undefined) return ''
+  const lines = [`${level} Bridge: publisher → bridging broker → \`topic bench/# out 1\` → remote Mosquitto → subscriber`, '']
+  if (typeof result === 'string') return [...lines, `Failed: ${result.split('\n')[0] ?? ''}`, ''].join('\n')
+  lines.push(`QoS 1 end to end, ${integer(result.runs[0]?.messages ?? 0)} messages of ${result.payloadBytes} bytes, MQTT.js publishing with at most 500 unacknowledged. ` +
+    'Rate: messages the remote subscriber received per second; CPU: user + system time of each broker process per message.', '',
+  '| bridging broker | msg/s | bridging broker CPU per message (µs) | remote Mosquitto CPU per message (µs) | missing |', '|---|---:|---:|---:|---:|')
+  for (const run of result.runs) {
+    lines.push(`| ${BROKER_LABELS[run.bridging]} | ${integer(run.rate)} | ${fixed(run.bridgingCpuMicrosPerMessage, 2)} | ${fixed(run.remoteCpuMicrosPerMessage, 2)} | ${integer(run.missing)} |`)
+  }
+  lines.push('')
+  return lines.join('\n')
+}
+
 export function markdown (input: ReportInput): string {
   const sections = [
     `## ${input.title}`,
@@ -133,7 +152,8 @@ export function markdown (input: ReportInput): string {
         : [integer(r.connections.clients), integer(r.rate), fixed(r.connections.bytesPerClient / 1024, 2), fixed(r.connections.marginalBytesPerClient / 1024, 2)]),
     'Memory per client is the growth of the broker\'s resident memory (VmRSS) from idle to all clients connected and subscribed, divided by the clients; the second-half figure leaves out the heap every broker grows on its first few thousand clients.',
     '',
-    nodeRedSection(input, '###')
+    nodeRedSection(input, '###'),
+    bridgeSection(input, '###')
   ]
   const drops = [...input.results.entries()].flatMap(([id, byBroker]) => Object.entries(byBroker)
     .filter(([, r]) => typeof r === 'object' && r.dropped > 0)

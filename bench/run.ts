@@ -5,7 +5,7 @@
 // BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
 // BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
 // BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections,
-//                        tlsHandshakes, tlsQos0, tlsQos1, wsConnections, wsQos0, wsQos1, nodeRed)
+//                        tlsHandshakes, tlsQos0, tlsQos1, wsConnections, wsQos0, wsQos1, nodeRed, bridge)
 // BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
 // BENCH_LATENCY_SEC=n    length of the latency scenario
 // BENCH_CONNECTIONS=n    clients in the connections scenario (default 50,000, the most the
@@ -21,6 +21,7 @@ import { BROKER_NAMES, type BrokerName, describeBroker, startBroker, unavailable
 import type { ScenarioResult } from './generator/measure'
 import { isTlsScenario, isWebSocketScenario, type Job, type ScenarioName, type Timing } from './generator/scenarios'
 import { markdown, type ReportInput, readmeSummary, type Results, svgChart } from './report'
+import { type BridgeBenchResult, measureBridges } from './bridge-throughput'
 import type { NodeRedResult } from './nodes-throughput'
 import { NODE_RED_SCENARIO, scenarioRows } from './scenarios'
 
@@ -80,6 +81,9 @@ function buildPackage (): string | undefined {
   const built = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts/build.mjs')], { encoding: 'utf8' })
   return built.status === 0 ? undefined : `build failed: ${built.stderr.trim().split('\n')[0] ?? ''}`
 }
+
+/** Messages per bridging broker in the bridge scenario. */
+const BRIDGE_MESSAGES = quick ? 20_000 : 100_000
 
 /** Longest a scenario may take before the broker is deemed hung and the generator replaced. */
 const JOB_TIMEOUT_MS = 120_000
@@ -174,6 +178,9 @@ async function main (): Promise<void> {
   const results: Results = new Map()
   const runNodeRed = brokers.includes('roost') && (only === undefined || only.includes(NODE_RED_SCENARIO))
   let nodeRed: NodeRedResult | string | undefined = runNodeRed ? buildPackage() : undefined
+  // The bridge scenario needs both: Roost and Mosquitto each bridge to a remote Mosquitto.
+  const runBridge = brokers.includes('roost') && brokers.includes('mosquitto') && (only === undefined || only.includes('bridge'))
+  let bridge: BridgeBenchResult | string | undefined
   const generator = new Generator()
   try {
     const rounds = Number(process.env.BENCH_ROUNDS) > 0 ? Number(process.env.BENCH_ROUNDS) : quick ? 1 : 2
@@ -212,6 +219,18 @@ async function main (): Promise<void> {
         }
       }
     }
+    if (runBridge) {
+      try {
+        bridge = await measureBridges(BRIDGE_MESSAGES)
+        for (const run of bridge.runs) {
+          console.log(`${'bridge'.padEnd(12)} ${run.bridging.padEnd(10)} ${Math.round(run.rate).toString().padStart(9)}/s  ${run.bridgingCpuMicrosPerMessage.toFixed(2).padStart(7)} µs  ` +
+            `remote ${run.remoteCpuMicrosPerMessage.toFixed(2)} µs  missing ${run.missing}`)
+        }
+      } catch (error) {
+        bridge = (error as Error).message
+        console.log(`bridge failed: ${bridge}`)
+      }
+    }
     if (rounds > 1) notes.push(`Each figure is the best of ${rounds} rounds (least broker CPU per message; latency: lowest p99).`)
   } finally {
     generator.close()
@@ -220,7 +239,7 @@ async function main (): Promise<void> {
   notes.push(`Whole run: ${Math.round((Date.now() - startedMs) / 1000)} s. Versions: ${brokers.map(describeBroker).join(', ')}.`)
   notes.push(`Load average (1 min) ${loadAtStart.toFixed(1)} at the start and ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end on ${os.cpus().length} cores: ` +
     'other work on the machine slows every broker, most visibly in rates and latency; CPU per message is the steadiest figure.')
-  const input: ReportInput = { title, machine: machine(), brokers, skipped, rows, results, nodeRed, notes }
+  const input: ReportInput = { title, machine: machine(), brokers, skipped, rows, results, nodeRed, bridge, notes }
   const text = markdown(input)
   console.log(`\n${text}`)
   const dir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, 'results')

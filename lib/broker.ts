@@ -2,10 +2,13 @@
 // nodes use: publish() and subscribe() with the same routing, retained and QoS rules as a socket
 // client, without a socket or any encoding.
 import type { Auth } from './auth/auth'
+import { BridgeSet } from './bridge/bridges'
+import { brokerBridgeHost } from './bridge/host'
+import type { BridgeOptions } from './bridge/options'
 import { type ClientStream, Connection } from './connection/connection'
 import { BrokerCore } from './core'
 import { ConfigError, ReasonCode } from './errors'
-import { type BrokerEvents, TypedEmitter } from './events'
+import { type BridgeStatus, type BrokerEvents, TypedEmitter } from './events'
 import { LocalSubscriber, type MessageHandler } from './local'
 import { silentLogger } from './logger'
 import { type BrokerHooks, type BrokerOptions, resolveOptions } from './options'
@@ -25,6 +28,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   readonly options: Readonly<BrokerOptions>
   private readonly core: BrokerCore
   private readonly sys: SysTree
+  private readonly bridgeSet: BridgeSet
   private bound: BoundListener[] = []
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new'
   private closing: Promise<void> | undefined
@@ -37,6 +41,8 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     const authorizers: readonly Auth[] = hooks.auth === undefined ? [] : Array.isArray(hooks.auth) ? hooks.auth : [hooks.auth as Auth]
     this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, authorizers, this, hooks.store)
     this.sys = new SysTree(this.core)
+    this.bridgeSet = new BridgeSet(brokerBridgeHost(this.core))
+    void this.bridgeSet.replace(this.options.bridges)
   }
 
   /**
@@ -71,6 +77,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
       this.state = 'new'
       throw error
     }
+    await this.bridgeSet.start()
     return this.addresses
   }
 
@@ -178,6 +185,21 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.core.auth.rulesChanged()
   }
 
+  /**
+   * Replaces the bridges: new ones start, removed ones stop, changed ones reconnect; the others
+   * keep their link and what they hold. Checked as the `bridges` option is; throws ConfigError.
+   */
+  async setBridges (bridges: BridgeOptions[]): Promise<void> {
+    const checked = resolveOptions({ bridges }).bridges
+    ;(this.options as BrokerOptions).bridges = checked
+    await this.bridgeSet.replace(checked)
+  }
+
+  /** Each bridge's link state, remote address, last error and held messages. */
+  bridgeStates (): BridgeStatus[] {
+    return this.bridgeSet.statuses
+  }
+
   /** Connected clients, as plain objects. */
   clients (): ClientInfo[] {
     return [...this.core.sessions.connections()].map((conn) => conn.info)
@@ -225,6 +247,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   private async shutdown (): Promise<void> {
     this.state = 'closing'
     this.sys.stop()
+    await this.bridgeSet.stop()
     const listeners = this.bound
     this.bound = []
     // Servers stop accepting now; their close completes when the last socket is gone.

@@ -63,6 +63,7 @@ export class BrokerCore implements BrokerContext, SysSource {
     if (options.maxPacketSize > 0) maxInbound = Math.min(maxInbound, options.maxPacketSize)
     this.maxInboundPacketBytes = maxInbound
     this.router.upgradeOutgoingQos = options.upgradeOutgoingQos
+    this.router.bridgeSplitHorizon = options.bridgeSplitHorizon
     this.store = store ?? new MemoryStore()
     this.sessions = new SessionRegistry(this)
   }

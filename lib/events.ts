@@ -15,6 +15,23 @@ export type DisconnectReason =
   | 'slowConsumer'      // the client did not read while its buffers grew past the limit
   | 'administrative'    // broker.disconnectClient()
 
+/** A bridge's link: `connecting` (or waiting to retry), `connected`, `idle` (lazy, not needed now), `stopped`. */
+export type BridgeLinkState = 'connecting' | 'connected' | 'idle' | 'stopped'
+
+/** What `bridgeState` events and broker.bridgeStates() report of one bridge. */
+export interface BridgeStatus {
+  name: string
+  state: BridgeLinkState
+  /** host:port of the remote connected to, or of the attempt under way. */
+  address?: string
+  /** The last failure (refused, unreachable, TLS), until the next connection succeeds. */
+  lastError?: string
+  /** QoS 1/2 messages held for the remote (in flight or waiting for it). */
+  queued: number
+  /** Messages dropped because the hold was full (max_queued_messages, max_queued_bytes). */
+  dropped: number
+}
+
 export interface BrokerEvents {
   /** A listener is accepting connections. */
   listening: [{ host: string, port: number }]
@@ -35,6 +52,8 @@ export interface BrokerEvents {
    * internal error while handling a packet. A client's own socket errors are logged, not emitted.
    */
   error: [{ error: Error, clientId?: string }]
+  /** A bridge's link changed state (see BridgeStatus). */
+  bridgeState: [BridgeStatus]
   closed: []
 }
 

@@ -1,5 +1,6 @@
 // The JSON schema of BrokerOptions. Every entry point validates against this one schema.
 import { LISTENER_PROTOCOLS } from './transport/listeners'
+import { BRIDGE_SCHEMA } from './bridge/options'
 
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const
 /** A day: longer waits are no bound at all, and setTimeout cannot hold much more than 24 days. */
@@ -112,6 +113,8 @@ export const BROKER_OPTIONS_SCHEMA = {
     sysIntervalSec: nonNegativeInt,
     persistenceLocation: { type: 'string', minLength: 1 },
     persistenceFile: { type: 'string', minLength: 1 },
-    autosaveIntervalSec: nonNegativeInt
+    autosaveIntervalSec: nonNegativeInt,
+    bridges: { type: 'array', items: BRIDGE_SCHEMA },
+    bridgeSplitHorizon: { type: 'boolean' }
   }
 } as const

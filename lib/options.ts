@@ -9,6 +9,8 @@ import type { Store } from './store/store'
 import { BROKER_OPTIONS_SCHEMA } from './options-schema'
 import type { ListenerProtocol } from './transport/listeners'
 import { listenerTlsProblem } from './transport/tls-context'
+import type { BridgeOptions } from './bridge/options'
+import { checkBridges } from './bridge/settings'
 
 /** The largest whole packet MQTT can express: 1 header byte, 4 length bytes, 268,435,455 more (MQTT 5.0, 1.5.5). */
 export const MQTT_MAX_PACKET_BYTES = 268_435_460
@@ -159,6 +161,10 @@ export interface BrokerOptions {
   persistenceFile: string
   /** `autosave_interval`: seconds between saves of the persistence file. */
   autosaveIntervalSec: number
+  /** `connection` sections: bridges to other brokers (see lib/bridge/options.ts); broker.setBridges() changes them at runtime. */
+  bridges: BridgeOptions[]
+  /** `bridge_split_horizon` (Roost's own word): a message that came in over a bridge (ours, or a client marked as one) never leaves over another, so a full mesh of `both` bridges cannot loop. */
+  bridgeSplitHorizon: boolean
 }
 
 /** Code-only parts of the options: never in a config file or the flow JSON. */
@@ -203,7 +209,9 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   // Mosquitto's defaults: the current directory, mosquitto.db, every 30 minutes.
   persistenceLocation: '.',
   persistenceFile: 'mosquitto.db',
-  autosaveIntervalSec: 1800
+  autosaveIntervalSec: 1800,
+  bridges: [],
+  bridgeSplitHorizon: false
 })
 
 const ajv = new Ajv({ allErrors: true, useDefaults: false })
@@ -229,6 +237,8 @@ export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptio
   options.users = { ...(input.users ?? {}) }
   if (input.passwordHashes !== undefined) options.passwordHashes = { ...input.passwordHashes }
   if (input.acl !== undefined) options.acl = input.acl.map((entry) => ({ ...entry }))
+  options.bridges = structuredClone(input.bridges ?? [])
+  checkBridges(options.bridges)
   // A message_size_limit chosen without max_packet_size keeps its meaning: the packet limit is then
   // that payload plus room for its topic and properties, not the default, which may be smaller.
   if (input.maxPacketSize === undefined && options.messageSizeLimit > 0) options.maxPacketSize = 0

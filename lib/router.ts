@@ -38,6 +38,8 @@ export class Router {
   readonly trie = new SubscriptionTrie()
   /** `upgrade_outgoing_qos`: deliver at the subscription's QoS whatever the message's. */
   upgradeOutgoingQos = false
+  /** `bridge_split_horizon`: a message that came over a bridge is not delivered to a client marked as a bridge. */
+  bridgeSplitHorizon = false
   private generation = 0
   /** Per nesting depth: an in-process handler may publish while its own delivery runs. */
   private readonly frames: ScratchFrame[] = []
@@ -58,6 +60,8 @@ export class Router {
     if (options !== undefined) {
       // [MQTT-3.8.3-3] No Local: not back to the client that published it
       if (options.noLocal === true && message.origin !== undefined && message.origin.clientId === subscriber.originKey) return
+      // Split horizon: over one bridge in, over no other bridge out (a bridge's subscriptions have No Local)
+      if (this.bridgeSplitHorizon && options.noLocal === true && message.origin?.kind === 'bridge' && subscriber.client?.bridge === true) return
       // [MQTT-3.3.1-12] Retain As Published keeps the flag as it came in
       retainFlag = options.retainAsPublished === true && message.retain
       id = options.subscriptionIdentifier

@@ -15,7 +15,7 @@ import { ClientError } from './errors'
 import { Incoming } from './incoming'
 import { Keepalive } from './keepalive'
 import { type ClientOptions, type ClientOptionsInput, resolveClientOptions } from './options'
-import { Outgoing, sendLimits } from './outgoing'
+import { Outgoing, type PublishSettle, sendLimits } from './outgoing'
 import { PacketIds } from './packet-ids'
 import { DISCONNECT_PACKET, encodeConnect, encodeDisconnect, PINGREQ_PACKET } from './packets'
 import { Backoff } from './reconnect'
@@ -51,6 +51,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
   private readonly backoff: Backoff
   private readonly logger: Logger
   private ending: Promise<void> | undefined
+  /** The server of the current (or last) attempt. */
+  private address: { host: string, port: number }
   /** Our client id; the server's assigned one once it sent one (MQTT 5). */
   clientId: string
 
@@ -59,7 +61,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     this.options = resolveClientOptions(input)
     this.logger = this.options.logger ?? silentLogger
     this.clientId = this.options.clientId
-    this.backoff = new Backoff(this.options.reconnectPeriodMs, this.options.reconnectMaxMs)
+    this.address = { host: this.options.host, port: this.options.port }
+    this.backoff = new Backoff(this.options.reconnectPeriodMs, this.options.reconnectMaxMs, this.options.reconnectDelayMs)
     this.outgoing = new Outgoing(this, this.ids, this.options.maxQueuedMessages, this.options.useTopicAliases, sendLimits(this.options))
     const props = this.options.protocolVersion === 5 ? this.options.properties : undefined
     this.incoming = new Incoming(this, props?.receiveMaximum ?? 65535, props?.topicAliasMaximum ?? 0,
@@ -74,6 +77,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
   get connected (): boolean { return this.currentState === 'connected' }
   get protocolVersion (): ProtocolVersion { return this.options.protocolVersion }
   get awaitingConnack (): boolean { return this.currentState === 'connecting' }
+  /** host:port of the server connected to, or of the attempt under way. */
+  get server (): string { return `${this.address.host}:${this.address.port}` }
   /** QoS 1/2 messages sent and not yet acknowledged, and those waiting to be sent. */
   get inflightCount (): number { return this.outgoing.inflightCount }
   get queuedCount (): number { return this.outgoing.queuedCount }
@@ -92,6 +97,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     return this.outgoing.publish(message)
   }
 
+  /**
+   * publish() for callers that send many messages (a bridge): no promise; `settle.settled(tag,
+   * error)` is called once when it is written (QoS 0), acknowledged (QoS 1/2) or refused.
+   */
+  publishSettled (message: ClientPublish, settle: PublishSettle, tag: number): void {
+    if (this.currentState === 'closed') settle.settled(tag, new ClientError('CLOSED', 'the client has ended'))
+    else this.outgoing.publishSettled(message, settle, tag)
+  }
+
   /** Resolves with SUBACK's codes: the granted QoS per filter, or a failure code (0x80 and up). */
   subscribe (subscriptions: ClientSubscription[] | ClientSubscription, properties?: SubscribeProperties): Promise<number[]> {
     if (this.currentState === 'closed') return Promise.reject(new ClientError('CLOSED', 'the client has ended'))
@@ -102,6 +116,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
   unsubscribe (filters: string[] | string): Promise<number[]> {
     if (this.currentState === 'closed') return Promise.reject(new ClientError('CLOSED', 'the client has ended'))
     return this.requests.unsubscribe(Array.isArray(filters) ? filters : [filters])
+  }
+
+  /**
+   * Ends the connection that is up with DISCONNECT and connects again after the reconnect delay,
+   * keeping everything in flight and queued (a bridge going back to its main address).
+   */
+  reconnect (): void {
+    const socket = this.socket
+    if (socket === undefined || this.currentState !== 'connected') return
+    this.write(DISCONNECT_PACKET)
+    this.dropConnection(socket, undefined, true)
   }
 
   /**
@@ -150,7 +175,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
 
   private open (): void {
     this.currentState = 'connecting'
-    const { host, port } = this.options
+    this.address = this.options.pickAddress?.() ?? { host: this.options.host, port: this.options.port }
+    const { host, port } = this.address
     this.logger.debug(`Client ${this.clientId} connecting to ${host}:${port}.`)
     let socket: net.Socket
     try {
@@ -177,7 +203,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
 
   /** Opens the socket; CONNECT goes out as soon as it (and TLS) is up. */
   private openSocket (): net.Socket {
-    const socket = openSocket(this.options, () => {
+    const socket = openSocket(this.options, this.address.host, this.address.port, () => {
       if (socket !== this.socket) return
       try {
         this.write(encodeConnect(this.options, this.clientId))
@@ -229,7 +255,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
       () => this.dropConnection(socket, new ClientError('PING_TIMEOUT', 'no PINGRESP from the server: the connection is dead')))
     this.keepalive.start()
     const sessionPresent = packet.sessionPresent
-    this.logger.info(`Client ${this.clientId} connected to ${this.options.host}:${this.options.port} (session present: ${String(sessionPresent)}).`)
+    this.logger.info(`Client ${this.clientId} connected to ${this.server} (session present: ${String(sessionPresent)}).`)
     this.incoming.onConnected(sessionPresent)
     this.requests.onConnected(sessionPresent)
     this.outgoing.onConnected(sessionPresent, sendLimits(this.options, props))
@@ -296,7 +322,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     if (error !== undefined) this.report(error)
     this.emit('close')
     if (wasConnected) {
-      this.logger.info(`Client ${this.clientId} lost its connection to ${this.options.host}:${this.options.port}.`)
+      this.logger.info(`Client ${this.clientId} lost its connection to ${this.server}.`)
       this.emit('offline')
     }
     if (this.currentState === 'closed') return

@@ -10,4 +10,5 @@
 export { createClient, MqttClient } from './client'
 export { ClientError, type ClientErrorCode } from './errors'
 export { CLIENT_DEFAULTS, type ClientOptions, type ClientOptionsInput, type ConnectProperties, type WillOptions } from './options'
+export type { PublishSettle } from './outgoing'
 export type { ClientEvents, ClientPublish, ClientState, ClientSubscription, ConnackProperties, DisconnectOptions, SubscribeProperties } from './types'

@@ -69,6 +69,12 @@ export interface ClientOptions {
   useTopicAliases: boolean
   /** MQTT 5 CONNECT properties. */
   properties?: ConnectProperties
+  /** Mark CONNECT as a bridge's (try_private: bit 7 of the MQTT 3.1/3.1.1 protocol level), for servers that know it. */
+  bridgeMarker?: boolean
+  /** Chooses the server for each connection attempt (a bridge's several addresses); host and port when unset. */
+  pickAddress?: () => { host: string, port: number }
+  /** The delay before reconnect attempt `attempt` (1, 2, ...), instead of doubling reconnectPeriodMs. */
+  reconnectDelayMs?: (attempt: number) => number
   logger?: Logger
 }
 

@@ -54,8 +54,14 @@ interface PendingPublish {
   packetId: number
   /** QoS 2: PUBREC received, PUBREL sent, PUBCOMP awaited. */
   released: boolean
-  resolve: () => void
-  reject: (error: Error) => void
+  /** Told once how the message ended; `tag` is given back with it. */
+  settle: PublishSettle
+  tag: number
+}
+
+/** Told once how a message ended: `error` undefined when it was written (QoS 0) or acknowledged (QoS 1/2). */
+export interface PublishSettle {
+  settled (tag: number, error: Error | undefined): void
 }
 
 function toBuffer (payload: ClientPublish['payload']): Buffer {
@@ -81,16 +87,27 @@ export class Outgoing {
   get queuedCount (): number { return this.queue.length }
 
   publish (request: ClientPublish): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.publishSettled(request, { settled: (_tag, error) => { if (error === undefined) resolve(); else reject(error) } }, 0)
+    })
+  }
+
+  /**
+   * publish() without a promise, for callers that send many (a bridge): `settle.settled(tag, error)`
+   * is called once, when the message is written (QoS 0), acknowledged (QoS 1/2) or refused, at
+   * once for a message that cannot be sent at all.
+   */
+  publishSettled (request: ClientPublish, settle: PublishSettle, tag: number): void {
     const version = this.link.protocolVersion
     const qos = request.qos ?? 0
     const retain = request.retain === true
-    if (typeof request.topic !== 'string') return Promise.reject(new ClientError('INVALID_PACKET', 'topic must be a string'))
+    if (typeof request.topic !== 'string') return settle.settled(tag, new ClientError('INVALID_PACKET', 'topic must be a string'))
     const problem = topicNameProblem(request.topic)
-    if (problem !== undefined) return Promise.reject(new ClientError('INVALID_PACKET', `invalid topic "${request.topic}": ${problem}`))
-    if (qos !== 0 && qos !== 1 && qos !== 2) return Promise.reject(new ClientError('INVALID_PACKET', `invalid QoS ${String(qos)}`))
+    if (problem !== undefined) return settle.settled(tag, new ClientError('INVALID_PACKET', `invalid topic "${request.topic}": ${problem}`))
+    if (qos !== 0 && qos !== 1 && qos !== 2) return settle.settled(tag, new ClientError('INVALID_PACKET', `invalid QoS ${String(qos)}`))
     // [MQTT-3.2.2-11] never above the server's Maximum QoS; [MQTT-3.2.2-14] no retain if unavailable
-    if (qos > this.limits.maximumQoS) return Promise.reject(new ClientError('NOT_SUPPORTED', `the server accepts QoS ${this.limits.maximumQoS} at most`, ReasonCode.QoSNotSupported))
-    if (retain && !this.limits.retainAvailable) return Promise.reject(new ClientError('NOT_SUPPORTED', 'the server does not keep retained messages', ReasonCode.RetainNotSupported))
+    if (qos > this.limits.maximumQoS) return settle.settled(tag, new ClientError('NOT_SUPPORTED', `the server accepts QoS ${this.limits.maximumQoS} at most`, ReasonCode.QoSNotSupported))
+    if (retain && !this.limits.retainAvailable) return settle.settled(tag, new ClientError('NOT_SUPPORTED', 'the server does not keep retained messages', ReasonCode.RetainNotSupported))
     let properties: PublishProperties | undefined
     if (version === 5 && request.properties !== undefined) {
       // Aliases belong to one connection: the client assigns them itself (useTopicAliases).
@@ -102,29 +119,22 @@ export class Outgoing {
     try {
       packet = encodePublish(request.topic, payload, qos, retain, false, 1, version, properties)
     } catch (error) {
-      return Promise.reject(new ClientError('INVALID_PACKET', `cannot encode PUBLISH: ${error instanceof Error ? error.message : String(error)}`))
+      return settle.settled(tag, new ClientError('INVALID_PACKET', `cannot encode PUBLISH: ${error instanceof Error ? error.message : String(error)}`))
     }
     if (packet.length > this.limits.maxPacketBytes) {
-      return Promise.reject(new ClientError('PACKET_TOO_LARGE', `PUBLISH of ${packet.length} bytes is over the limit of ${this.limits.maxPacketBytes}`, ReasonCode.PacketTooLarge))
+      return settle.settled(tag, new ClientError('PACKET_TOO_LARGE', `PUBLISH of ${packet.length} bytes is over the limit of ${this.limits.maxPacketBytes}`, ReasonCode.PacketTooLarge))
     }
     if (qos === 0) {
-      if (!this.connected) return Promise.reject(new ClientError('NOT_CONNECTED', 'not connected: a QoS 0 message cannot wait'))
-      return new Promise((resolve, reject) => {
-        this.writeFresh(packet, request.topic, payload, retain, properties, 0, 0, (error) => {
-          if (error) reject(error)
-          else resolve()
-        })
-      })
+      if (!this.connected) return settle.settled(tag, new ClientError('NOT_CONNECTED', 'not connected: a QoS 0 message cannot wait'))
+      this.writeFresh(packet, request.topic, payload, retain, properties, 0, 0, (error) => { settle.settled(tag, error ?? undefined) })
+      return
     }
-    return new Promise((resolve, reject) => {
-      const entry: PendingPublish = { topic: request.topic, payload, qos, retain, properties, packet, packetId: 0, released: false, resolve, reject }
-      if (this.connected && this.queue.length === 0 && this.hasRoom() && this.send(entry)) return
-      if (this.maxQueued > 0 && this.queue.length >= this.maxQueued) {
-        reject(new ClientError('QUEUE_FULL', `${this.queue.length} messages are waiting already`))
-        return
-      }
-      this.queue.push(entry)
-    })
+    const entry: PendingPublish = { topic: request.topic, payload, qos, retain, properties, packet, packetId: 0, released: false, settle, tag }
+    if (this.connected && this.queue.length === 0 && this.hasRoom() && this.send(entry)) return
+    if (this.maxQueued > 0 && this.queue.length >= this.maxQueued) {
+      return settle.settled(tag, new ClientError('QUEUE_FULL', `${this.queue.length} messages are waiting already`))
+    }
+    this.queue.push(entry)
   }
 
   /** PUBACK [MQTT-4.3.2]: a QoS 1 message is done. */
@@ -179,7 +189,7 @@ export class Outgoing {
       for (const entry of entries) {
         this.inflight.delete(entry.packetId)
         this.ids.release(entry.packetId)
-        if (entry.released) entry.resolve()
+        if (entry.released) entry.settle.settled(entry.tag, undefined)
         else this.queue.push(entry)
       }
       for (const entry of waiting) this.queue.push(entry)
@@ -196,18 +206,18 @@ export class Outgoing {
     this.connected = false
     for (const entry of this.inflight.values()) {
       this.ids.release(entry.packetId)
-      entry.reject(error)
+      entry.settle.settled(entry.tag, error)
     }
     this.inflight.clear()
-    for (const entry of this.queue) entry.reject(error)
+    for (const entry of this.queue) entry.settle.settled(entry.tag, error)
     this.queue.clear()
   }
 
   private finish (entry: PendingPublish, reasonCode: number): void {
     this.inflight.delete(entry.packetId)
     this.ids.release(entry.packetId)
-    if (reasonCode >= 0x80) entry.reject(new ClientError('REFUSED', `the server refused the message on "${entry.topic}" with reason code 0x${reasonCode.toString(16)}`, reasonCode))
-    else entry.resolve()
+    if (reasonCode >= 0x80) entry.settle.settled(entry.tag, new ClientError('REFUSED', `the server refused the message on "${entry.topic}" with reason code 0x${reasonCode.toString(16)}`, reasonCode))
+    else entry.settle.settled(entry.tag, undefined)
     this.drain()
   }
 
@@ -220,7 +230,7 @@ export class Outgoing {
     while (this.connected && this.queue.length > 0 && this.hasRoom()) {
       const entry = this.queue.shift() as PendingPublish
       if (entry.packet.length > this.limits.maxPacketBytes) {
-        entry.reject(new ClientError('PACKET_TOO_LARGE', `PUBLISH of ${entry.packet.length} bytes is over the server's limit of ${this.limits.maxPacketBytes}`, ReasonCode.PacketTooLarge))
+        entry.settle.settled(entry.tag, new ClientError('PACKET_TOO_LARGE', `PUBLISH of ${entry.packet.length} bytes is over the server's limit of ${this.limits.maxPacketBytes}`, ReasonCode.PacketTooLarge))
         continue
       }
       if (!this.send(entry)) {

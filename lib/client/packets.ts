@@ -34,6 +34,8 @@ export function encodeConnect (options: ClientOptions, clientId: string): Buffer
     clean: options.cleanSession,
     keepalive: options.keepaliveSec
   }
+  // try_private: mqtt-packet sets bit 7 of the protocol level; MQTT 5 has no such bit.
+  if (options.bridgeMarker === true && version !== 5) (packet as mqttPacket.IConnectPacket & { bridgeMode: boolean }).bridgeMode = true
   if (options.username !== undefined) packet.username = options.username
   if (options.password !== undefined) packet.password = toBuffer(options.password)
   const will = options.will

@@ -5,7 +5,8 @@ export class Backoff {
   private attempt = 0
   private timer: NodeJS.Timeout | undefined
 
-  constructor (private readonly firstMs: number, private readonly maxMs: number) {}
+  /** `delayFor` replaces the doubling when given (a bridge's jittered backoff). */
+  constructor (private readonly firstMs: number, private readonly maxMs: number, private readonly delayFor?: (attempt: number) => number) {}
 
   get enabled (): boolean { return this.firstMs > 0 }
   get pending (): boolean { return this.timer !== undefined }
@@ -15,7 +16,7 @@ export class Backoff {
     if (!this.enabled) return undefined
     this.cancel()
     this.attempt++
-    const delayMs = Math.min(this.firstMs * 2 ** Math.min(this.attempt - 1, 30), Math.max(this.maxMs, this.firstMs))
+    const delayMs = this.delayFor !== undefined ? this.delayFor(this.attempt) : Math.min(this.firstMs * 2 ** Math.min(this.attempt - 1, 30), Math.max(this.maxMs, this.firstMs))
     this.timer = setTimeout(() => {
       this.timer = undefined
       retry()

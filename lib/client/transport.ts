@@ -3,9 +3,8 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { ClientOptions } from './options'
 
-/** Starts connecting; `onReady` runs once the socket (and the TLS handshake) is up. */
-export function openSocket (options: ClientOptions, onReady: () => void): net.Socket {
-  const { host, port } = options
+/** Starts connecting to host:port; `onReady` runs once the socket (and the TLS handshake) is up. */
+export function openSocket (options: ClientOptions, host: string, port: number, onReady: () => void): net.Socket {
   let socket: net.Socket
   if (options.tls !== undefined) {
     // SNI needs a host name; an IP address is not allowed there (RFC 6066, 3).

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors'
 import type { LogLevel } from '../logger'
 import { type BrokerOptions, type ListenerOptions, type ListenerTlsOptions, resolveOptions } from '../options'
 import type { ListenerProtocol } from '../transport/listeners'
+import { type BridgeSections, finishBridges, isBridgeWord, readBridgeWord } from './bridge-words'
 import { type ConfLine, describeFsError, readConfFile } from './lines'
 import { addLogDestination, addLogType, type LogDestination, type LogFileDestination, readTimestampFormat } from './logging'
 import { readAclFile } from '../auth/acl-file'
@@ -54,6 +55,7 @@ interface ConfState {
   allowAnonymous?: boolean
   /** A security word (password_file, acl_file, allow_anonymous, ...) was read: per_listener_settings may no longer change. */
   securitySeen: boolean
+  bridges: BridgeSections
 }
 
 type WordHandler = (state: ConfState, line: ConfLine, isMainFile: boolean) => void
@@ -252,6 +254,7 @@ const WORDS: Record<string, WordHandler> = {
   // Roost's own words (Mosquitto has neither): a file that uses them is for Roost only.
   connect_timeout: option('connectTimeoutSec', (line) => parseInteger(line)),
   incomplete_packet_timeout: option('incompletePacketTimeoutSec', (line) => parseInteger(line)),
+  bridge_split_horizon: option('bridgeSplitHorizon', parseBoolean),
   log_type (state, line) {
     state.conf.logTypes ??= new Set()
     addLogType(state.conf.logTypes, line, singleValue(line))
@@ -327,6 +330,8 @@ function readInto (state: ConfState, file: string, isMainFile: boolean): void {
     const handler = Object.prototype.hasOwnProperty.call(WORDS, line.word) ? WORDS[line.word] : undefined
     if (handler !== undefined) {
       handler(state, line, isMainFile)
+    } else if (isBridgeWord(line.word)) {
+      readBridgeWord(state.bridges, line)
     } else if (NOT_YET_SUPPORTED_WORDS.has(line.word)) {
       throw new ConfigError(`'${line.word}' is not supported yet`, line.source)
     } else {
@@ -337,9 +342,10 @@ function readInto (state: ConfState, file: string, isMainFile: boolean): void {
 
 /** Reads a mosquitto.conf file (and its include_dir files). Throws ConfigError naming file:line. */
 export function readMosquittoConf (file: string): MosquittoConf {
-  const state: ConfState = { conf: { options: {}, definesListener: false, files: [] }, listeners: [], listenerSources: [], securitySeen: false }
+  const state: ConfState = { conf: { options: {}, definesListener: false, files: [] }, listeners: [], listenerSources: [], securitySeen: false, bridges: { bridges: [], sources: [] } }
   readInto(state, file, true)
   const { conf } = state
+  if (state.bridges.bridges.length > 0) conf.options.bridges = finishBridges(state.bridges)
   const listeners: ListenerOptions[] = []
   const sources: string[] = []
   if (state.defaultListener !== undefined) {

@@ -1,5 +1,5 @@
 // The one admission step every message passes before the router, whatever way it came in: a
-// client's PUBLISH, a Last Will, the in-process API (and bridges and cluster peers after them).
+// client's PUBLISH, a Last Will, the in-process API, a bridge's inbound messages (and cluster peers after them).
 // A rule added here holds for all of them. Each way in only words the refusal its own way: a
 // PUBACK/PUBREC reason code or a DISCONNECT, a log line for a will, an error thrown in process.
 //

@@ -259,7 +259,7 @@ describe('mosquitto.conf errors name file:line', () => {
     ['a negative max_inflight_bytes (schema)', 'max_inflight_bytes -1\n', "1: 'max_inflight_bytes -1': maxInflightBytes must be >= 0"],
     ['upgrade_outgoing_qos that is not a boolean', 'upgrade_outgoing_qos always\n', "1: 'upgrade_outgoing_qos' must be true or false, not 'always'"],
     ['maximum_qos out of range (schema)', 'maximum_qos 3\n', "1: 'maximum_qos 3': maxQos must be equal to one of the allowed values"],
-    ['a bridge', 'connection remote\naddress 10.0.0.1\n', "1: 'connection' is not supported yet"],
+    ['a bridge bound to an interface', 'connection remote\naddress 10.0.0.1\nbridge_bind_address 10.0.0.2\n', "3: 'bridge_bind_address' is not supported yet"],
     ['psk_hint without psk_file', 'psk_hint roost\n', "1: listener 1883: TLS has psk_hint but no psk_file to take the keys from"],
     ['a missing acl_file', 'acl_file /etc/mosquitto/no-such-acl\n', "1: cannot read acl_file '/etc/mosquitto/no-such-acl': no such file or directory"],
     ['a mount_point before any listener', 'mount_point site/\n', "1: 'mount_point' must follow a 'listener' line"],

@@ -98,8 +98,8 @@ export async function collect<T> (emitter: EventEmitter, event: string, count: n
 
 export interface Mosquitto {
   port: number
-  /** Kills the broker and waits until it is gone. */
-  stop: () => Promise<void>
+  /** Kills the broker (SIGKILL unless told; SIGTERM lets it save its persistence file) and waits until it is gone. */
+  stop: (signal?: NodeJS.Signals) => Promise<void>
   /** Starts it again on the same port with the same configuration. */
   start: () => Promise<void>
 }
@@ -127,12 +127,12 @@ export async function startMosquitto (dir: string, extraLines: string[] = [], po
       await Promise.race([waitForPort(chosen), exited])
       exited.catch(() => {})
     },
-    async stop () {
+    async stop (signal: NodeJS.Signals = 'SIGKILL') {
       const running = child
       child = undefined
       if (running === undefined || running.exitCode !== null) return
       const exited = once(running, 'exit')
-      running.kill('SIGKILL')
+      running.kill(signal)
       await exited
     }
   }
