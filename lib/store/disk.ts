@@ -17,7 +17,7 @@ import { lockStore, StoreOpenError } from './lock'
 import { RECORD, encodeEntry, encodeKeyed, encodeKeyedNumber, encodeKeyedString, encodeMessage, encodeRetainedSet, encodeSessionSaved, encodeSubscriptionSaved } from './record-codec'
 import { type Recovery, recoverStore } from './recovery'
 import type { InflightEntry, QueuedEntry, SessionRecord, StoredState, StoredSubscription } from './records'
-import { freeze, type FrozenState, writeAll, writeSnapshot } from './snapshot'
+import { freeze, type FrozenState, writeSnapshot } from './snapshot'
 import type { Store, StoreHealth } from './store'
 
 /** `persistence_sync`: when records reach the disk (Roost's own word). */
@@ -41,6 +41,14 @@ export interface DiskStoreOptions {
 
 /** After a write error: how long to wait before writing a fresh snapshot again. */
 const RETRY_MS = 10_000
+/** How long records that no acknowledgement waits for may gather before they are written. */
+const RECORD_DELAY_MS = 5
+
+/** writeSync may write less than asked: goes on until every byte is out. */
+function writeFully (fd: number, bytes: Buffer): void {
+  let offset = 0
+  while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset)
+}
 
 export class DiskStore implements Store {
   readonly retained: RetainedStore
@@ -61,6 +69,7 @@ export class DiskStore implements Store {
   private snapshotBytes = 0
   private writing = false
   private flushScheduled = false
+  private timerArmed = false
   private compacting = false
   private compactRequested = false
   private notBeforeMs = 0
@@ -230,10 +239,18 @@ export class DiskStore implements Store {
 
   private changed (): void {
     this.changesSinceSync++
-    if (!this.flushScheduled && !this.writing) {
-      this.flushScheduled = true
-      setImmediate(this.flushNow)
-    }
+    if (!this.timerArmed && !this.flushScheduled && !this.writing) this.armTimer()
+  }
+
+  /** Records nobody waits for go out within RECORD_DELAY_MS, many to a write. */
+  private armTimer (): void {
+    this.timerArmed = true
+    setTimeout(this.flushFromTimer, RECORD_DELAY_MS)
+  }
+
+  private readonly flushFromTimer = (): void => {
+    this.timerArmed = false
+    if (!this.flushScheduled) this.flushNow()
   }
 
   private readonly commitDurable = (done: () => void): void => {
@@ -270,11 +287,20 @@ export class DiskStore implements Store {
       this.finishBatch(waiters, frozen)
       return
     }
+    // Into the page cache at once (a short copy, cheaper than a trip through the thread pool);
+    // only the sync, which waits for the disk, runs off the event loop.
+    try {
+      writeFully(fd, data.bytes())
+    } catch (error) {
+      this.batchWritten(error as Error, data, waiters, frozen)
+      return
+    }
+    if (!sync) {
+      this.batchWritten(null, data, waiters, frozen)
+      return
+    }
     this.writing = true
-    writeAll(fd, data.bytes(), (error) => {
-      if (error !== null || !sync) this.batchWritten(error, data, waiters, frozen)
-      else fdatasync(fd, (syncError) => { this.batchWritten(syncError, data, waiters, frozen) })
-    })
+    fdatasync(fd, (syncError) => { this.batchWritten(syncError, data, waiters, frozen) })
   }
 
   private batchWritten (error: Error | null, data: FrameWriter, waiters: Array<() => void>, frozen: FrozenState | undefined): void {
@@ -293,7 +319,8 @@ export class DiskStore implements Store {
     this.releaseWaiters(waiters)
     this.image.sweep()
     if (frozen !== undefined) this.startCompaction(frozen)
-    if (this.active.length > 0 || this.waiters.length > 0 || this.syncRequested) this.schedule()
+    if (this.waiters.length > 0 || this.syncRequested) this.schedule()
+    else if (this.active.length > 0 && !this.timerArmed) this.armTimer()
   }
 
   private releaseWaiters (waiters: Array<() => void>): void {

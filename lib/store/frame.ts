@@ -48,7 +48,7 @@ export class FrameWriter {
     buf[start] = MAGIC_0
     buf[start + 1] = MAGIC_1
     buf.writeUInt32LE(this.pos - start - FRAME_HEADER_BYTES, start + 6)
-    buf.writeUInt32LE(crc32(buf.subarray(start + 6, this.pos)), start + 2)
+    buf.writeUInt32LE(crc32(buf, start + 6, this.pos), start + 2)
   }
 
   /** Drops the frame begun last (its fields could not be encoded). */
@@ -150,7 +150,7 @@ function frameAt (buf: Buffer, pos: number): number {
   const length = buf.readUInt32LE(pos + 6)
   const end = pos + FRAME_HEADER_BYTES + length
   if (length === 0 || length > MAX_BODY_BYTES || end > buf.length) return -1
-  return crc32(buf.subarray(pos + 6, end)) === buf.readUInt32LE(pos + 2) ? end : -1
+  return crc32(buf, pos + 6, end) === buf.readUInt32LE(pos + 2) ? end : -1
 }
 
 /**

@@ -93,7 +93,7 @@ export function writeSnapshot (state: FrozenState, tempPath: string, finalPath: 
 }
 
 /** fs.write may write less than asked: goes on until every byte is out. */
-export function writeAll (fd: number, bytes: Buffer, done: (error: Error | null) => void): void {
+function writeAll (fd: number, bytes: Buffer, done: (error: Error | null) => void): void {
   if (bytes.length === 0) { done(null); return }
   write(fd, bytes, 0, bytes.length, null, (error, written) => {
     if (error !== null) done(error)
