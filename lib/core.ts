@@ -124,7 +124,8 @@ export class BrokerCore implements BrokerContext, SysSource {
       sharedSubscriptions: this.router.trie.sharedSize,
       retained: retained.size,
       storedMessages: retained.size + held.messages,
-      storedBytes: retained.bytes + held.bytes
+      storedBytes: retained.bytes + held.bytes,
+      disk: this.store.health?.()
     }
   }
 }

@@ -4,11 +4,11 @@
 // directory. Clients: MQTT.js (v4 and v5) and the raw test client.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { createBroker } from '../../lib'
+import { createBroker, sysTopics } from '../../lib'
 import { DiskStore, type DiskStoreOptions } from '../../lib/store/disk'
 import { StoreOpenError } from '../../lib/store/lock'
 import { RecordingLogger, startBroker } from '../helpers/broker'
@@ -155,4 +155,46 @@ test('compaction keeps the files bounded while retained messages are overwritten
   await sub.client.subscribeAsync('r/7', { qos: 1 })
   const kept = await sub.next()
   assert.equal(kept.payload, `99 ${payload}`)
+})
+
+test('$SYS/broker/store/disk/... shows the store: its sync mode, its bytes, and whether it writes', async (t) => {
+  const dir = tempDir(t)
+  const h = await startBroker(t, { persistence: true, persistenceLocation: dir, sysIntervalSec: 1 })
+  const pub = await h.client({ clientId: 'pub' })
+  pub.send(publishPacket('kept', 'x', 1, { messageId: 1, retain: true }))
+  await pub.expectPacket({ cmd: 'puback', messageId: 1 })
+  const watcher = await connectV5(t, h.port, { clientId: 'watcher' })
+  await watcher.client.subscribeAsync('$SYS/broker/store/disk/#', { qos: 0 })
+  const seen = new Map<string, string>()
+  // The first values are the retained ones from the start; the bytes go up on a later tick.
+  for (let i = 0; i < 20 && !(Number(seen.get('$SYS/broker/store/disk/bytes')) > 0); i++) {
+    const message = await watcher.next()
+    seen.set(message.topic, message.payload)
+  }
+  assert.equal(seen.get('$SYS/broker/store/disk/sync'), 'always')
+  assert.equal(seen.get('$SYS/broker/store/disk/state'), 'writing')
+  assert.ok(Number(seen.get('$SYS/broker/store/disk/bytes')) > 0, JSON.stringify([...seen]))
+  assert.equal(seen.get('$SYS/broker/store/disk/last compaction'), '0')
+})
+
+test('when the disk fails, the broker says so once, keeps acknowledging from memory, and $SYS shows it', async (t) => {
+  const dir = tempDir(t)
+  const log = new RecordingLogger()
+  const store = new DiskStore({ directory: dir, logger: log })
+  const h = await startBroker(t, {}, { store, logger: log })
+  // The log's descriptor swapped for a read-only one under the store: every write fails as on a broken disk.
+  const inside = store as unknown as { fd: number | undefined }
+  closeSync(inside.fd as number)
+  inside.fd = openSync('/dev/null', 'r')
+  const pub = await h.client({ clientId: 'pub' })
+  for (const messageId of [1, 2, 3]) {
+    pub.send(publishPacket('t', 'x', 1, { messageId, retain: true }))
+    await pub.expectPacket({ cmd: 'puback', messageId })
+  }
+  const failures = log.lines.filter((line) => line.includes('write failed'))
+  assert.equal(failures.length, 1, log.lines.join('\n'))
+  assert.match(failures[0] as string, /serving from memory/)
+  assert.match(store.health().failure ?? '', /EBADF/)
+  assert.equal(h.broker.retainedCount, 1)
+  assert.match(sysTopics(h.broker.statsSnapshot()).get('$SYS/broker/store/disk/state') ?? '', /^failing: /)
 })
