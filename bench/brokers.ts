@@ -18,6 +18,8 @@ export interface RunningBroker {
   readonly name: BrokerName
   readonly pid: number
   readonly port: number
+  /** From spawning the process to its port accepting connections (a store loaded before that). */
+  readonly startedInMs: number
   stop (): Promise<void>
 }
 
@@ -63,7 +65,7 @@ async function roostCommand (conf: string): Promise<string[]> {
 const BUNDLE = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', packages: 'external', logLevel: 'warning' } as const
 
 /** The settings every broker gets, in mosquitto.conf words (Roost reads the same file). */
-function confText (port: number, forMosquitto: boolean): string {
+function confText (port: number, forMosquitto: boolean, extraConf: readonly string[]): string {
   return [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
@@ -72,27 +74,33 @@ function confText (port: number, forMosquitto: boolean): string {
     // No broker writes a log line per connection while it is being measured.
     'log_dest none',
     ...(forMosquitto ? ['set_tcp_nodelay true', 'persistence false'] : []),
+    ...extraConf,
     ''
   ].join('\n')
 }
 
-/** Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`. */
-export async function startBroker (name: BrokerName, nodeFlags: string[] = []): Promise<RunningBroker> {
-  return await launch(name, nodeFlags)
+/**
+ * Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`; `extraConf`
+ * lines (mosquitto.conf words, e.g. persistence) follow the common ones, so they win.
+ */
+export async function startBroker (name: BrokerName, nodeFlags: string[] = [], extraConf: readonly string[] = []): Promise<RunningBroker> {
+  return await launch(name, nodeFlags, extraConf)
 }
 
-async function launch (name: BrokerName, nodeFlags: string[]): Promise<RunningBroker> {
+async function launch (name: BrokerName, nodeFlags: string[], extraConf: readonly string[]): Promise<RunningBroker> {
   const port = await freePort()
   let child: ChildProcess
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
   const conf = path.join(tempDir, 'broker.conf')
-  writeFileSync(conf, confText(port, name === 'mosquitto'))
+  writeFileSync(conf, confText(port, name === 'mosquitto', extraConf))
+  const command = name === 'roost' ? await roostCommand(conf) : []
+  const spawnedMs = Date.now()
   if (name === 'mosquitto') {
     child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   } else if (name === 'aedes') {
     child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'bench/servers/aedes-server.js'), String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   } else {
-    child = spawn(process.execPath, [...nodeFlags, ...await roostCommand(conf)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+    child = spawn(process.execPath, [...nodeFlags, ...command], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   }
   let stderr = ''
   // Kept for the error message if the broker does not start; only the tail, whatever it logs.
@@ -113,7 +121,7 @@ async function launch (name: BrokerName, nodeFlags: string[]): Promise<RunningBr
     await stop()
     throw new Error(`${name} did not start: ${(error as Error).message}${stderr === '' ? '' : `\n${stderr}`}`)
   }
-  return { name, pid: child.pid as number, port, stop }
+  return { name, pid: child.pid as number, port, startedInMs: Date.now() - spawnedMs, stop }
 }
 
 async function waitForPort (port: number, child: ChildProcess): Promise<void> {
@@ -126,7 +134,8 @@ async function waitForPort (port: number, child: ChildProcess): Promise<void> {
       socket.once('error', () => resolve(false))
     })
     if (open) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Often enough that a restart time read from this is not rounded up much.
+    await new Promise((resolve) => setTimeout(resolve, 10))
   }
   throw new Error(`port ${port} not open after ${START_TIMEOUT_MS} ms`)
 }

@@ -23,6 +23,8 @@ export interface FlowPlan {
   window: number
   /** Most QoS 1/2 messages each publisher has unacknowledged by the broker. */
   inflightPerPublisher: number
+  /** Subscribers keep their sessions (clean session false), so a durable broker stores what it delivers. */
+  persistentSubscribers?: boolean
 }
 
 interface Publisher {
@@ -53,7 +55,7 @@ export class Flow {
   async open (tag: string): Promise<void> {
     const { plan } = this
     for (let i = 0; i < plan.subscribers; i++) {
-      const client = await WireClient.connect(plan.port, `${tag}-sub-${i}`)
+      const client = await WireClient.connect(plan.port, `${tag}-sub-${i}`, plan.persistentSubscribers !== true)
       await client.subscribe(plan.filter, plan.qos)
       client.onPacket = (type, flags, data, start) => {
         if (type === PUBLISH) {

@@ -38,9 +38,9 @@ export class WireClient {
   }
 
   /** Opens a TCP connection, sends CONNECT and waits for a successful CONNACK. */
-  static async connect (port: number, clientId: string): Promise<WireClient> {
+  static async connect (port: number, clientId: string, clean = true): Promise<WireClient> {
     const client = await WireClient.open(port)
-    await client.request(connectPacket(clientId), CONNACK)
+    await client.request(connectPacket(clientId, clean), CONNACK)
     return client
   }
 

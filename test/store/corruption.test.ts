@@ -12,17 +12,9 @@ import { FieldReader, FRAME_HEADER_BYTES, readFrames } from '../../lib/store/fra
 import { decodeRecord, type RecordSink } from '../../lib/store/record-codec'
 import type { Message } from '../../lib/types'
 import { RecordingLogger } from '../helpers/broker'
+import { seededRandom } from '../engine/bad-input/prng'
 
 const TOPICS = 150
-
-/** A deterministic generator, so a failure can be replayed from its seed. */
-function random (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0
-    return state / 0x100000000
-  }
-}
 
 function retainedMessage (i: number): Message {
   return { id: i + 1, topic: `kept/${i}`, payload: Buffer.from(`payload ${i} `.repeat(1 + (i % 5))), qos: 1, retain: true }
@@ -81,7 +73,7 @@ for (const kind of ['log', 'snapshot'] as const) {
     const file = await pristineStore(pristineDir, kind === 'snapshot')
     const pristine = readFileSync(file)
     const records = recordsOf(pristine)
-    const next = random(kind === 'log' ? 12 : 34)
+    const next = seededRandom(kind === 'log' ? 12 : 34)
     const trialDir = path.join(root, 'trial')
     for (let trial = 0; trial < 500; trial++) {
       const offset = Math.floor(next() * records[records.length - 1]!.end)
@@ -117,7 +109,7 @@ test('a log cut short at 100 random lengths opens with every whole record before
   const file = await pristineStore(path.join(root, 'pristine'), false)
   const pristine = readFileSync(file)
   const records = recordsOf(pristine)
-  const next = random(56)
+  const next = seededRandom(56)
   const trialDir = path.join(root, 'trial')
   for (let trial = 0; trial < 100; trial++) {
     const length = Math.floor(next() * pristine.length)

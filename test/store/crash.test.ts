@@ -11,18 +11,11 @@ import path from 'node:path'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
 import { freePort, ROOT, runCommand, startRoost, type RoostProcess } from '../cli/helpers'
+import { seededRandom } from '../engine/bad-input/prng'
 
 const KILLS = 22
 /** Bounds on every wait, so a broken run fails instead of hanging; never a timing assertion. */
 const DRAIN_MS = 60_000
-
-function random (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0
-    return state / 0x100000000
-  }
-}
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
@@ -47,7 +40,7 @@ test(`SIGKILL ${KILLS} times under QoS 1 and 2 load: every acknowledged message 
   const conf = path.join(dir, 'roost.conf')
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/data/`,
     'max_queued_messages 0', 'sys_interval 0', ''].join('\n'))
-  const next = random(20261203)
+  const next = seededRandom(20261203)
   let roost: RoostProcess | undefined
   const start = async (): Promise<void> => {
     roost = startRoost(['-c', conf], ROOT, path.join(ROOT, 'bin', 'roost.js'))
