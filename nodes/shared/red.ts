@@ -38,6 +38,8 @@ export interface RedApi {
     getNode: (id: string) => unknown
   }
   _: (key: string, substitutions?: Record<string, unknown>) => string
+  /** The runtime's settings; `userDir` is where Node-RED keeps its files (absent in some test runtimes). */
+  settings?: { userDir?: unknown }
   /** The editor's HTTP server (absent when Node-RED runs without the editor). */
   httpAdmin?: {
     get: (path: string, ...handlers: Array<(request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void>) => void
