@@ -306,7 +306,7 @@ export class DiskStore implements Store {
   private batchWritten (error: Error | null, data: FrameWriter, waiters: Array<() => void>, frozen: FrozenState | undefined): void {
     this.writing = false
     if (error !== null) {
-      this.fail(error, frozen !== undefined)
+      this.fail(error, false)
       frozen = undefined
     } else {
       this.logBytes += data.length
