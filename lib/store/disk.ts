@@ -44,6 +44,15 @@ const RETRY_MS = 10_000
 /** How long records that no acknowledgement waits for may gather before they are written. */
 const RECORD_DELAY_MS = 5
 
+/**
+ * Makes a directory's entries durable: a new log file (or a renamed snapshot) must survive a power
+ * cut once records in it are acknowledged, and fdatasync on the file does not cover its name.
+ */
+function syncDirectory (directory: string): void {
+  const fd = openSync(directory, 'r')
+  try { fsyncSync(fd) } finally { closeSync(fd) }
+}
+
 /** writeSync may write less than asked: goes on until every byte is out. */
 function writeFully (fd: number, bytes: Buffer): void {
   let offset = 0
@@ -102,6 +111,7 @@ export class DiskStore implements Store {
       recovery = recoverStore(this.files, this.image, this.logger)
       this.logSeq = recovery.lastSeq + 1
       this.fd = openSync(this.files.logPath(this.logSeq), 'a')
+      syncDirectory(directory)
     } catch (error) {
       this.unlock?.()
       this.unlock = undefined
@@ -351,6 +361,7 @@ export class DiskStore implements Store {
     let fd: number
     try {
       fd = openSync(this.files.logPath(seq), 'a')
+      syncDirectory(this.options.directory)
     } catch (error) {
       this.fail(error as Error, true)
       return
@@ -380,8 +391,7 @@ export class DiskStore implements Store {
   /** Snapshots and logs folded into snapshot `seq` go; the directory entry changes are synced. */
   private removeBefore (seq: number): void {
     try {
-      const dir = openSync(this.options.directory, 'r')
-      try { fsyncSync(dir) } finally { closeSync(dir) }
+      syncDirectory(this.options.directory)
       for (const file of this.files.list()) if (file.seq < seq) unlinkSync(file.path)
     } catch (error) {
       this.logger.warning(`Store ${this.options.directory}: old files could not be removed: ${(error as Error).message}.`)
