@@ -63,10 +63,12 @@ async function run (bridging: 'roost' | 'mosquitto', messages: number): Promise<
   let local: RunningBroker | undefined
   const clients: MqttClient[] = []
   try {
-    local = await startBroker(bridging, [], false, false, [
-      'connection bench', `address 127.0.0.1:${remote.port}`, 'remote_clientid bench-bridge', 'cleansession true',
-      'restart_timeout 1', 'notifications false', 'topic bench/# out 1'
-    ])
+    local = await startBroker(bridging, {
+      extraConf: [
+        'connection bench', `address 127.0.0.1:${remote.port}`, 'remote_clientid bench-bridge', 'cleansession true',
+        'restart_timeout 1', 'notifications false', 'topic bench/# out 1'
+      ]
+    })
     const subscriber = await connect(remote.port, 'bench-sub')
     clients.push(subscriber)
     await subscriber.subscribeAsync(`${TOPIC}/#`, { qos: 1 })

@@ -18,6 +18,8 @@ export interface RunningBroker {
   readonly name: BrokerName
   readonly pid: number
   readonly port: number
+  /** From spawning the process to its port accepting connections (a store loaded before that). */
+  readonly startedInMs: number
   stop (): Promise<void>
 }
 
@@ -86,9 +88,9 @@ function benchCertificate (): BenchCertificate {
 /**
  * The settings every broker gets, in mosquitto.conf words (Roost reads the same file). With a
  * WebSocket port the clients use that listener; the TCP one stays, as Mosquitto 2.0 will not start
- * with WebSocket listeners alone. `extraLines` come last (a bridge section).
+ * with WebSocket listeners alone. `extraConf` lines come last, so they win (persistence, a bridge).
  */
-function confText (port: number, forMosquitto: boolean, secure: boolean, webSocketPort: number | undefined, extraLines: readonly string[]): string {
+function confText (port: number, forMosquitto: boolean, secure: boolean, webSocketPort: number | undefined, extraConf: readonly string[]): string {
   const tls = secure ? benchCertificate() : undefined
   return [
     `listener ${port} 127.0.0.1`,
@@ -100,7 +102,7 @@ function confText (port: number, forMosquitto: boolean, secure: boolean, webSock
     // No broker writes a log line per connection while it is being measured.
     'log_dest none',
     ...(forMosquitto ? ['set_tcp_nodelay true', 'persistence false'] : []),
-    ...extraLines,
+    ...extraConf,
     ''
   ].join('\n')
 }
@@ -109,21 +111,35 @@ function confText (port: number, forMosquitto: boolean, secure: boolean, webSock
  * Starts a broker; `nodeFlags` (for Roost and Aedes) go to Node, e.g. `--cpu-prof`. With `secure`
  * its listener speaks TLS (Mosquitto's and Roost's certfile/keyfile; Aedes behind a tls server).
  * With `webSocket` the port it returns is a `protocol websockets` listener (Aedes: ws's stream
- * adapter, as websocket-stream is not installed). `extraLines` are appended to the mosquitto.conf
- * both Roost and Mosquitto read (a bridge section).
+ * adapter, as websocket-stream is not installed). `extraConf` lines (mosquitto.conf words:
+ * persistence, a bridge section) follow the common ones, so they win.
  */
-export async function startBroker (name: BrokerName, nodeFlags: string[] = [], secure = false, webSocket = false, extraLines: readonly string[] = []): Promise<RunningBroker> {
-  return await launch(name, nodeFlags, secure, webSocket, extraLines)
+/** How a bench broker is started; every field is optional. */
+export interface BrokerSetup {
+  /** Flags for Node (Roost and Aedes), e.g. `--cpu-prof`. */
+  nodeFlags?: string[]
+  /** The clients' listener speaks TLS. */
+  secure?: boolean
+  /** The clients' listener speaks MQTT over WebSockets. */
+  webSocket?: boolean
+  /** mosquitto.conf lines after the common ones. */
+  extraConf?: readonly string[]
 }
 
-async function launch (name: BrokerName, nodeFlags: string[], secure: boolean, webSocket: boolean, extraLines: readonly string[]): Promise<RunningBroker> {
+export async function startBroker (name: BrokerName, setup: BrokerSetup = {}): Promise<RunningBroker> {
+  return await launch(name, setup)
+}
+
+async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSocket = false, extraConf = [] }: BrokerSetup): Promise<RunningBroker> {
   const tcpPort = await freePort()
   const webSocketPort = webSocket ? await freePort() : undefined
   const port = webSocketPort ?? tcpPort
   let child: ChildProcess
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-'))
   const conf = path.join(tempDir, 'broker.conf')
-  writeFileSync(conf, confText(tcpPort, name === 'mosquitto', secure, webSocketPort, extraLines))
+  writeFileSync(conf, confText(tcpPort, name === 'mosquitto', secure, webSocketPort, extraConf))
+  const command = name === 'roost' ? await roostCommand(conf) : []
+  const spawnedMs = Date.now()
   if (name === 'mosquitto') {
     child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   } else if (name === 'aedes') {
@@ -131,7 +147,7 @@ async function launch (name: BrokerName, nodeFlags: string[], secure: boolean, w
     const args = webSocket ? [String(port), '--websockets'] : [String(port), ...(tls === undefined ? [] : [tls.certfile, tls.keyfile])]
     child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'bench/servers/aedes-server.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   } else {
-    child = spawn(process.execPath, [...nodeFlags, ...await roostCommand(conf)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+    child = spawn(process.execPath, [...nodeFlags, ...command], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   }
   let stderr = ''
   // Kept for the error message if the broker does not start; only the tail, whatever it logs.
@@ -152,7 +168,7 @@ async function launch (name: BrokerName, nodeFlags: string[], secure: boolean, w
     await stop()
     throw new Error(`${name} did not start: ${(error as Error).message}${stderr === '' ? '' : `\n${stderr}`}`)
   }
-  return { name, pid: child.pid as number, port, stop }
+  return { name, pid: child.pid as number, port, startedInMs: Date.now() - spawnedMs, stop }
 }
 
 async function waitForPort (port: number, child: ChildProcess): Promise<void> {
@@ -165,7 +181,8 @@ async function waitForPort (port: number, child: ChildProcess): Promise<void> {
       socket.once('error', () => resolve(false))
     })
     if (open) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Often enough that a restart time read from this is not rounded up much.
+    await new Promise((resolve) => setTimeout(resolve, 10))
   }
   throw new Error(`port ${port} not open after ${START_TIMEOUT_MS} ms`)
 }

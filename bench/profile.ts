@@ -2,7 +2,9 @@
 // with the bench's generator, and prints the functions with the most self time.
 //
 //   node --import tsx bench/profile.ts fanIn [fanOut qos1 ...]
+//   PROFILE_CONF='persistence true;persistence_location /tmp/p' node --import tsx bench/profile.ts qos1Durable
 //
+// PROFILE_CONF: mosquitto.conf lines (separated by ';') added to the bench's own.
 // The .cpuprofile files stay in dist/bench/profiles/ for a closer look (Chrome DevTools).
 import { fork } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -43,7 +45,8 @@ async function main (): Promise<void> {
       rmSync(path.join(dir, scenario), { recursive: true, force: true })
       const secure = isTlsScenario(scenario)
       const webSocket = isWebSocketScenario(scenario)
-      const broker = await startBroker('roost', ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, scenario)}`], secure, webSocket)
+      const extraConf = (process.env.PROFILE_CONF ?? '').split(';').map((line) => line.trim()).filter((line) => line !== '')
+      const broker = await startBroker('roost', { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, scenario)}`], secure, webSocket, extraConf })
       const job: Job = { scenario, port: broker.port, pid: broker.pid, secure, webSocket, timing }
       const result = await new Promise<ScenarioResult>((resolve, reject) => {
         generator.once('message', (reply: { ok: boolean, result?: ScenarioResult, error?: string }) => {

@@ -5,7 +5,7 @@
 // BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
 // BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
 // BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections,
-//                        tlsHandshakes, tlsQos0, tlsQos1, wsConnections, wsQos0, wsQos1, nodeRed, bridge)
+//                        tlsHandshakes, tlsQos0, tlsQos1, wsConnections, wsQos0, wsQos1, nodeRed, bridge, durable)
 // BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
 // BENCH_LATENCY_SEC=n    length of the latency scenario
 // BENCH_CONNECTIONS=n    clients in the connections scenario (default 50,000, the most the
@@ -24,6 +24,7 @@ import { markdown, type ReportInput, readmeSummary, type Results, svgChart } fro
 import { type BridgeBenchResult, measureBridges } from './bridge-throughput'
 import type { NodeRedResult } from './nodes-throughput'
 import { NODE_RED_SCENARIO, scenarioRows } from './scenarios'
+import { DURABLE_SCENARIO, durableSizes, measureDurable } from './durable'
 
 const quick = process.env.BENCH_QUICK === '1'
 
@@ -132,7 +133,7 @@ class Generator {
 async function measure (generator: Generator, name: BrokerName, scenario: ScenarioName, plan: Timing): Promise<ScenarioResult | string> {
   const secure = isTlsScenario(scenario)
   const webSocket = isWebSocketScenario(scenario)
-  const broker = await startBroker(name, [], secure, webSocket)
+  const broker = await startBroker(name, { secure, webSocket })
   try {
     return await generator.run({ scenario, port: broker.port, pid: broker.pid, secure, webSocket, timing: plan })
   } catch (error) {
@@ -182,6 +183,7 @@ async function main (): Promise<void> {
   const runBridge = brokers.includes('roost') && brokers.includes('mosquitto') && (only === undefined || only.includes('bridge'))
   let bridge: BridgeBenchResult | string | undefined
   const generator = new Generator()
+  let durable: string | undefined
   try {
     const rounds = Number(process.env.BENCH_ROUNDS) > 0 ? Number(process.env.BENCH_ROUNDS) : quick ? 1 : 2
     for (let round = 1; round <= rounds; round++) {
@@ -232,6 +234,9 @@ async function main (): Promise<void> {
       }
     }
     if (rounds > 1) notes.push(`Each figure is the best of ${rounds} rounds (least broker CPU per message; latency: lowest p99).`)
+    if (brokers.includes('roost') && (only === undefined || only.includes(DURABLE_SCENARIO))) {
+      durable = await measureDurable(async (job) => await generator.run(job), plan, durableSizes(quick), rounds, (line) => console.log(line))
+    }
   } finally {
     generator.close()
   }
@@ -240,7 +245,7 @@ async function main (): Promise<void> {
   notes.push(`Load average (1 min) ${loadAtStart.toFixed(1)} at the start and ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end on ${os.cpus().length} cores: ` +
     'other work on the machine slows every broker, most visibly in rates and latency; CPU per message is the steadiest figure.')
   const input: ReportInput = { title, machine: machine(), brokers, skipped, rows, results, nodeRed, bridge, notes }
-  const text = markdown(input)
+  const text = durable === undefined ? markdown(input) : `${markdown(input)}\n\n${durable}\n`
   console.log(`\n${text}`)
   const dir = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, 'results')
   mkdirSync(dir, { recursive: true })

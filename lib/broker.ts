@@ -11,6 +11,7 @@ import { ConfigError, ReasonCode } from './errors'
 import { type BridgeStatus, type BrokerEvents, TypedEmitter } from './events'
 import { LocalSubscriber, type MessageHandler } from './local'
 import { silentLogger } from './logger'
+import { storeFromOptions } from './store/from-options'
 import { type BrokerHooks, type BrokerOptions, resolveOptions } from './options'
 import { admit } from './routing/admit'
 import { isSubscriptionIdentifier, sendRetainedOnSubscribe, subscribe } from './routing/subscribe'
@@ -39,7 +40,8 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     super()
     this.options = resolveOptions(options)
     const authorizers: readonly Auth[] = hooks.auth === undefined ? [] : Array.isArray(hooks.auth) ? hooks.auth : [hooks.auth as Auth]
-    this.core = new BrokerCore(this.options, hooks.logger ?? silentLogger, authorizers, this, hooks.store)
+    const logger = hooks.logger ?? silentLogger
+    this.core = new BrokerCore(this.options, logger, authorizers, this, hooks.store ?? storeFromOptions(this.options, logger))
     this.sys = new SysTree(this.core)
     this.bridgeSet = new BridgeSet(brokerBridgeHost(this.core))
     void this.bridgeSet.replace(this.options.bridges)
@@ -53,8 +55,14 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     if (this.state !== 'new') throw new Error(`listen() called on a broker that is ${this.state}`)
     this.state = 'listening'
     if (!this.storeOpened) {
+      try {
+        await this.core.open()
+      } catch (error) {
+        // A store that cannot open (another broker holds it, a directory that cannot be made).
+        this.state = 'new'
+        throw error
+      }
       this.storeOpened = true
-      await this.core.open()
     }
     this.sys.start()
     try {

@@ -12,6 +12,7 @@ import { resolveSettings, type RoostSettings } from './config/settings'
 import { ConfigError } from './errors'
 import type { Logger } from './logger'
 import { passwdMain } from './passwd/command'
+import { StoreOpenError } from './store/lock'
 import { version } from '../package.json'
 
 /** One line on stderr, for failures before or instead of the log. */
@@ -27,6 +28,7 @@ function describeListenError (error: unknown): string {
   if (code === 'EACCES') return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`
   if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such address on this machine`
   if (code === 'ENOTFOUND') return `cannot listen on ${where}: unknown host name`
+  if (error instanceof StoreOpenError) return error.message
   return `cannot listen: ${error instanceof Error ? error.message : String(error)}`
 }
 

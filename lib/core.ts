@@ -137,7 +137,8 @@ export class BrokerCore implements BrokerContext, SysSource {
       sharedSubscriptions: this.router.trie.sharedSize,
       retained: retained.size,
       storedMessages: retained.size + held.messages,
-      storedBytes: retained.bytes + held.bytes
+      storedBytes: retained.bytes + held.bytes,
+      disk: this.store.health?.()
     }
   }
 }

@@ -111,9 +111,13 @@ export const BROKER_OPTIONS_SCHEMA = {
     retainAvailable: { type: 'boolean' },
     persistentClientExpirationSec: nonNegativeInt,
     sysIntervalSec: nonNegativeInt,
+    persistence: { type: 'boolean' },
     persistenceLocation: { type: 'string', minLength: 1 },
-    persistenceFile: { type: 'string', minLength: 1 },
+    // A file name, not a path: the store's files sit in persistenceLocation.
+    persistenceFile: { type: 'string', minLength: 1, pattern: '^[^/\\\\]+$' },
+    persistenceSync: { type: 'string', enum: ['always', 'batch', 'never'] },
     autosaveIntervalSec: nonNegativeInt,
+    autosaveOnChanges: { type: 'boolean' },
     bridges: { type: 'array', items: BRIDGE_SCHEMA },
     bridgeSplitHorizon: { type: 'boolean' }
   }

@@ -155,12 +155,18 @@ export interface BrokerOptions {
   persistentClientExpirationSec: number
   /** `sys_interval`: seconds between `$SYS` updates; 0 turns them off. */
   sysIntervalSec: number
-  /** `persistence_location`: directory of the persistence file (kept for durability; Roost holds state in memory today). */
+  /** `persistence`: keep retained messages and persistent sessions on disk (lib/store/disk.ts); memory only when false. */
+  persistence: boolean
+  /** `persistence_location`: directory of the store's files. */
   persistenceLocation: string
-  /** `persistence_file`: name of the persistence file inside persistenceLocation. */
+  /** `persistence_file`: name the store's files start with (`<name>.<seq>.log`, `.snap`, `.lock`); Mosquitto's own file of that name is left alone. */
   persistenceFile: string
-  /** `autosave_interval`: seconds between saves of the persistence file. */
+  /** `persistence_sync` (Roost's own word): always (acknowledge after fdatasync), batch (sync every autosave_interval), never (the OS decides). */
+  persistenceSync: 'always' | 'batch' | 'never'
+  /** `autosave_interval`: with persistence_sync batch, seconds between syncs (0: only at shutdown). */
   autosaveIntervalSec: number
+  /** `autosave_on_changes`: autosave_interval counts changes instead of seconds. */
+  autosaveOnChanges: boolean
   /** `connection` sections: bridges to other brokers (see lib/bridge/options.ts); broker.setBridges() changes them at runtime. */
   bridges: BridgeOptions[]
   /** `bridge_split_horizon` (Roost's own word): a message that came in over a bridge (ours, or a client marked as one) never leaves over another, so a full mesh of `both` bridges cannot loop. */
@@ -206,10 +212,14 @@ export const DEFAULTS: Readonly<BrokerOptions> = Object.freeze({
   retainAvailable: true,
   persistentClientExpirationSec: 0,
   sysIntervalSec: 10,
+  persistence: false,
   // Mosquitto's defaults: the current directory, mosquitto.db, every 30 minutes.
   persistenceLocation: '.',
   persistenceFile: 'mosquitto.db',
+  // Roost acknowledges only what is on disk unless told otherwise.
+  persistenceSync: 'always',
   autosaveIntervalSec: 1800,
+  autosaveOnChanges: false,
   bridges: [],
   bridgeSplitHorizon: false
 })

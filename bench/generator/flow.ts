@@ -27,6 +27,8 @@ export interface FlowPlan {
   window: number
   /** Most QoS 1/2 messages each publisher has unacknowledged by the broker. */
   inflightPerPublisher: number
+  /** Subscribers keep their sessions (clean session false), so a durable broker stores what it delivers. */
+  persistentSubscribers?: boolean
 }
 
 interface Publisher {
@@ -57,7 +59,7 @@ export class Flow {
   async open (tag: string): Promise<void> {
     const { plan } = this
     for (let i = 0; i < plan.subscribers; i++) {
-      const client = await WireClient.connect(plan.port, `${tag}-sub-${i}`, plan.secure, plan.webSocket)
+      const client = await WireClient.connect(plan.port, `${tag}-sub-${i}`, { secure: plan.secure, webSocket: plan.webSocket, clean: plan.persistentSubscribers !== true })
       await client.subscribe(plan.filter, plan.qos)
       client.onPacket = (type, flags, data, start) => {
         if (type === PUBLISH) {
@@ -76,7 +78,7 @@ export class Flow {
     }
     const payload = payload64()
     for (let i = 0; i < plan.publishers; i++) {
-      const client = await WireClient.connect(plan.port, `${tag}-pub-${i}`, plan.secure, plan.webSocket)
+      const client = await WireClient.connect(plan.port, `${tag}-pub-${i}`, { secure: plan.secure, webSocket: plan.webSocket })
       const template = publishPacket(plan.topicOf(i), payload, plan.qos, 1)
       const publisher: Publisher = {
         client,

@@ -28,9 +28,9 @@ function packet (firstByte: number, ...parts: Buffer[]): Buffer {
   return Buffer.concat([header, body])
 }
 
-/** CONNECT, MQTT 3.1.1, clean session, no keepalive supervision. */
-export function connectPacket (clientId: string): Buffer {
-  const header = Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x00])
+/** CONNECT, MQTT 3.1.1, no keepalive supervision; a clean session unless `clean` is false. */
+export function connectPacket (clientId: string, clean = true): Buffer {
+  const header = Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, clean ? 0x02 : 0x00, 0x00, 0x00])
   return packet(0x10, header, utf8(clientId))
 }
 

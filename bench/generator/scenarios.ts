@@ -31,7 +31,7 @@ export interface Job {
 }
 
 export type ScenarioName = 'fanIn' | 'fanOut' | 'qos1' | 'qos2' | 'retained' | 'latency' | 'connections' | 'tlsHandshakes' | 'tlsQos0' | 'tlsQos1' |
-'wsConnections' | 'wsQos0' | 'wsQos1'
+'wsConnections' | 'wsQos0' | 'wsQos1' | 'qos1Durable'
 
 /** The scenarios whose broker listens with TLS (on an EC P-256 certificate, the same for every broker). */
 export function isTlsScenario (scenario: ScenarioName): boolean {
@@ -56,6 +56,10 @@ export function runScenario (job: Job): Promise<ScenarioResult> {
     })
     case 'qos1': return flowScenario(job, {
       qos: 1, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 1000, inflightPerPublisher: 100
+    })
+    // QoS 1 to a subscriber that keeps its session: what a durable broker must write per message (bench/durable.ts).
+    case 'qos1Durable': return flowScenario(job, {
+      qos: 1, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 1000, inflightPerPublisher: 100, persistentSubscribers: true
     })
     case 'qos2': return flowScenario(job, {
       qos: 2, publishers: 4, subscribers: 1, filter: 'bench/+/data', topicOf: (i) => `bench/${i}/data`, window: 1000, inflightPerPublisher: 100
@@ -104,31 +108,7 @@ async function retainedStorm (job: Job): Promise<ScenarioResult> {
   const clients: WireClient[] = []
   try {
     // Store the retained messages (not measured), QoS 1 with 100 in flight, until all are acknowledged.
-    const publisher = await WireClient.connect(job.port, 'retained-pub')
-    clients.push(publisher)
-    const payload = payload64()
-    const packets: Buffer[] = []
-    for (let i = 0; i < topics; i++) packets.push(publishPacket(`storm/${i % 100}/${i}`, payload, 1, (i % 65535) + 1, true))
-    await new Promise<void>((resolve) => {
-      let next = 0
-      let acked = 0
-      let inflight = 0
-      const send = (): void => {
-        const batch: Buffer[] = []
-        while (inflight < 100 && next < topics) {
-          batch.push(packets[next++] as Buffer)
-          inflight++
-        }
-        if (batch.length > 0) publisher.write(Buffer.concat(batch))
-      }
-      publisher.onPacket = (type) => {
-        if (type !== PUBACK) return
-        inflight--
-        if (++acked === topics) resolve()
-      }
-      publisher.onChunk = send
-      send()
-    })
+    clients.push(await storeRetained(job.port, topics, 'retained-pub'))
 
     let received = 0
     let done: () => void = () => {}
@@ -147,6 +127,38 @@ async function retainedStorm (job: Job): Promise<ScenarioResult> {
   } finally {
     for (const client of clients) client.destroy()
   }
+}
+
+/**
+ * Publishes `topics` retained QoS 1 messages (`storm/<i % 100>/<i>`, 64-byte payloads), 100 in
+ * flight, and resolves with the publisher once the broker has acknowledged them all.
+ */
+export async function storeRetained (port: number, topics: number, clientId: string): Promise<WireClient> {
+  const publisher = await WireClient.connect(port, clientId)
+  const payload = payload64()
+  const packets: Buffer[] = []
+  for (let i = 0; i < topics; i++) packets.push(publishPacket(`storm/${i % 100}/${i}`, payload, 1, (i % 65535) + 1, true))
+  await new Promise<void>((resolve) => {
+    let next = 0
+    let acked = 0
+    let inflight = 0
+    const send = (): void => {
+      const batch: Buffer[] = []
+      while (inflight < 100 && next < topics) {
+        batch.push(packets[next++] as Buffer)
+        inflight++
+      }
+      if (batch.length > 0) publisher.write(Buffer.concat(batch))
+    }
+    publisher.onPacket = (type) => {
+      if (type !== PUBACK) return
+      inflight--
+      if (++acked === topics) resolve()
+    }
+    publisher.onChunk = send
+    send()
+  })
+  return publisher
 }
 
 /** Resolves once `count()` has not moved for two seconds: the broker will send no more. */
@@ -223,7 +235,7 @@ async function connections (job: Job, total: number): Promise<ScenarioResult> {
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (next < total) {
         const i = next++
-        const client = await WireClient.connect(job.port, `conn-${i}`, job.secure, job.webSocket)
+        const client = await WireClient.connect(job.port, `conn-${i}`, { secure: job.secure, webSocket: job.webSocket })
         clients.push(client)
         await client.subscribe(`bench/conn/${i}`, 0)
         if (++connected === Math.floor(total / 2)) halfway = { clients: connected, rss: memoryBytes(job.pid).rss }
@@ -258,7 +270,7 @@ async function handshakes (job: Job): Promise<ScenarioResult> {
   const loops = Array.from({ length: concurrency }, async (_, lane) => {
     for (let i = 0; running; i++) {
       try {
-        const client = await WireClient.connect(job.port, `hs-${lane}-${i}`, true)
+        const client = await WireClient.connect(job.port, `hs-${lane}-${i}`, { secure: true })
         client.destroy()
         done++
       } catch {

@@ -59,10 +59,13 @@ export class WireClient {
     return new WireClient(stream)
   }
 
-  /** Opens a connection (TLS when `secure`, a WebSocket when `webSocket`), sends CONNECT and waits for a successful CONNACK. */
-  static async connect (port: number, clientId: string, secure = false, webSocket = false): Promise<WireClient> {
+  /**
+   * Opens a connection (TLS when `secure`, a WebSocket when `webSocket`), sends CONNECT (Clean
+   * Session unless `clean` is false) and waits for a successful CONNACK.
+   */
+  static async connect (port: number, clientId: string, { secure = false, webSocket = false, clean = true }: { secure?: boolean, webSocket?: boolean, clean?: boolean } = {}): Promise<WireClient> {
     const client = webSocket ? await WireClient.openWebSocket(port) : await WireClient.open(port, secure)
-    await client.request(connectPacket(clientId), CONNACK)
+    await client.request(connectPacket(clientId, clean), CONNACK)
     return client
   }
 

@@ -79,15 +79,6 @@ function checkAgainstSchema (line: ConfLine, partial: Partial<BrokerOptions>): v
   }
 }
 
-const IN_MEMORY_ONLY = 'Roost keeps sessions and retained messages in memory only (persistence false)'
-
-/** A switch Roost honours only when off: `true` stops at its line, saying why. */
-function refuseTrue (why: string): WordHandler {
-  return (_state, line) => {
-    if (parseBoolean(line)) throw new ConfigError(`'${line.word} true' is not supported yet: ${why}`, line.source)
-  }
-}
-
 function readListener (line: ConfLine): ListenerOptions {
   const [portText, host, extra] = line.values
   if (portText === undefined) throw new ConfigError("'listener' needs a port number: listener <port> [bind address]", line.source)
@@ -244,17 +235,18 @@ const WORDS: Record<string, WordHandler> = {
   maximum_qos: option('maxQos', (line) => parseInteger(line) as 0 | 1 | 2),
   persistent_client_expiration: option('persistentClientExpirationSec', parseDurationSec),
   sys_interval: option('sysIntervalSec', (line) => parseInteger(line)),
-  persistence: refuseTrue(IN_MEMORY_ONLY),
+  persistence: option('persistence', parseBoolean),
   // Mosquitto's older name for persistence.
-  retained_persistence: refuseTrue(IN_MEMORY_ONLY),
-  // Where and how often a persistence file would be saved: kept for when persistence can be on.
+  retained_persistence: option('persistence', parseBoolean),
   persistence_location: option('persistenceLocation', restOfLine),
   persistence_file: option('persistenceFile', restOfLine),
   autosave_interval: option('autosaveIntervalSec', (line) => parseInteger(line)),
+  autosave_on_changes: option('autosaveOnChanges', parseBoolean),
   // Roost's own words (Mosquitto has neither): a file that uses them is for Roost only.
   connect_timeout: option('connectTimeoutSec', (line) => parseInteger(line)),
   incomplete_packet_timeout: option('incompletePacketTimeoutSec', (line) => parseInteger(line)),
   bridge_split_horizon: option('bridgeSplitHorizon', parseBoolean),
+  persistence_sync: option('persistenceSync', (line) => singleValue(line) as BrokerOptions['persistenceSync']),
   log_type (state, line) {
     state.conf.logTypes ??= new Set()
     addLogType(state.conf.logTypes, line, singleValue(line))

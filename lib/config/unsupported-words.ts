@@ -3,8 +3,6 @@
 // the file asks for.
 
 export const NOT_YET_SUPPORTED_WORDS: ReadonlySet<string> = new Set([
-  // persistence (`persistence false` and where the file would go are read by mosquitto-conf.ts)
-  'autosave_on_changes',
   // access control and plugins
   'auth_plugin', 'plugin', 'global_plugin', 'plugin_load', 'plugin_use', 'auth_plugin_deny_special_chars',
   // TLS details beyond the TLS words (lib/config/tls-words.ts)

@@ -62,6 +62,11 @@ export class MemoryRetainedStore implements RetainedStore {
     matchFrom(this.root, filter.split('/'), 0, visit)
   }
 
+  /** Calls `visit` for every retained message, '$' topics included (a store writing them all out). */
+  each (visit: (message: Message) => void): void {
+    visitAll(this.root, visit)
+  }
+
   clear (): void {
     this.root = new RetainedNode()
     this.count = 0

@@ -56,6 +56,19 @@ export interface SessionJournal {
   inboundQos2Removed (clientId: string, packetId: number): void
 }
 
+/** How a durable store is doing, for `$SYS/broker/store/...` and the Node-RED status. */
+export interface StoreHealth {
+  /** persistence_sync: always, batch or never. */
+  sync: string
+  directory: string
+  /** Bytes of its snapshot and log files. */
+  diskBytes: number
+  /** When compaction last finished (ms since the epoch); 0 before the first. */
+  lastCompactionMs: number
+  /** The last write error while the store cannot write; undefined while it writes. */
+  failure: string | undefined
+}
+
 export interface Store extends SessionJournal {
   /** The users' retained messages: `set` records a change, reads come from memory. */
   readonly retained: RetainedStore
@@ -66,6 +79,8 @@ export interface Store extends SessionJournal {
   commit? (done: () => void): void
   /** Loads what the store holds; called once, by Broker.listen(), before any listener is bound. */
   open (): Promise<StoredState>
+  /** Present on a durable store: what `$SYS/broker/store/...` shows about it. */
+  health? (): StoreHealth
   /** Called once by Broker.close() after every connection has ended (also when never opened). */
   close (): Promise<void>
 }

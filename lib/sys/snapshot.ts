@@ -24,6 +24,8 @@ export interface BrokerStatsSnapshot {
   retained: number
   /** Messages held: retained, queued and in flight. */
   store: { messages: number, bytes: number }
+  /** With persistence on: the disk store's files and state ($SYS/broker/store/disk/..., Roost's own topics). */
+  disk?: { sync: string, bytes: number, lastCompactionMs: number, failure: string | undefined }
   messages: { received: number, sent: number }
   publish: { received: number, sent: number, dropped: number, bytesReceived: number, bytesSent: number }
   bytes: { received: number, sent: number }
@@ -76,6 +78,7 @@ export function takeSnapshot (source: SysSource, load: LoadAverages, heapMaximum
     sharedSubscriptions: held.sharedSubscriptions,
     retained: held.retained,
     store: { messages: held.storedMessages, bytes: held.storedBytes },
+    ...(held.disk === undefined ? {} : { disk: { sync: held.disk.sync, bytes: held.disk.diskBytes, lastCompactionMs: held.disk.lastCompactionMs, failure: held.disk.failure } }),
     messages: { received: s.messagesReceived, sent: s.messagesSent },
     publish: { received: s.publishReceived, sent: s.publishSent, dropped: s.publishDropped, bytesReceived: s.publishBytesReceived, bytesSent: s.publishBytesSent },
     bytes: { received: s.bytesReceived, sent: s.bytesSent },

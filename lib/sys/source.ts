@@ -1,5 +1,6 @@
 // What the statistics clock and the $SYS tree read from the broker: a narrow interface of their
 // own, so sys/ depends on nothing of the broker core.
+import type { StoreHealth } from '../store/store'
 import type { Message } from '../types'
 import type { BrokerStats } from './stats'
 
@@ -17,6 +18,8 @@ export interface BrokerHoldings {
   storedMessages: number
   /** Payload bytes of the retained and queued messages. */
   storedBytes: number
+  /** The disk store's state; undefined with the memory store. */
+  disk?: StoreHealth
 }
 
 export interface SysSource {

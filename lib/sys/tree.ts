@@ -2,7 +2,8 @@
 // unchanged. Every sys_interval it publishes, retained, only the values that changed since the
 // previous tick; the first tick publishes everything (Mosquitto sys_tree.c behaves the same).
 // Unlike Mosquitto, 'retained messages/count' counts the users' retained messages only: the
-// tree's own are kept apart.
+// tree's own are kept apart. With persistence on, `store/disk/...` (Roost's own) tells how the
+// disk store is doing.
 import { LOAD_SERIES, LOAD_WINDOWS, LoadAverages } from './load'
 import { type BrokerStatsSnapshot, loadCounters, takeSnapshot } from './snapshot'
 import type { SysSource } from './source'
@@ -28,6 +29,14 @@ export function sysTopics (snapshot: BrokerStatsSnapshot): Map<string, string> {
   put('messages/stored', snapshot.store.messages)
   put('store/messages/count', snapshot.store.messages)
   put('store/messages/bytes', snapshot.store.bytes)
+  // Roost's own: the disk store (persistence true), which Mosquitto's tree has no words for.
+  const disk = snapshot.disk
+  if (disk !== undefined) {
+    put('store/disk/sync', disk.sync)
+    put('store/disk/bytes', disk.bytes)
+    put('store/disk/last compaction', Math.floor(disk.lastCompactionMs / 1000))
+    put('store/disk/state', disk.failure === undefined ? 'writing' : `failing: ${disk.failure}`)
+  }
   put('publish/messages/received', snapshot.publish.received)
   put('publish/messages/sent', snapshot.publish.sent)
   put('publish/messages/dropped', snapshot.publish.dropped)

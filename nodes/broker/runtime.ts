@@ -1,5 +1,6 @@
 // The roost-broker config node: runs a broker in this process (embedded) or connects to one
 // (remote), and hands the in and out nodes one RoostTransport either way.
+import path from 'node:path'
 import type { Logger } from '../../lib'
 import { clientFactory } from '../shared/client-engine'
 import { EmbeddedTransport } from '../shared/embedded-transport'
@@ -41,7 +42,7 @@ export function registerBroker (RED: RedApi): void {
       node.transport = config.mode === 'remote'
         ? createRemote(RED, node, config, credentials, logger)
         : new EmbeddedTransport({
-          broker: embeddedOptions(config, credentials),
+          broker: embeddedOptions(config, credentials, storeDirectory(RED, node.id)),
           logger,
           onListenError: (error) => { node.error(RED._('roost-broker.errors.listen-failed', { port: String(config.port ?? ''), error: error.message })) }
         })
@@ -101,6 +102,12 @@ function createRemote (RED: RedApi, node: BrokerNode, config: BrokerNodeConfig, 
   const close = lifecycleMessage(config.closeTopic, config.closePayload, config.closeQos, config.closeRetain)
   if (close !== undefined) options.close = close
   return new RemoteTransport(options)
+}
+
+/** `<userDir>/roost/<broker node id>`: where an embedded broker keeps its state; undefined without a userDir. */
+function storeDirectory (RED: RedApi, id: string): string | undefined {
+  const userDir = RED.settings?.userDir
+  return typeof userDir === 'string' && userDir !== '' ? path.join(userDir, 'roost', id) : undefined
 }
 
 /** Engine log lines go to the Node-RED log under this node's name. */

@@ -80,7 +80,13 @@ export function parseUsers (text: string | undefined): Record<string, string> {
   return users
 }
 
-export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCredentials): Partial<BrokerOptions> {
+/**
+ * The engine options of an embedded broker. `storeDir` is where it keeps its state on disk
+ * (`<userDir>/roost/<node id>`); the node's persistence setting, on unless unticked, decides
+ * whether it does. Without a directory (a runtime with no userDir) state lives in memory.
+ */
+export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCredentials, storeDir?: string): Partial<BrokerOptions> {
+  const persistence = storeDir !== undefined && readBool(config.persistence, true)
   const listener: { port: number, host?: string } = { port: readInt(config.port, DEFAULT_PORT) }
   const bind = readString(config.bindAddress).trim()
   if (bind !== '') listener.host = bind
@@ -101,7 +107,8 @@ export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCr
     maxKeepalive: readInt(config.maxKeepalive, 65535),
     connectTimeoutSec: readInt(config.connectTimeout, DEFAULTS.connectTimeoutSec),
     incompletePacketTimeoutSec: readInt(config.incompletePacketTimeout, DEFAULTS.incompletePacketTimeoutSec),
-    sysIntervalSec: readInt(config.sysInterval, 10)
+    sysIntervalSec: readInt(config.sysInterval, 10),
+    ...(persistence ? { persistence, persistenceLocation: storeDir } : {})
   }
 }
 

@@ -40,16 +40,19 @@ export interface RedApi {
     getNode: (id: string) => unknown
   }
   _: (key: string, substitutions?: Record<string, unknown>) => string
+  /** The runtime's settings (absent in some test runtimes). */
+  settings?: {
+    /** Where Node-RED keeps its files. */
+    userDir?: unknown
+    /** Where Node-RED serves the flows' HTTP endpoints and websocket paths. */
+    httpNodeRoot?: string | false
+  }
   /** The editor's HTTP server (absent when Node-RED runs without the editor). */
   httpAdmin?: {
     get: (path: string, ...handlers: Array<(request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void>) => void
   }
   /** Node-RED's HTTP (or HTTPS) server; absent when Node-RED runs without one. */
   server?: Server
-  settings?: {
-    /** Where Node-RED serves the flows' HTTP endpoints and websocket paths. */
-    httpNodeRoot?: string | false
-  }
   auth?: {
     needsPermission: (permission: string) => (request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void
   }

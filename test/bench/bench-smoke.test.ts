@@ -47,7 +47,7 @@ function tableRows (markdown: string, heading: string): string[][] {
   return rows.filter((cells) => !/^-+:?$/.test(cells[1] ?? ''))
 }
 
-test('a quick bench run writes every scenario row with numbers, and the chart', { timeout: 240_000 }, async () => {
+test('a quick bench run writes every scenario row with numbers, and the chart', { timeout: 360_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-bench-smoke-'))
   try {
     const { code, output } = await runBench(dir)
@@ -87,6 +87,15 @@ test('a quick bench run writes every scenario row with numbers, and the chart', 
     // Each path's ratio to itself.
     assert.equal(nodeRedRows[1]?.[3], '1.00×')
     assert.equal(nodeRedRows[2]?.[4], '1.00×')
+
+    // The durable scenario: QoS 1 into a persistent session, in memory and on disk, and restarts.
+    const [durableHead, ...durableRows] = tableRows(markdown, 'Durable')
+    assert.deepEqual(durableHead, ['broker', 'msg/s', 'broker CPU µs per message', 'CPU × Roost in memory'])
+    assert.deepEqual(durableRows.map((cells) => cells[0]), ['Roost, in memory', 'Roost, persistence_sync always', 'Roost, persistence_sync batch', 'Mosquitto, in memory', 'Mosquitto, persistence true'])
+    for (const cells of durableRows) for (const cell of cells.slice(1)) assert.match(cell, NUMBER, `Durable / ${cells[0] ?? ''}: ${cell}`)
+    const [, ...restartRows] = tableRows(markdown, 'Restart over a full store')
+    assert.deepEqual(restartRows.map((cells) => cells[0]), ['Roost, persistence_sync always', 'Roost, persistence_sync batch', 'Mosquitto, persistence true'])
+    for (const cells of restartRows) for (const cell of cells.slice(1)) assert.match(cell.replace(/ ms$/, ''), NUMBER, `Restart / ${cells[0] ?? ''}: ${cell}`)
 
     // The dated copy beside latest.md, the same text.
     const dated = readdirSync(dir).filter((file) => /^\d{4}-\d{2}-\d{2}-quick\.md$/.test(file))

@@ -1,11 +1,11 @@
 // Debian's stock /etc/mosquitto/mosquitto.conf (from the `mosquitto` package) under `roost -c`:
-// pid_file, persistence_location, log_dest file and include_dir as Debian ships them. Only the
-// `persistence true` line is taken out, until Roost can keep state on disk; with it the file stops
-// at that line. The file defines no listener, so, as with `mosquitto -c ... -p`, the port from -p
+// pid_file, persistence true, persistence_location, log_dest file and include_dir as Debian ships
+// them. Only persistence_location is pointed at a temp dir, so the test leaves /var/lib/mosquitto
+// alone. The file defines no listener, so, as with `mosquitto -c ... -p`, the port from -p
 // is bound to the loopback address (Mosquitto 2 ignores -p only when the file has a listener);
 // that keeps the test off port 1883 without touching the file's other lines.
 import { strict as assert } from 'node:assert'
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { freePort, lastLine, makeTempDir, roostPerTest, runCommand } from './helpers'
@@ -31,17 +31,12 @@ describe("Debian's stock mosquitto.conf", () => {
     assert.equal(lines.some((line) => /^(listener|port|bind_address) /.test(line)), false)
   })
 
-  it('stops at its persistence true line, naming it, before anything is written', async () => {
-    const lineNumber = lines.findIndex((line) => line.startsWith('persistence ')) + 1
-    const roost = startRoost(['-c', DEBIAN_CONF, '-p', String(await freePort())])
-    assert.equal(await roost.exited, 3)
-    assert.equal(roost.stderr(), `roost: ${DEBIAN_CONF}:${lineNumber}: 'persistence true' is not supported yet: Roost keeps sessions and retained messages in memory only (persistence false)\n`)
-  })
-
-  it('starts unchanged without its persistence line: writes the pid file and the log file, carries messages, stops cleanly', async () => {
-    const withoutPersistence = lines.filter((line) => !line.startsWith('persistence ')).join('\n')
-    assert.equal(withoutPersistence.split('\n').length, lines.length - 1)
-    const conf = temp.write('mosquitto.conf', withoutPersistence)
+  it('starts with its persistence true: writes the pid file and the log file, carries messages, keeps a retained message across a restart', async () => {
+    const dataDir = path.join(temp.dir, 'var-lib-mosquitto') + '/'
+    const substituted = lines.map((line) => line.startsWith('persistence_location ') ? `persistence_location ${dataDir}` : line).join('\n')
+    assert.notEqual(substituted, stock)
+    assert.match(substituted, /^persistence true$/m)
+    const conf = temp.write('mosquitto.conf', substituted)
     const pidFile = valueOf(stock, 'pid_file')
     const logFile = valueOf(stock, 'log_dest')
     // Debian's package makes these when mosquitto is installed or started; a test machine may lack
@@ -52,6 +47,7 @@ describe("Debian's stock mosquitto.conf", () => {
     const logStart = existsSync(logFile) ? statSync(logFile).size : 0
     const port = await freePort()
     const roost = startRoost(['-c', conf, '-p', String(port)])
+    let again: ReturnType<typeof startRoost> | undefined
     try {
       const logged = (): string => existsSync(logFile) ? readFileSync(logFile).subarray(logStart).toString('utf8') : ''
       await waitFor(() => / running\n/.test(logged()), () => `no 'running' line in ${logFile}:\n${logged()}\nstderr:\n${roost.stderr()}`)
@@ -74,9 +70,23 @@ describe("Debian's stock mosquitto.conf", () => {
       assert.equal(roost.stderr(), '')
       assert.match(lastLine(logged()), /^\d+: roost version \S+ terminating$/)
       assert.equal(existsSync(pidFile), false)
+      // The store's files went where persistence_location says; Mosquitto's own mosquitto.db is not one of them.
+      const stored = readdirSync(dataDir)
+      assert.ok(stored.some((name) => /^mosquitto\.db\.\d+\.log$/.test(name)), stored.join(', '))
+      assert.equal(stored.includes('mosquitto.db'), false)
+
+      again = startRoost(['-c', conf, '-p', String(port)])
+      await waitFor(() => /Store .* 1 retained messages/.test(logged()), () => `no restore line in ${logFile}:\n${logged()}\nstderr:\n${again?.stderr() ?? ''}`)
+      await waitFor(() => logged().split(' running\n').length === 3, () => `no second 'running' line:\n${logged()}`)
+      const kept = await runCommand('mosquitto_sub', [...at, '-t', 'debian/#', '-C', '1', '-v', '-W', '10'])
+      assert.deepEqual(kept, { code: 0, stdout: 'debian/stock from the stock file\n', stderr: '' })
+      again.child.kill('SIGTERM')
+      assert.equal(await again.exited, 0)
     } finally {
       roost.kill()
       await roost.exited
+      again?.kill()
+      await again?.exited
       if (pidBefore !== undefined) writeFileSync(pidFile, pidBefore)
       for (const made of created.reverse()) if (made !== undefined) rmSync(made, { recursive: true, force: true })
     }

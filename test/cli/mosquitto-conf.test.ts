@@ -48,10 +48,12 @@ describe('mosquitto.conf words', () => {
       'max_qos 1',
       'persistent_client_expiration 2h',
       'sys_interval\t30',
-      'persistence false',
+      'persistence true',
       'persistence_location /var/lib/roost data/',
       'persistence_file roost.db',
+      'persistence_sync batch',
       'autosave_interval 300',
+      'autosave_on_changes true',
       'connect_timeout 5',
       'incomplete_packet_timeout 30',
       'pid_file /tmp/roost test.pid',
@@ -75,9 +77,12 @@ describe('mosquitto.conf words', () => {
       maxQos: 1,
       persistentClientExpirationSec: 7200,
       sysIntervalSec: 30,
+      persistence: true,
       persistenceLocation: '/var/lib/roost data/',
       persistenceFile: 'roost.db',
+      persistenceSync: 'batch',
       autosaveIntervalSec: 300,
+      autosaveOnChanges: true,
       connectTimeoutSec: 5,
       incompletePacketTimeoutSec: 30
     })
@@ -100,8 +105,9 @@ describe('mosquitto.conf words', () => {
     assert.deepEqual(readMosquittoConf(confFile('maximum_qos 0\n')).options, readMosquittoConf(confFile('max_qos 0\n')).options)
   })
 
-  it('accepts persistence false (and its old name retained_persistence): Roost keeps state in memory', () => {
-    assert.deepEqual(readMosquittoConf(confFile('persistence false\nretained_persistence 0\n')).options, { allowAnonymous: true })
+  it('reads persistence and its old name retained_persistence; the last line wins', () => {
+    assert.deepEqual(readMosquittoConf(confFile('persistence false\nretained_persistence 0\n')).options, { allowAnonymous: true, persistence: false })
+    assert.deepEqual(readMosquittoConf(confFile('retained_persistence true\n')).options, { allowAnonymous: true, persistence: true })
   })
 
   it('reads Windows line endings', () => {
@@ -251,11 +257,12 @@ describe('mosquitto.conf errors name file:line', () => {
     ['cafile alone', 'listener 8883\ncafile /etc/ssl/ca.pem\n', "1: listener 8883: TLS needs a certificate and key (certfile, keyfile) or TLS-PSK (psk_hint, psk_file)"],
     ['an unknown tls_version', 'listener 8883\ntls_version tlsv1\n', "2: 'tls_version' must be one of tlsv1.1, tlsv1.2, tlsv1.3, not 'tlsv1'"],
     ['require_certificate that is not a boolean', 'listener 8883\nrequire_certificate yes\n', "2: 'require_certificate' must be true or false, not 'yes'"],
-    ['persistence true', '# durability\npersistence true\n', "2: 'persistence true' is not supported yet: Roost keeps sessions and retained messages in memory only (persistence false)"],
+    ['an unknown persistence_sync (schema)', '# durability\npersistence_sync sometimes\n', "2: 'persistence_sync sometimes': persistenceSync must be equal to one of the allowed values"],
+    ['a persistence_file that is a path (schema)', 'persistence_file data/roost.db\n', "1: 'persistence_file data/roost.db': persistenceFile must match pattern \"^[^/\\\\]+$\""],
     ['persistence yes', 'persistence yes\n', "1: 'persistence' must be true or false, not 'yes'"],
     ['a negative autosave_interval (schema)', 'autosave_interval -1\n', "1: 'autosave_interval -1': autosaveIntervalSec must be >= 0"],
     ['persistence_location without a value', 'persistence_location\n', "1: 'persistence_location' needs a value"],
-    ['autosave_on_changes', 'autosave_on_changes true\n', "1: 'autosave_on_changes' is not supported yet"],
+    ['autosave_on_changes that is not a boolean', 'autosave_on_changes often\n', "1: 'autosave_on_changes' must be true or false, not 'often'"],
     ['a negative max_inflight_bytes (schema)', 'max_inflight_bytes -1\n', "1: 'max_inflight_bytes -1': maxInflightBytes must be >= 0"],
     ['upgrade_outgoing_qos that is not a boolean', 'upgrade_outgoing_qos always\n', "1: 'upgrade_outgoing_qos' must be true or false, not 'always'"],
     ['maximum_qos out of range (schema)', 'maximum_qos 3\n', "1: 'maximum_qos 3': maxQos must be equal to one of the allowed values"],

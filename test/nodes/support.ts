@@ -64,8 +64,9 @@ export function portIsFree (port: number, host = '127.0.0.1'): Promise<boolean> 
   })
 }
 
+/** An embedded roost-broker node; in memory unless `extra` turns persistence on (test/nodes/persistence.test.ts). */
 export function embeddedBroker (id: string, extra: Record<string, unknown> = {}): FlowNode {
-  return { id, type: 'roost-broker', name: 'local', mode: 'embedded', port: 0, bindAddress: '127.0.0.1', allowAnonymous: true, sysInterval: 0, ...extra }
+  return { id, type: 'roost-broker', name: 'local', mode: 'embedded', port: 0, bindAddress: '127.0.0.1', allowAnonymous: true, sysInterval: 0, persistence: false, ...extra }
 }
 
 /** The engine broker of a loaded embedded roost-broker node, once it listens, and its port. */

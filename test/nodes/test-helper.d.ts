@@ -8,6 +8,8 @@ declare module 'node-red-node-test-helper' {
   }
   const helper: {
     init: (runtimePath: string, settings?: Record<string, unknown>) => void
+    /** Runtime settings (RED.settings) for the next load, merged over the defaults. */
+    settings: (settings: Record<string, unknown>) => Record<string, unknown>
     load: (nodes: unknown, flow: unknown[], credentials?: Record<string, unknown>) => Promise<void>
     unload: () => Promise<void>
     getNode: (id: string) => HelperNode
