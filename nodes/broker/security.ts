@@ -2,7 +2,7 @@
 // tls-config node, WebSockets, mount points), users whose passwords are Mosquitto hashes, the
 // access-rule table and the client-id words. Only what the user set is passed on, so a node that
 // uses none of it gives exactly the options it gave before the tab existed.
-import type { ListenerOptions } from '../../lib'
+import type { ListenerOptions, ListenerTlsOptions } from '../../lib'
 import { readBool, readInt, readString } from '../shared/config'
 
 /** A problem with the dialog's values, named by a key below `roost-broker.errors.`. */
@@ -27,14 +27,8 @@ export interface TlsPem {
 /** The PEM text of the tls-config node with this id; undefined when there is no such node. */
 export type TlsLookup = (id: string) => TlsPem | undefined
 
-/** A listener's TLS settings as ListenerOptions.tls takes them (the PEM-text half of it). */
-export interface ListenerTls extends TlsPem {
-  requireCertificate?: boolean
-  useIdentityAsUsername?: boolean
-}
-
-/** A listener the Security tab adds: ListenerOptions with WebSockets, TLS and a mount point. */
-export type SecureListener = Omit<ListenerOptions, 'protocol'> & { protocol?: 'mqtt' | 'websockets', tls?: ListenerTls, mountPoint?: string }
+/** A listener the Security tab adds: ListenerOptions with WebSockets and a mount point. */
+export type SecureListener = Omit<ListenerOptions, 'protocol'> & { protocol?: 'mqtt' | 'websockets', mountPoint?: string }
 
 /** One row of the access-rule table: an acl_file `topic` line (of a user, or anonymous) or `pattern` line. */
 export interface AclEntry {
@@ -130,12 +124,12 @@ export function extraListeners (config: SecurityConfig, lookupTls: TlsLookup): S
   })
 }
 
-function listenerTls (config: SecurityConfig, lookupTls: TlsLookup, where: Record<string, string>): ListenerTls {
+function listenerTls (config: SecurityConfig, lookupTls: TlsLookup, where: Record<string, string>): ListenerTlsOptions {
   const id = readString(config.listenerTls)
   const pem = id === '' ? undefined : lookupTls(id)
   // A server cannot speak TLS without its certificate and key (MQTT 3.1.1, 5.1; MQTT 5.0, 5.4.9).
   if (pem?.cert === undefined || pem.key === undefined) throw new DialogError('no-tls-config', where)
-  const tls: ListenerTls = { ...pem }
+  const tls: ListenerTlsOptions = { ...pem }
   if (readBool(config.requireCertificate, false)) tls.requireCertificate = true
   if (readBool(config.useIdentityAsUsername, false)) tls.useIdentityAsUsername = true
   return tls
