@@ -2,7 +2,8 @@
 // tls-config node, WebSockets, mount points), users whose passwords are Mosquitto hashes, the
 // access-rule table and the client-id words. Only what the user set is passed on, so a node that
 // uses none of it gives exactly the options it gave before the tab existed.
-import type { ListenerOptions, ListenerTlsOptions } from '../../lib'
+import type { BrokerOptions, ListenerOptions, ListenerTlsOptions } from '../../lib'
+import type { AclEntry } from '../../lib/options'
 import { readBool, readInt, readString } from '../shared/config'
 
 /** A problem with the dialog's values, named by a key below `roost-broker.errors.`. */
@@ -27,28 +28,12 @@ export interface TlsPem {
 /** The PEM text of the tls-config node with this id; undefined when there is no such node. */
 export type TlsLookup = (id: string) => TlsPem | undefined
 
-/** A listener the Security tab adds: ListenerOptions with WebSockets and a mount point. */
-export type SecureListener = Omit<ListenerOptions, 'protocol'> & { protocol?: 'mqtt' | 'websockets', mountPoint?: string }
-
-/** One row of the access-rule table: an acl_file `topic` line (of a user, or anonymous) or `pattern` line. */
-export interface AclEntry {
-  kind: 'topic' | 'pattern'
-  username?: string
-  access: 'read' | 'write' | 'readwrite' | 'deny'
-  filter: string
-}
+/** A listener the Security tab adds: ListenerOptions, which may speak WebSockets. */
+export type SecureListener = Omit<ListenerOptions, 'protocol'> & { protocol?: 'mqtt' | 'websockets' }
 
 /** What the Security tab adds to BrokerOptions. */
-export interface SecurityOptions {
-  users: Record<string, string>
-  passwordHashes?: Record<string, string>
-  acl?: AclEntry[]
-  allowZeroLengthClientid?: boolean
-  autoIdPrefix?: string
-  clientidPrefixes?: string
-  useUsernameAsClientid?: boolean
-  checkRetainSource?: boolean
-}
+export type SecurityOptions = Pick<BrokerOptions, 'users'> &
+Partial<Pick<BrokerOptions, 'passwordHashes' | 'acl' | 'allowZeroLengthClientid' | 'autoIdPrefix' | 'clientidPrefixes' | 'useUsernameAsClientid' | 'checkRetainSource'>>
 
 /** A row of the listeners table as the dialog saves it. */
 export interface ListenerRow {
@@ -164,7 +149,7 @@ export function securityOptions (config: SecurityConfig, usersCredential: string
   const clientidPrefixes = readString(config.clientidPrefixes).trim()
   if (clientidPrefixes !== '') options.clientidPrefixes = clientidPrefixes
   if (readBool(config.useUsernameAsClientid, false)) options.useUsernameAsClientid = true
-  if (readBool(config.checkRetainSource, false)) options.checkRetainSource = true
+  if (!readBool(config.checkRetainSource, true)) options.checkRetainSource = false
   return options
 }
 

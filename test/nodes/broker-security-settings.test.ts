@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
-import { resolveOptions } from '../../lib'
+import { DEFAULTS, resolveOptions } from '../../lib'
 import { parsePasswordLine, passwordMatches } from '../../lib/config/password-file'
 import { hashForDialog, PASSWORD_HASH_PATH, registerPasswordHashing } from '../../nodes/broker/password-hash'
 import { aclEntries, DialogError, extraListeners, parseUserList, securityOptions, type TlsLookup, tlsPemOf } from '../../nodes/broker/security'
@@ -101,10 +101,14 @@ describe('roost-broker Security tab → broker options', () => {
   })
 
   it('client-id words are passed only when they differ from Mosquitto\'s defaults', () => {
-    assert.deepEqual(securityOptions({ allowZeroLengthClientid: true, autoIdPrefix: 'auto-', clientidPrefixes: '', useUsernameAsClientid: false, checkRetainSource: false }, undefined), { users: {} })
-    assert.deepEqual(securityOptions({ allowZeroLengthClientid: 'false', autoIdPrefix: 'roost-', clientidPrefixes: 'plant-', useUsernameAsClientid: true, checkRetainSource: 'true' }, undefined), {
-      users: {}, allowZeroLengthClientid: false, autoIdPrefix: 'roost-', clientidPrefixes: 'plant-', useUsernameAsClientid: true, checkRetainSource: true
+    assert.deepEqual(securityOptions({ allowZeroLengthClientid: true, autoIdPrefix: 'auto-', clientidPrefixes: '', useUsernameAsClientid: false, checkRetainSource: true }, undefined), { users: {} })
+    assert.deepEqual(securityOptions({ allowZeroLengthClientid: 'false', autoIdPrefix: 'roost-', clientidPrefixes: 'plant-', useUsernameAsClientid: true, checkRetainSource: 'false' }, undefined), {
+      users: {}, allowZeroLengthClientid: false, autoIdPrefix: 'roost-', clientidPrefixes: 'plant-', useUsernameAsClientid: true, checkRetainSource: false
     })
+    // The defaults are the engine's: a node without the fields changes nothing.
+    const resolved = resolveOptions(securityOptions({}, undefined))
+    assert.deepEqual([resolved.allowZeroLengthClientid, resolved.autoIdPrefix, resolved.clientidPrefixes, resolved.useUsernameAsClientid, resolved.checkRetainSource],
+      [DEFAULTS.allowZeroLengthClientid, DEFAULTS.autoIdPrefix, DEFAULTS.clientidPrefixes, DEFAULTS.useUsernameAsClientid, DEFAULTS.checkRetainSource])
   })
 
   it('embeddedOptions puts the main listener first, then the table\'s', () => {

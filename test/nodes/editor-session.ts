@@ -1,6 +1,6 @@
 // Node-RED as a person runs it, for the browser specs: `npm start` (scripts/start.mjs) on free
 // ports in a temporary user directory with its starter flow, and headless Chromium on it.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -68,4 +68,13 @@ export async function startEditorSession (): Promise<EditorSession> {
   const page = context.pages()[0] ?? await context.newPage()
   page.setDefaultTimeout(WAIT_MS)
   return { page, editorPort, mqttPort, userDir, stop }
+}
+
+/** Runs a command-line client (mosquitto_pub, mosquitto_sub) to its end; code 0 when it succeeded. */
+export function run (command: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: WAIT_MS }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : 1, stdout, stderr })
+    })
+  })
 }

@@ -4,20 +4,12 @@
 // mosquitto_pub in the debug sidebar, and the Roost sidebar tab with the broker's clients and
 // live charts. Screenshots go to test-output/.
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { Page } from 'playwright-core'
-import { type EditorSession, outputDir, startEditorSession, WAIT_MS } from './editor-session'
-
-function run (command: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : 1, stdout, stderr })
-    })
-  })
-}
+import { type EditorSession, outputDir, run, startEditorSession, WAIT_MS } from './editor-session'
 
 describe('editor in headless Chromium', () => {
   let session: EditorSession
@@ -73,8 +65,8 @@ describe('editor in headless Chromium', () => {
     // Node-RED's tab bar reads two clicks within 400 ms as a double click (rename), not a switch.
     await page.waitForTimeout(450)
     await page.click('#red-ui-tab-roost-broker-tab-security a')
-    await page.waitForSelector('#roost-broker-tab-security .red-ui-editableList-addButton:visible')
-    await page.click('#roost-broker-tab-security .red-ui-editableList-addButton')
+    await page.waitForSelector('.roost-broker-users-row .red-ui-editableList-addButton:visible')
+    await page.click('.roost-broker-users-row .red-ui-editableList-addButton')
     await page.fill('.roost-broker-user-name', 'sensor')
     await page.fill('.roost-broker-user-password', 's3cret')
     await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-security.png') })
