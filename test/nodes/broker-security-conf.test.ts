@@ -1,13 +1,16 @@
 // The same setup written as a mosquitto.conf and built in the roost-broker Security tab gives the
-// same broker options: the access-control and client-id words against the dialog's fields, and
-// an acl_file against the access-rule table (compiled by the engine, rule for rule).
+// same broker options: TLS listeners (files named in the conf, the same files read by a tls-config
+// node), mount points, the access-control and client-id words against the dialog's fields, and an
+// acl_file against the access-rule table (compiled by the engine, rule for rule).
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { after, describe, it } from 'node:test'
 import { type BrokerOptions, readMosquittoConf, resolveOptions } from '../../lib'
 import { aclEntriesRules } from '../../lib/auth/acl-entries'
 import { parseAclFile } from '../../lib/auth/acl-file'
 import { embeddedOptions } from '../../nodes/broker/settings'
 import { makeTempDir } from '../cli/helpers'
+import { makeCertificates } from '../helpers/certificates'
 
 const ACL_FILE = `topic read public/#
 
@@ -31,6 +34,28 @@ const ACL_TABLE = [
 describe('mosquitto.conf and the Security tab give the same options', () => {
   const temp = makeTempDir()
   after(() => { temp.remove() })
+
+  it('a TLS listener with a mount point: certfile/keyfile/cafile in the conf, the same files through a tls-config node', () => {
+    const certificates = makeCertificates(temp.dir)
+    const conf = temp.write('tls.conf', [
+      'listener 1883 127.0.0.1', 'listener 8883 127.0.0.1', `certfile ${certificates.file('server.crt')}`, `keyfile ${certificates.file('server.key')}`,
+      `cafile ${certificates.file('ca.crt')}`, 'require_certificate true', 'use_identity_as_username true', 'mount_point site-a/', ''
+    ].join('\n'))
+    const fromFile = resolveOptions(readMosquittoConf(conf).options).listeners
+    // What tlsPemOf() reads from a tls-config node whose file fields name the same files.
+    const read = (name: string): string => readFileSync(certificates.file(name), 'utf8')
+    const fromNode = resolveOptions(embeddedOptions({
+      port: '1883', bindAddress: '127.0.0.1', listenerTls: 'server-cert', requireCertificate: true, useIdentityAsUsername: true,
+      listeners: [{ protocol: 'mqtt', tls: true, port: '8883', host: '127.0.0.1', mountPoint: 'site-a/' }]
+    }, {}, undefined, (id) => id === 'server-cert' ? { cert: read('server.crt'), key: read('server.key'), ca: read('ca.crt') } : undefined)).listeners
+    // The conf names files and the node holds their text: the same certificate either way.
+    const asText = fromFile.map(({ tls, ...listener }) => {
+      if (tls === undefined) return listener
+      const { certfile, keyfile, cafile, ...words } = tls
+      return { ...listener, tls: { ...words, cert: readFileSync(certfile ?? '', 'utf8'), key: readFileSync(keyfile ?? '', 'utf8'), ca: readFileSync(cafile ?? '', 'utf8') } }
+    })
+    assert.deepEqual(fromNode, asText)
+  })
 
   it('client-id words and allow_anonymous', () => {
     const conf = temp.write('clientids.conf', [
