@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test'
 import type { Page } from 'playwright-core'
 import { parsePasswordLine, passwordMatches } from '../../lib/config/password-file'
 import { makeTempDir } from '../cli/helpers'
-import { makeCertificates } from '../helpers/certificates'
+import { makeCertificates, type TestCertificates } from '../helpers/certificates'
 import { type EditorSession, outputDir, run, startEditorSession } from './editor-session'
 import { freePort } from './support'
 
@@ -26,12 +26,20 @@ describe('roost-broker Security tab in headless Chromium', () => {
   let mqttPort: number
   let userDir: string
 
+  // Certificates for the TLS listener, kept to the end: every later deploy reads them again.
+  const temp = makeTempDir()
+  let certificates: TestCertificates
+
   before(async () => {
+    certificates = makeCertificates(temp.dir)
     session = await startEditorSession()
     ;({ page, editorPort, mqttPort, userDir } = session)
   })
 
-  after(async () => { await session?.stop() })
+  after(async () => {
+    await session?.stop()
+    temp.remove()
+  })
 
   async function openSecurityTab (): Promise<void> {
     await page.evaluate(`RED.editor.editConfig('', 'roost-broker', '${BROKER_ID}')`)
@@ -169,42 +177,37 @@ describe('roost-broker Security tab in headless Chromium', () => {
   })
 
   it('a TLS listener with a tls-config node made from the dialog serves mosquitto_pub over TLS after deploy', async () => {
-    const temp = makeTempDir()
-    try {
-      const certificates = makeCertificates(temp.dir)
-      const tlsPort = await freePort()
-      await openSecurityTab()
-      await page.locator('.roost-broker-listeners-row .red-ui-editableList-addButton').click()
-      await page.fill('.roost-broker-listener-port', String(tlsPort))
-      await page.fill('.roost-broker-listener-host', '127.0.0.1')
-      // A new tls-config node, edited on top of the broker's dialog, naming the certificate files.
-      await page.click('#node-config-input-btn-listenerTls-add')
-      await page.waitForSelector('#node-config-input-uselocalfiles:visible')
-      await page.check('#node-config-input-uselocalfiles')
-      await page.fill('#node-config-input-cert', certificates.file('server.crt'))
-      await page.fill('#node-config-input-key', certificates.file('server.key'))
-      await page.fill('#node-config-input-ca', certificates.file('ca.crt'))
-      await page.screenshot({ path: path.join(outputDir, 'roost-broker-security-tls-config.png') })
-      await page.locator('#node-config-dialog-ok:visible').click()
-      await page.waitForSelector('#node-config-input-uselocalfiles', { state: 'detached' })
-      assert.notEqual(await page.inputValue('#node-config-input-listenerTls'), '_ADD_')
-      await page.click('#node-config-dialog-ok')
-      await page.waitForSelector('#node-config-input-port', { state: 'detached' })
-      await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { state: 'detached' })
-      await page.click('#red-ui-header-button-deploy')
-      await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")')
-      const broker = (JSON.parse(readFileSync(path.join(session.userDir, 'flows.json'), 'utf8')) as Array<Record<string, unknown>>).find((node) => node.id === BROKER_ID)
-      assert.deepEqual(broker?.listeners, [{ protocol: 'mqtt', tls: true, port: String(tlsPort), host: '127.0.0.1' }])
-      // The redeployed broker binds its listeners a moment after the deploy answers: wait (bounded) for the TLS port.
-      for (let attempt = 0; attempt < 100 && !await accepts(tlsPort); attempt++) await new Promise((resolve) => setTimeout(resolve, 100))
-      const overTls = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tlsPort), '--cafile', certificates.file('ca.crt'), '-u', 'panel', '-P', 'pa55-word', '-t', 'panel/tls', '-m', 'x', '-q', '1'])
-      assert.equal(overTls.code, 0, overTls.stderr)
-      const withoutCa = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tlsPort), '-u', 'panel', '-P', 'pa55-word', '-t', 'panel/tls', '-m', 'x', '-q', '1'])
-      assert.notEqual(withoutCa.code, 0)
-    } finally {
-      temp.remove()
-    }
+    const tlsPort = await freePort()
+    await openSecurityTab()
+    await page.locator('.roost-broker-listeners-row .red-ui-editableList-addButton').click()
+    await page.fill('.roost-broker-listener-port', String(tlsPort))
+    await page.fill('.roost-broker-listener-host', '127.0.0.1')
+    // A new tls-config node, edited on top of the broker's dialog, naming the certificate files.
+    await page.click('#node-config-input-btn-listenerTls-add')
+    await page.waitForSelector('#node-config-input-uselocalfiles:visible')
+    await page.check('#node-config-input-uselocalfiles')
+    await page.fill('#node-config-input-cert', certificates.file('server.crt'))
+    await page.fill('#node-config-input-key', certificates.file('server.key'))
+    await page.fill('#node-config-input-ca', certificates.file('ca.crt'))
+    await page.screenshot({ path: path.join(outputDir, 'roost-broker-security-tls-config.png') })
+    await page.locator('#node-config-dialog-ok:visible').click()
+    await page.waitForSelector('#node-config-input-uselocalfiles', { state: 'detached' })
+    assert.notEqual(await page.inputValue('#node-config-input-listenerTls'), '_ADD_')
+    await page.click('#node-config-dialog-ok')
+    await page.waitForSelector('#node-config-input-port', { state: 'detached' })
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { state: 'detached' })
+    await page.click('#red-ui-header-button-deploy')
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")')
+    const broker = (JSON.parse(readFileSync(path.join(session.userDir, 'flows.json'), 'utf8')) as Array<Record<string, unknown>>).find((node) => node.id === BROKER_ID)
+    assert.deepEqual(broker?.listeners, [{ protocol: 'mqtt', tls: true, port: String(tlsPort), host: '127.0.0.1' }])
+    // The redeployed broker binds its listeners a moment after the deploy answers: wait (bounded) for the TLS port.
+    for (let attempt = 0; attempt < 100 && !await accepts(tlsPort); attempt++) await new Promise((resolve) => setTimeout(resolve, 100))
+    const overTls = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tlsPort), '--cafile', certificates.file('ca.crt'), '-u', 'panel', '-P', 'pa55-word', '-t', 'panel/tls', '-m', 'x', '-q', '1'])
+    assert.equal(overTls.code, 0, overTls.stderr)
+    const withoutCa = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tlsPort), '-u', 'panel', '-P', 'pa55-word', '-t', 'panel/tls', '-m', 'x', '-q', '1'])
+    assert.notEqual(withoutCa.code, 0)
   })
+
 })
 
 /** Whether something accepts TCP connections on the loopback port now. */
