@@ -28,9 +28,6 @@ export interface TlsPem {
 /** The PEM text of the tls-config node with this id; undefined when there is no such node. */
 export type TlsLookup = (id: string) => TlsPem | undefined
 
-/** A listener the Security tab adds: ListenerOptions, which may speak WebSockets. */
-export type SecureListener = Omit<ListenerOptions, 'protocol'> & { protocol?: 'mqtt' | 'websockets' }
-
 /** What the Security tab adds to BrokerOptions. */
 export type SecurityOptions = Pick<BrokerOptions, 'users'> &
 Partial<Pick<BrokerOptions, 'passwordHashes' | 'acl' | 'allowZeroLengthClientid' | 'autoIdPrefix' | 'clientidPrefixes' | 'useUsernameAsClientid' | 'checkRetainSource'>>
@@ -91,13 +88,13 @@ export function parseUserList (text: string | undefined): Pick<SecurityOptions, 
  * The listeners table. A TLS row takes its certificate, key and CA from the tls-config node the
  * tab names (`listenerTls`); a row without one is refused rather than opened in plain text.
  */
-export function extraListeners (config: SecurityConfig, lookupTls: TlsLookup): SecureListener[] {
+export function extraListeners (config: SecurityConfig, lookupTls: TlsLookup): ListenerOptions[] {
   const rows = Array.isArray(config.listeners) ? config.listeners : []
   return rows.map((row, index) => {
     const where = { row: String(index + 1) }
     const port = readInt(row.port, -1)
     if (port < 0 || port > 65535) throw new DialogError('invalid-listener', where)
-    const listener: SecureListener = { port }
+    const listener: ListenerOptions = { port }
     const host = readString(row.host).trim()
     if (host !== '') listener.host = host
     if (row.protocol === 'websockets') listener.protocol = 'websockets'

@@ -75,8 +75,7 @@ export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCr
   if (bind !== '') listener.host = bind
   return {
     ...securityOptions(config, credentials.users),
-    // The table's listeners may speak WebSockets or TLS: the engine's schema decides what it serves.
-    listeners: [listener, ...extraListeners(config, lookupTls)] as BrokerOptions['listeners'],
+    listeners: [listener, ...extraListeners(config, lookupTls)],
     allowAnonymous: readBool(config.allowAnonymous, true),
     maxConnections: readInt(config.maxConnections, -1),
     maxInflightMessages: readInt(config.maxInflightMessages, 20),

@@ -2,10 +2,12 @@
 // listeners table names a real tls-config node (certificate files made by openssl at test time,
 // read by the tls-config node as the example's are), and mosquitto_pub/mosquitto_sub reach the
 // broker over TLS with --cafile, and with --cert/--key when a client certificate is required and
-// its name becomes the username.
+// its name becomes the username; MQTT.js over wss:// on a WebSocket over TLS row.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
+import mqtt from 'mqtt'
 import type { ClientInfo } from '../../lib'
 import { makeTempDir } from '../cli/helpers'
 import { ProcessPool } from '../clients/processes'
@@ -32,20 +34,22 @@ describe('roost-broker Security tab, deployed: TLS listeners through a tls-confi
     await helper.unload()
   })
 
-  async function deploy (tlsPort: number, extra: Record<string, unknown> = {}): Promise<void> {
+  /** Deploys the broker with one row in its listeners table, on a free port; resolves with that port. */
+  async function deploy (protocol: 'mqtt' | 'websockets', extra: Record<string, unknown> = {}): Promise<number> {
+    const tlsPort = await freePort()
     const flow: FlowNode[] = [
       { id: 'server-cert', type: 'tls-config', name: '', cert: certificates.file('server.crt'), key: certificates.file('server.key'), ca: certificates.file('ca.crt'), verifyservercert: true },
-      embeddedBroker('secure', { listeners: [{ protocol: 'mqtt', tls: true, port: String(tlsPort), host: '127.0.0.1' }], listenerTls: 'server-cert', ...extra }),
+      embeddedBroker('secure', { listeners: [{ protocol, tls: true, port: String(tlsPort), host: '127.0.0.1' }], listenerTls: 'server-cert', ...extra }),
       { id: 'everything', type: 'roost in', broker: 'secure', topic: 'tls/#', qos: '1', datatype: 'utf8', wires: [['sink']] },
       { id: 'sink', type: 'helper' }
     ]
     await helper.load([roost, tlsConfigNode], flow)
     await listeningBroker('secure')
+    return tlsPort
   }
 
   it('mosquitto_pub over TLS with the CA reaches the flow; a plain MQTT client on the TLS port does not', async () => {
-    const tlsPort = await freePort()
-    await deploy(tlsPort)
+    const tlsPort = await deploy('mqtt')
     const got = collect(helper.getNode('sink'), 1)
     const over = await processes.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tlsPort), '--cafile', certificates.file('ca.crt'), '-t', 'tls/hello', '-m', 'secret', '-q', '1'])
     assert.equal(over.code, 0, over.stderr)
@@ -55,8 +59,7 @@ describe('roost-broker Security tab, deployed: TLS listeners through a tls-confi
   })
 
   it('require a client certificate and use its name as username: without one refused, with CN=panel the client is "panel"', async () => {
-    const tlsPort = await freePort()
-    await deploy(tlsPort, { requireCertificate: true, useIdentityAsUsername: true })
+    const tlsPort = await deploy('mqtt', { requireCertificate: true, useIdentityAsUsername: true })
     const { broker } = await listeningBroker('secure')
     const at = ['-h', '127.0.0.1', '-p', String(tlsPort), '--cafile', certificates.file('ca.crt'), '-t', 'tls/hello', '-m', 'x', '-q', '1']
     assert.notEqual((await processes.run('mosquitto_pub', at)).code, 0)
@@ -66,5 +69,17 @@ describe('roost-broker Security tab, deployed: TLS listeners through a tls-confi
     assert.equal(withCert.code, 0, withCert.stderr)
     assert.deepEqual([(await connected).clientId, (await connected).username], ['cert-client', 'panel'])
     await got
+  })
+
+  it('a WebSocket over TLS row serves MQTT.js over wss:// with the tls-config node\'s certificate', async () => {
+    const wssPort = await deploy('websockets')
+    const got = collect(helper.getNode('sink'), 1)
+    const client = await mqtt.connectAsync(`wss://127.0.0.1:${wssPort}/mqtt`, { ca: readFileSync(certificates.file('ca.crt')), reconnectPeriod: 0 })
+    try {
+      await client.publishAsync('tls/over-wss', 'hello', { qos: 1 })
+      assert.deepEqual((await got).map((m) => [m.topic, m.payload]), [['tls/over-wss', 'hello']])
+    } finally {
+      await client.endAsync()
+    }
   })
 })

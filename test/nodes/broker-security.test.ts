@@ -157,6 +157,20 @@ describe('roost-broker Security tab, deployed: hashed users, access rules and cl
     assert.notEqual(port, mounted)
   })
 
+  it('a WebSocket listener from the listeners table takes MQTT.js over ws://, with the same users and rules', async () => {
+    const wsPort = await freePort()
+    await deploy({ acl: ACL, listeners: [{ protocol: 'websockets', tls: false, port: String(wsPort), host: '127.0.0.1' }] })
+    const got = collect(helper.getNode('sink'), 1)
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${wsPort}/mqtt`, { username: 'panel', password: 'pa55-word', reconnectPeriod: 0 })
+    try {
+      await client.publishAsync('panel/over-ws', 'hello', { qos: 1 })
+      assert.deepEqual((await got).map((m) => [m.topic, m.payload]), [['panel/over-ws', 'hello']])
+    } finally {
+      await client.endAsync()
+    }
+    assert.match(await refusal({ protocol: 'ws', host: '127.0.0.1', port: wsPort, path: '/mqtt', username: 'panel', password: 'wrong' }), /Bad username or password/)
+  })
+
   it('client-id words from the dialog: only client ids with the prefix are accepted, an empty one is refused', async () => {
     const port = await deploy({ clientidPrefixes: 'plant-', allowZeroLengthClientid: false })
     const accepted = await mqtt.connectAsync({ host: '127.0.0.1', port, clientId: 'plant-7', reconnectPeriod: 0 })

@@ -4,12 +4,14 @@
 // validation, deploy, and find `$7$` hashes in the stored credentials that the password-file code
 // accepts, users who log in with mosquitto_pub under the rules, no password in flows.json, and
 // no password shown when the dialog is opened again; then a TLS listener whose tls-config node is
-// made from the dialog, reached by mosquitto_pub with the CA. Screenshots go to test-output/.
+// made from the dialog, reached by mosquitto_pub with the CA; and a WebSocket path on Node-RED's
+// own port, reached by MQTT.js. Screenshots go to test-output/.
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import mqtt from 'mqtt'
 import type { Page } from 'playwright-core'
 import { parsePasswordLine, passwordMatches } from '../../lib/config/password-file'
 import { makeTempDir } from '../cli/helpers'
@@ -208,6 +210,35 @@ describe('roost-broker Security tab in headless Chromium', () => {
     assert.notEqual(withoutCa.code, 0)
   })
 
+  it('a WebSocket path set in the dialog serves MQTT.js on Node-RED\'s own port after deploy', async () => {
+    await openSecurityTab()
+    await page.fill('#node-config-input-wsPath', 'mqtt path')
+    await page.locator('#node-config-input-wsPath').blur()
+    await page.waitForSelector('#node-config-input-wsPath.input-error')
+    await page.fill('#node-config-input-wsPath', '/mqtt')
+    await page.locator('#node-config-input-wsPath').blur()
+    assert.equal(await page.locator('#node-config-input-wsPath.input-error').count(), 0)
+    await page.click('#node-config-dialog-ok')
+    await page.waitForSelector('#node-config-input-port', { state: 'detached' })
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { state: 'detached' })
+    await page.click('#red-ui-header-button-deploy')
+    await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")')
+    // The path is served once the redeployed broker listens: try (bounded) until it answers.
+    let client: mqtt.MqttClient | undefined
+    for (let attempt = 0; attempt < 50 && client === undefined; attempt++) {
+      client = await mqtt.connectAsync(`ws://127.0.0.1:${editorPort}/mqtt`, { username: 'panel', password: 'pa55-word', reconnectPeriod: 0, connectTimeout: 2000 })
+        .catch(async () => { await new Promise((resolve) => setTimeout(resolve, 100)); return undefined })
+    }
+    assert.ok(client !== undefined, 'no MQTT over WebSockets at /mqtt')
+    try {
+      const echoed = new Promise<string>((resolve) => { client?.once('message', (_topic, payload) => { resolve(payload.toString()) }) })
+      await client.subscribeAsync('panel/ws', { qos: 1 })
+      await client.publishAsync('panel/ws', 'through Node-RED', { qos: 1 })
+      assert.equal(await echoed, 'through Node-RED')
+    } finally {
+      await client.endAsync()
+    }
+  })
 })
 
 /** Whether something accepts TCP connections on the loopback port now. */
