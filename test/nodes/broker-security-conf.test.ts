@@ -1,6 +1,6 @@
 // The same setup written as a mosquitto.conf and built in the roost-broker Security tab gives the
 // same broker options: TLS listeners (files named in the conf, the same files read by a tls-config
-// node), mount points, the access-control and client-id words against the dialog's fields, and an
+// node), WebSocket listeners, mount points, the access-control and client-id words against the dialog's fields, and an
 // acl_file against the access-rule table (compiled by the engine, rule for rule).
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -35,18 +35,19 @@ describe('mosquitto.conf and the Security tab give the same options', () => {
   const temp = makeTempDir()
   after(() => { temp.remove() })
 
-  it('a TLS listener with a mount point: certfile/keyfile/cafile in the conf, the same files through a tls-config node', () => {
+  it('a TLS listener with a mount point and a WebSocket listener: certfile/keyfile/cafile in the conf, the same files through a tls-config node', () => {
     const certificates = makeCertificates(temp.dir)
     const conf = temp.write('tls.conf', [
       'listener 1883 127.0.0.1', 'listener 8883 127.0.0.1', `certfile ${certificates.file('server.crt')}`, `keyfile ${certificates.file('server.key')}`,
-      `cafile ${certificates.file('ca.crt')}`, 'require_certificate true', 'use_identity_as_username true', 'mount_point site-a/', ''
+      `cafile ${certificates.file('ca.crt')}`, 'require_certificate true', 'use_identity_as_username true', 'mount_point site-a/',
+      'listener 9001 127.0.0.1', 'protocol websockets', ''
     ].join('\n'))
     const fromFile = resolveOptions(readMosquittoConf(conf).options).listeners
     // What tlsPemOf() reads from a tls-config node whose file fields name the same files.
     const read = (name: string): string => readFileSync(certificates.file(name), 'utf8')
     const fromNode = resolveOptions(embeddedOptions({
       port: '1883', bindAddress: '127.0.0.1', listenerTls: 'server-cert', requireCertificate: true, useIdentityAsUsername: true,
-      listeners: [{ protocol: 'mqtt', tls: true, port: '8883', host: '127.0.0.1', mountPoint: 'site-a/' }]
+      listeners: [{ protocol: 'mqtt', tls: true, port: '8883', host: '127.0.0.1', mountPoint: 'site-a/' }, { protocol: 'websockets', tls: false, port: '9001', host: '127.0.0.1' }]
     }, {}, undefined, (id) => id === 'server-cert' ? { cert: read('server.crt'), key: read('server.key'), ca: read('ca.crt') } : undefined)).listeners
     // The conf names files and the node holds their text: the same certificate either way.
     const asText = fromFile.map(({ tls, ...listener }) => {
