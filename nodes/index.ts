@@ -1,4 +1,5 @@
 // The Node-RED entry (bundled to roost.js): registers every Roost node type.
+import { registerPasswordHashing } from './broker/password-hash'
 import { registerBroker } from './broker/runtime'
 import { registerIn } from './in/runtime'
 import { registerOut } from './out/runtime'
@@ -14,6 +15,7 @@ function roostNodes (RED: RedApi): void {
   registerSys(RED)
   registerPresence(RED)
   registerLiveView(RED)
+  registerPasswordHashing(RED)
 }
 
 export = roostNodes

@@ -27,8 +27,10 @@ async function buildEditorHtml () {
   const parts = []
   for (const entry of (await readdir(nodesDir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory()) continue
-    const file = path.join(nodesDir, entry.name, 'editor.html')
-    if (await exists(file)) parts.push(`<!-- nodes/${entry.name}/editor.html -->\n` + await readFile(file, 'utf8'))
+    // A node's editor.html may use parts kept beside it in editor-<part>.html: those come first.
+    const files = (await readdir(path.join(nodesDir, entry.name))).filter((name) => /^editor-[a-z-]+\.html$/.test(name)).sort()
+    if (await exists(path.join(nodesDir, entry.name, 'editor.html'))) files.push('editor.html')
+    for (const name of files) parts.push(`<!-- nodes/${entry.name}/${name} -->\n` + await readFile(path.join(nodesDir, entry.name, name), 'utf8'))
   }
   await writeFile(path.join(root, 'roost.html'), parts.join('\n'))
 }

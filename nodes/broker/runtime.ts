@@ -11,6 +11,7 @@ import { readBool, readString } from '../shared/config'
 import type { RoostTransport } from '../shared/transport'
 import { attachWebSocketPath } from './websocket-path'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
+import { DialogError, tlsPemOf } from './security'
 
 export interface BrokerNode extends RedNode {
   /** Undefined when the config could not be used; the node has logged why. */
@@ -42,14 +43,17 @@ export function registerBroker (RED: RedApi): void {
       node.transport = config.mode === 'remote'
         ? createRemote(RED, node, config, credentials, logger)
         : new EmbeddedTransport({
-          broker: embeddedOptions(config, credentials, storeDirectory(RED, node.id)),
+          broker: embeddedOptions(config, credentials, storeDirectory(RED, node.id), (id) => {
+            const tlsNode = RED.nodes.getNode(id) as TlsConfigNode | null
+            return tlsNode === null ? undefined : tlsPemOf(tlsNode)
+          }),
           logger,
           onListenError: (error) => { node.error(RED._('roost-broker.errors.listen-failed', { port: String(config.port ?? ''), error: error.message })) }
         })
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      node.error(message === 'invalid-users'
-        ? RED._('roost-broker.errors.invalid-users')
+      node.error(error instanceof DialogError
+        ? RED._(`roost-broker.errors.${error.key}`, error.details)
         : message === 'no-client-engine'
           ? RED._('roost-broker.errors.no-client-engine')
           : RED._('roost-broker.errors.invalid-config', { error: message }))

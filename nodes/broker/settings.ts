@@ -4,9 +4,10 @@ import type { ClientOptions } from '../shared/client-api'
 import { readBool, readInt, readString } from '../shared/config'
 import { encodePayload, parseQos } from '../shared/outbound'
 import type { TransportMessage } from '../shared/transport'
+import { extraListeners, type SecurityConfig, securityOptions, type TlsLookup } from './security'
 
 /** The flow JSON of a roost-broker node (credentials are separate and never in here). */
-export interface BrokerNodeConfig {
+export interface BrokerNodeConfig extends SecurityConfig {
   mode?: string
   // embedded
   port?: string | number
@@ -51,7 +52,7 @@ export interface BrokerNodeConfig {
 }
 
 export interface BrokerCredentials {
-  /** JSON list of {username, password} for the embedded broker. */
+  /** JSON list of {username, hash} (or, saved before hashing, {username, password}) for the embedded broker. */
   users?: string
   /** Username and password for a remote broker. */
   user?: string
@@ -60,40 +61,22 @@ export interface BrokerCredentials {
 
 export const DEFAULT_PORT = 1883
 
-/** Throws with a locale key below `roost-broker.errors.` when the users list is malformed. */
-export function parseUsers (text: string | undefined): Record<string, string> {
-  if (text === undefined || text.trim() === '') return {}
-  let list: unknown
-  try {
-    list = JSON.parse(text)
-  } catch {
-    throw new Error('invalid-users')
-  }
-  if (!Array.isArray(list)) throw new Error('invalid-users')
-  const users: Record<string, string> = {}
-  for (const entry of list) {
-    if (typeof entry !== 'object' || entry === null) throw new Error('invalid-users')
-    const { username, password } = entry as { username?: unknown, password?: unknown }
-    if (typeof username !== 'string' || username === '' || typeof password !== 'string') throw new Error('invalid-users')
-    users[username] = password
-  }
-  return users
-}
-
 /**
  * The engine options of an embedded broker. `storeDir` is where it keeps its state on disk
  * (`<userDir>/roost/<node id>`); the node's persistence setting, on unless unticked, decides
  * whether it does. Without a directory (a runtime with no userDir) state lives in memory.
+ * Throws DialogError (security.ts) when the Security tab's values cannot be used; `lookupTls`
+ * finds the tls-config node a TLS listener names.
  */
-export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCredentials, storeDir?: string): Partial<BrokerOptions> {
+export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCredentials, storeDir?: string, lookupTls: TlsLookup = () => undefined): Partial<BrokerOptions> {
   const persistence = storeDir !== undefined && readBool(config.persistence, true)
   const listener: { port: number, host?: string } = { port: readInt(config.port, DEFAULT_PORT) }
   const bind = readString(config.bindAddress).trim()
   if (bind !== '') listener.host = bind
   return {
-    listeners: [listener],
+    ...securityOptions(config, credentials.users),
+    listeners: [listener, ...extraListeners(config, lookupTls)],
     allowAnonymous: readBool(config.allowAnonymous, true),
-    users: parseUsers(credentials.users),
     maxConnections: readInt(config.maxConnections, -1),
     maxInflightMessages: readInt(config.maxInflightMessages, 20),
     maxInflightBytes: readInt(config.maxInflightBytes, 0),

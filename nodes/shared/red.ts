@@ -50,10 +50,17 @@ export interface RedApi {
   /** The editor's HTTP server (absent when Node-RED runs without the editor). */
   httpAdmin?: {
     get: (path: string, ...handlers: Array<(request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void>) => void
+    post: (path: string, ...handlers: Array<(request: unknown, response: AdminResponse, next: () => void) => void>) => void
   }
   /** Node-RED's HTTP (or HTTPS) server; absent when Node-RED runs without one. */
   server?: Server
   auth?: {
     needsPermission: (permission: string) => (request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void
   }
+}
+
+/** The part of an Express response the admin endpoints answer with. */
+export interface AdminResponse {
+  json: (body: unknown) => void
+  status: (code: number) => { json: (body: unknown) => void }
 }

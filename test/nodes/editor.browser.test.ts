@@ -4,73 +4,26 @@
 // mosquitto_pub in the debug sidebar, and the Roost sidebar tab with the broker's clients and
 // live charts. Screenshots go to test-output/.
 import assert from 'node:assert/strict'
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { freePort } from './support'
-
-const root = path.resolve(__dirname, '../..')
-const outputDir = path.join(root, 'test-output')
-const WAIT_MS = 30_000
-
-function run (command: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : 1, stdout, stderr })
-    })
-  })
-}
+import type { Page } from 'playwright-core'
+import { type EditorSession, outputDir, run, startEditorSession, WAIT_MS } from './editor-session'
 
 describe('editor in headless Chromium', () => {
-  let nodeRed: ChildProcess
-  let exited: Promise<void>
-  let context: BrowserContext
+  let session: EditorSession
   let page: Page
   let editorPort: number
   let mqttPort: number
-  const userDir = mkdtempSync(path.join(os.tmpdir(), 'roost-editor-'))
-  const browserDir = mkdtempSync(path.join(os.tmpdir(), 'roost-chromium-'))
+  let userDir: string
 
   before(async () => {
-    mkdirSync(outputDir, { recursive: true })
-    editorPort = await freePort()
-    mqttPort = await freePort()
-    nodeRed = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], {
-      cwd: root,
-      env: { ...process.env, ROOST_USER_DIR: userDir, ROOST_EDITOR_PORT: String(editorPort), ROOST_MQTT_PORT: String(mqttPort) },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    exited = new Promise((resolve) => { nodeRed.once('exit', () => { resolve() }) })
-    let log = ''
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
-        log += chunk.toString()
-        if (log.includes(`listen socket on port ${mqttPort}`)) resolve()
-      }
-      nodeRed.stdout?.on('data', onData)
-      nodeRed.stderr?.on('data', onData)
-      nodeRed.once('exit', (code) => { reject(new Error(`Node-RED exited with ${String(code)}:\n${log}`)) })
-    })
-    context = await chromium.launchPersistentContext(browserDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1400, height: 900 }
-    })
-    page = context.pages()[0] ?? await context.newPage()
-    page.setDefaultTimeout(WAIT_MS)
+    session = await startEditorSession()
+    ;({ page, editorPort, mqttPort, userDir } = session)
   })
 
-  after(async () => {
-    await context?.close()
-    nodeRed?.kill('SIGTERM')
-    await exited
-    rmSync(userDir, { recursive: true, force: true })
-    rmSync(browserDir, { recursive: true, force: true })
-  })
+  after(async () => { await session?.stop() })
 
   it('shows the Roost nodes in the palette and the starter flow with its status', async () => {
     await page.goto(`http://127.0.0.1:${editorPort}/`)
@@ -112,8 +65,8 @@ describe('editor in headless Chromium', () => {
     // Node-RED's tab bar reads two clicks within 400 ms as a double click (rename), not a switch.
     await page.waitForTimeout(450)
     await page.click('#red-ui-tab-roost-broker-tab-security a')
-    await page.waitForSelector('#roost-broker-tab-security .red-ui-editableList-addButton:visible')
-    await page.click('#roost-broker-tab-security .red-ui-editableList-addButton')
+    await page.waitForSelector('.roost-broker-users-row .red-ui-editableList-addButton:visible')
+    await page.click('.roost-broker-users-row .red-ui-editableList-addButton')
     await page.fill('.roost-broker-user-name', 'sensor')
     await page.fill('.roost-broker-user-password', 's3cret')
     await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog-security.png') })

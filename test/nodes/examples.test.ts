@@ -5,9 +5,14 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
+import { hashForDialog } from '../../nodes/broker/password-hash'
 import type { BrokerNode } from '../../nodes/broker/runtime'
 import { engineClientFactory, setClientFactory } from '../../nodes/shared/client-engine'
 import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
+import { makeTempDir } from '../cli/helpers'
+import { ProcessPool } from '../clients/processes'
+import { subscribed } from '../clients/support'
+import { makeCertificates } from '../helpers/certificates'
 import { mqttJsClientFactory } from './mqttjs-client'
 import { collect, coreNodes, type FlowNode, freePort, helper, type Mosquitto, type Msg, roost, startMosquitto, startServer, stopServer } from './support'
 
@@ -22,7 +27,8 @@ const REQUIRED = [
   'Dynamic subscriptions.json',
   'Talk to a remote broker.json',
   'Broker dashboard from roost sys.json',
-  'Device presence from Last Will messages.json'
+  'Device presence from Last Will messages.json',
+  'Secure broker - TLS, users and access rules.json'
 ]
 
 function readExample (file: string): FlowNode[] {
@@ -43,7 +49,8 @@ function prepare (flow: FlowNode[], embeddedPort: number, remotePort: number): F
         copy.port = String(embeddedPort)
         copy.bindAddress = '127.0.0.1'
       }
-    } else {
+    } else if (copy.type !== 'tls-config') {
+      // Config nodes stay global, as an import leaves them; the rest go on the tab.
       copy.z = 'example-tab'
     }
     // Timed injects would fire on their own; the test triggers them instead.
@@ -185,5 +192,47 @@ describe(`examples (remote brokers through ${clientName})`, () => {
     helper.getNode('pr00000000000005').receive({})
     const [list] = await listed
     assert.deepEqual((list?.payload as Array<Record<string, string>>).map((e) => [e.id, e.state, e.reason]), [['demo-plug', 'offline', 'last will']])
+  })
+
+  it('Secure broker: over TLS with certificates made by openssl, the users added in the dialog write and read where the rules let them', async () => {
+    const temp = makeTempDir()
+    const processes = new ProcessPool()
+    try {
+      const certificates = makeCertificates(temp.dir)
+      const tlsPort = await freePort()
+      // The example's TLS listener on a free loopback port, its tls-config node at this test's
+      // certificate files (the example names /etc/roost/certs, made by the commands in its comment).
+      const flow = tap(prepare(readExample(REQUIRED[6] as string), await freePort(), remotePort), 'se00000000000004').map((node): FlowNode => {
+        if (node.type === 'roost-broker') return { ...node, listeners: [{ ...(node.listeners as object[])[0], port: String(tlsPort), host: '127.0.0.1' }] }
+        if (node.type === 'tls-config') return { ...node, cert: certificates.file('server.crt'), key: certificates.file('server.key'), ca: certificates.file('ca.crt') }
+        return node
+      })
+      // The users a person adds in the Security tab, stored as the dialog stores them.
+      const users = [{ username: 'sensor', hash: await hashForDialog({ password: 'sensor-pw' }) }, { username: 'dashboard', hash: await hashForDialog({ password: 'dashboard-pw' }) }]
+      await helper.load([roost, ...coreNodes], flow, { se000000000000b1: { users: JSON.stringify(users) } })
+      await (((helper.getNode('se000000000000b1') as unknown as BrokerNode).transport) as EmbeddedTransport).ready()
+      const overTls = (user: string): string[] => ['-h', '127.0.0.1', '-p', String(tlsPort), '--cafile', certificates.file('ca.crt'), '-u', user, '-P', `${user}-pw`, '-q', '1']
+      // dashboard reads everything under home/: the inject's reading, published in the flow.
+      const broker = ((helper.getNode('se000000000000b1') as unknown as BrokerNode).transport as EmbeddedTransport).broker
+      const viewing = subscribed(broker, 'dashboard-view')
+      const dashboard = processes.start('mosquitto_sub', [...overTls('dashboard'), '-t', 'home/#', '-C', '1', '-W', '20', '-v', '-i', 'dashboard-view'])
+      await viewing
+      helper.getNode('se00000000000002').receive({})
+      assert.equal((await dashboard.finished).stdout, 'home/sensors/kitchen/temperature 21.5\n')
+      // dashboard may not write under home/sensors/ (acknowledged and dropped on MQTT 3.1.1); sensor may.
+      const tapped: Msg[] = []
+      helper.getNode('tap-se00000000000004').on('input', (msg: Msg) => { tapped.push(msg) })
+      assert.equal((await processes.run('mosquitto_pub', [...overTls('dashboard'), '-t', 'home/sensors/hall/temperature', '-m', '99'])).code, 0)
+      const fromSensor = sent('se00000000000004')
+      const pub = await processes.run('mosquitto_pub', [...overTls('sensor'), '-t', 'home/sensors/hall/temperature', '-m', '19'])
+      assert.equal(pub.code, 0, pub.stderr)
+      await fromSensor
+      assert.deepEqual(tapped.map((msg) => [msg.topic, msg.payload]), [['home/sensors/hall/temperature', 19]])
+      // No anonymous clients on this broker, and no plain MQTT on the TLS port.
+      assert.notEqual((await processes.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tlsPort), '--cafile', certificates.file('ca.crt'), '-t', 'home/x', '-m', 'x', '-q', '1'])).code, 0)
+    } finally {
+      await processes.killAll()
+      temp.remove()
+    }
   })
 })

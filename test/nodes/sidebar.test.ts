@@ -12,6 +12,7 @@ import { createBroker } from '../../lib'
 import type { BrokerNode } from '../../nodes/broker/runtime'
 import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
 import { BrokerHistory } from '../../nodes/sidebar/history'
+import { PASSWORD_HASH_PATH } from '../../nodes/broker/password-hash'
 import { LIVE_VIEW_PATH, watchedBrokerCount } from '../../nodes/sidebar/runtime'
 import { embeddedBroker, freePort, helper, roost, startServer, stopServer } from './support'
 
@@ -79,7 +80,7 @@ describe('Roost sidebar: history and endpoint', () => {
   })
 })
 
-describe('Roost sidebar endpoint with adminAuth (Node-RED run as a separate process)', () => {
+describe('Roost admin endpoints with adminAuth (Node-RED run as a separate process)', () => {
   const userDir = mkdtempSync(path.join(os.tmpdir(), 'roost-adminauth-'))
   let nodeRed: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
@@ -159,5 +160,19 @@ describe('Roost sidebar endpoint with adminAuth (Node-RED run as a separate proc
     }
     const denied = await fetch(`http://127.0.0.1:${editorPort}${LIVE_VIEW_PATH}`, { headers: { authorization: `Bearer ${await token('flows', 'flows.read')}` } })
     assert.equal(denied.status, 401)
+  })
+
+  it('the roost-broker dialog\'s password hashing needs roost.write: a full user gets a $7$ hash, a read-only user 401', async () => {
+    const hashFor = async (user: string, scope: string): Promise<Response> => await fetch(`http://127.0.0.1:${editorPort}${PASSWORD_HASH_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(user, scope)}` },
+      body: JSON.stringify({ password: 's3cret' })
+    })
+    const allowed = await hashFor('admin', '*')
+    assert.equal(allowed.status, 200)
+    assert.match(((await allowed.json()) as { hash: string }).hash, /^\$7\$101\$/)
+    assert.equal((await hashFor('viewer', 'read')).status, 401)
+    const anonymous = await fetch(`http://127.0.0.1:${editorPort}${PASSWORD_HASH_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"password":"x"}' })
+    assert.equal(anonymous.status, 401)
   })
 })

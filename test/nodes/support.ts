@@ -84,7 +84,8 @@ export const coreNodes = [
   require(path.join(coreDir, 'common/20-inject.js')),
   require(path.join(coreDir, 'common/21-debug.js')),
   require(path.join(coreDir, 'common/90-comment.js')),
-  require(path.join(coreDir, 'function/10-function.js'))
+  require(path.join(coreDir, 'function/10-function.js')),
+  require(path.join(coreDir, 'network/05-tls.js'))
 ] as unknown[]
 
 export interface Mosquitto { port: number, stop: () => Promise<void> }
