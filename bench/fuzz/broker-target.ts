@@ -87,8 +87,7 @@ export class BrokerTarget {
     }
     this.stats.cases++
     this.owners.set(`127.0.0.1:${conn.localPort}`, fuzzCase)
-    const connect = fuzzCase.parts[0]
-    if (connect?.how === 'connect') this.owners.set(connect.bytes.toString('latin1').match(/fz\d-\d+/)?.[0] ?? '', fuzzCase)
+    if (fuzzCase.clientId !== undefined) this.owners.set(fuzzCase.clientId, fuzzCase)
     for (const chunk of fuzzCase.chunks) {
       if (conn.isClosed) break
       conn.write(chunk)
@@ -126,7 +125,8 @@ export class BrokerTarget {
   }
 
   private onErrorLine (line: string): void {
-    const named = /^Client (\S+)/.exec(line)?.[1]
+    // `Client <id> (<address>): ...` or, before CONNECT is read, `Client <address>:<port>: ...`.
+    const named = /^Client (\S+?):? /.exec(line)?.[1]
     this.blame('broker-error', line, this.culprit(named))
   }
 

@@ -17,6 +17,8 @@ export interface FuzzCase {
   /** Its place in the batch. */
   index: number
   version: Version
+  /** The client id its CONNECT carries (mutations aside). */
+  clientId: string | undefined
   parts: CasePart[]
   /** The chunks written one after the other; together all parts in order. */
   chunks: Buffer[]
@@ -47,8 +49,10 @@ function splice (r: Random, a: Buffer, b: Buffer): Buffer {
 export function makeCase (r: Random, index: number): FuzzCase {
   const version = r.pick<Version>([3, 4, 4, 5, 5, 5])
   const parts: CasePart[] = []
+  let clientId: string | undefined
   if (r.chance(0.95)) {
     const connect = connectPacket(r, version)
+    clientId = connect.clientId
     // A mutated CONNECT tests the handshake; most cases keep it valid to get past it.
     parts.push(r.chance(0.15) ? { ...mutatePacket(r, connect), mutated: true } : { how: 'connect', bytes: assemble(connect), mutated: false })
   }
@@ -72,7 +76,7 @@ export function makeCase (r: Random, index: number): FuzzCase {
     parts.push({ how: 'garbage', bytes: r.bytes(r.int(1, 300)), mutated: true })
   }
   const chunks = chunked(r, Buffer.concat(parts.map((part) => part.bytes)))
-  return { index, version, parts, chunks }
+  return { index, version, clientId, parts, chunks }
 }
 
 /** How many mutated packets a case holds. */

@@ -21,6 +21,8 @@ export interface FuzzPacket {
   version: Version
   firstByte: number
   segments: Segment[]
+  /** A CONNECT's client id, so the broker's log lines lead back to the case. */
+  clientId?: string
 }
 
 /** Client ids come from a small pool: sessions, takeovers and memory stay bounded. */
@@ -85,11 +87,12 @@ export function connectPacket (r: Random, version: Version): FuzzPacket {
   const header = version === 3 ? [str('MQIsdp'), Buffer.from([3])] : [str('MQTT'), Buffer.from([version])]
   const segments: Segment[] = [...header, Buffer.from([flags]), u16(r.pick([0, 30, 60]))]
   segments.push(...props(r, version, 'connect'))
-  segments.push(str(`fz${version}-${r.int(0, CLIENT_IDS - 1)}`))
+  const clientId = `fz${version}-${r.int(0, CLIENT_IDS - 1)}`
+  segments.push(str(clientId))
   if (will) segments.push(...props(r, version, 'will'), str(r.pick(['fz/will', 'fz/will/x'])), str(r.bytes(r.int(0, 20))))
   if (username) segments.push(str(r.pick(['user', 'ü'])))
   if (password) segments.push(str(r.bytes(r.int(0, 12))))
-  return { name: 'connect', version, firstByte: 0x10, segments }
+  return { name: 'connect', version, firstByte: 0x10, segments, clientId }
 }
 
 function publish (r: Random, version: Version): FuzzPacket {
