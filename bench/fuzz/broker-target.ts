@@ -16,6 +16,8 @@ const CLOSE_GUARD_MS = 5000
 
 export interface BrokerStats {
   cases: number
+  /** Connections the broker answered at all (a CONNACK, mostly). */
+  answered: number
   /** Connections the broker closed before we ended them: it refused something. */
   closedByBroker: number
   /** Connections we ended after the hold, the broker having accepted everything. */
@@ -33,7 +35,7 @@ function sleep (ms: number): Promise<void> {
 }
 
 export class BrokerTarget {
-  readonly stats: BrokerStats = { cases: 0, closedByBroker: 0, endedByUs: 0 }
+  readonly stats: BrokerStats = { cases: 0, answered: 0, closedByBroker: 0, endedByUs: 0 }
   /** The case that last used a client id or a local port: a log line names one of the two. */
   private readonly owners = new Map<string, FuzzCase>()
   private batchSeed = 0
@@ -95,6 +97,7 @@ export class BrokerTarget {
       if (fuzzCase.chunks.length > 1) await new Promise((resolve) => setImmediate(resolve))
     }
     await Promise.race([conn.closed, sleep(HOLD_MS)])
+    if (conn.answered) this.stats.answered++
     if (conn.isClosed) {
       this.stats.closedByBroker++
       return

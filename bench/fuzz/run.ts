@@ -141,7 +141,7 @@ export function summaryText (summary: FuzzSummary): string {
     `  ${summary.mutatedPackets} mutated packets (${summary.packets} in all) in ${summary.cases} cases, ${summary.batches} batches, ${Math.round(summary.seconds)} s: ${rate} mutated packets/s`,
     `  parser: ${summary.parser.frames} frames, ${summary.parser.decoded} decoded, ${summary.parser.refused} refused with a protocol error`
   ]
-  if (summary.broker !== undefined) lines.push(`  broker: ${summary.broker.cases} connections, ${summary.broker.closedByBroker} closed by the broker, ${summary.broker.endedByUs} ended by the client`)
+  if (summary.broker !== undefined) lines.push(`  broker: ${summary.broker.cases} connections, ${summary.broker.answered} answered, ${summary.broker.closedByBroker} closed by the broker, ${summary.broker.endedByUs} ended by the client`)
   if (summary.heapMb !== undefined && summary.rssMb !== undefined) {
     lines.push(`  heap after collection: first ${summary.heapMb.first} MB, floor early ${summary.heapMb.early} MB, floor late ${summary.heapMb.late} MB, last ${summary.heapMb.last} MB; rss ${summary.rssMb.first} -> ${summary.rssMb.last} MB`)
   }

@@ -9,6 +9,8 @@ export interface FuzzConnection {
   /** Ends our side gracefully, as a client that has said all it had to say. */
   end (): void
   destroy (): void
+  /** True once the broker sent anything (a CONNACK, a refusal); a 3.1.1 connection destroyed for a protocol error may lose its CONNACK. */
+  readonly answered: boolean
   /** True once the broker (or the network) has closed it. */
   readonly isClosed: boolean
   /** Resolves when it is closed, by either side; never rejects. */

@@ -4,13 +4,14 @@ import type { Feeder, FuzzConnection } from './feeder'
 
 class TcpConnection implements FuzzConnection {
   isClosed = false
+  answered = false
   readonly closed: Promise<void>
 
   constructor (private readonly socket: net.Socket) {
     // A reset from the broker while we write is one of the expected endings.
     socket.on('error', () => {})
     // What the broker answers is not checked here; reading it keeps its writes flowing.
-    socket.resume()
+    socket.on('data', () => { this.answered = true })
     this.closed = new Promise((resolve) => socket.once('close', () => {
       this.isClosed = true
       resolve()
