@@ -36,9 +36,9 @@ export const DEFAULTS: Readonly<FuzzOptions> = Object.freeze({
 
 export const USAGE = `npm run fuzz -- [options]
 Generates valid MQTT 3.1, 3.1.1 and 5.0 packets of every type, mutates them, and feeds them to the
-broker's parser in-process and to a live broker (in-process, over loopback sockets). After each
-batch a real client (MQTT.js) must complete a QoS 1 round trip, every fuzz connection must be gone,
-and the heap is read after a full collection. Stops at --count or --minutes, whichever comes first.
+broker's parser in-process and to a live broker (in-process, over loopback TCP and WebSockets).
+After each batch a real client (MQTT.js) must complete a QoS 1 round trip, every fuzz connection
+must be gone, and the heap is read after a full collection. Stops at --count or --minutes, whichever comes first.
 Exits 0 with no findings, 1 with findings, 2 on a bad command line.
   --count N          mutated packets to send (default ${DEFAULTS.count})
   --minutes M        longest run in minutes (default ${DEFAULTS.minutes})

@@ -1,6 +1,6 @@
 // A short slice of `npm run fuzz`: a few thousand mutated MQTT 3.1, 3.1.1 and 5 packets of every
-// type, fed to the parser in-process and to a live broker over TCP. Nothing may throw past a
-// ProtocolError, the broker must report no internal error, close every connection, and still
+// type, fed to the parser in-process and to a live broker over TCP and WebSockets. Nothing may
+// throw past a ProtocolError, the broker must report no internal error, close every connection, and still
 // complete an MQTT.js QoS 1 round trip after every batch. Also: the fuzzer's valid packets are
 // valid (mqtt-packet reads each as what it is), and a seed replays its batch byte for byte.
 import assert from 'node:assert/strict'
