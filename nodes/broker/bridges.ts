@@ -2,9 +2,11 @@
 // the flow JSON, the remote user names and passwords in the node's credentials (keyed by bridge
 // name, so no secret is ever in a flow export), TLS from a tls-config node. The engine's schema
 // and checkBridges() then judge the result as they judge a mosquitto.conf `connection` section.
+import { createPrivateKey } from 'node:crypto'
 import type { BridgeDirection, BridgeOptions, BridgeProtocol, BridgeStartType, BridgeTlsOptions, BridgeTopic } from '../../lib/bridge/options'
 import type { QoS } from '../../lib/types'
 import { readBool, readString } from '../shared/config'
+import type { TlsLookup } from './security'
 
 /** A topic row as the dialog saves it. */
 export interface BridgeTopicRow {
@@ -32,16 +34,6 @@ export interface BridgeRow {
   topics?: BridgeTopicRow[]
 }
 
-/** The certificates a tls-config node holds, as text. */
-export interface BridgeTlsSource {
-  ca?: string
-  cert?: string
-  key?: string
-}
-
-/** The tls-config node with this id; undefined when there is none. */
-export type BridgeTlsLookup = (id: string) => BridgeTlsSource | undefined
-
 /** A problem with the Bridges tab's values, named by a key below `roost-broker.errors.`. */
 export class BridgeDialogError extends Error {
   constructor (readonly key: BridgeErrorKey, readonly details: Record<string, string>) {
@@ -50,7 +42,7 @@ export class BridgeDialogError extends Error {
 }
 
 /** Every key a BridgeDialogError may carry (the locale test checks each exists). */
-export const BRIDGE_ERROR_KEYS = ['invalid-bridge-credentials', 'bridge-no-tls-config', 'bridge-tls-no-ca'] as const
+export const BRIDGE_ERROR_KEYS = ['invalid-bridge-credentials', 'bridge-no-tls-config', 'bridge-tls-no-ca', 'bridge-tls-key'] as const
 export type BridgeErrorKey = typeof BRIDGE_ERROR_KEYS[number]
 
 /** A credential holding a JSON object of strings keyed by bridge name; {} when empty. */
@@ -72,7 +64,7 @@ export function parseBridgeCredential (text: string | undefined): Record<string,
  * The bridges of the dialog. Values the engine knows are passed as typed (a bad one is the schema's
  * error, naming the field); an unknown direction or start type is passed through for the same reason.
  */
-export function bridgeOptions (rows: unknown, usernames: string | undefined, passwords: string | undefined, lookupTls: BridgeTlsLookup): BridgeOptions[] {
+export function bridgeOptions (rows: unknown, usernames: string | undefined, passwords: string | undefined, lookupTls: TlsLookup): BridgeOptions[] {
   if (!Array.isArray(rows)) return []
   const users = parseBridgeCredential(usernames)
   const secrets = parseBridgeCredential(passwords)
@@ -125,12 +117,21 @@ function topicOf (row: BridgeTopicRow): BridgeTopic {
  * against the node's CA only (bridges take no system CA store), so a node without a CA is refused
  * rather than left to connect in plain text.
  */
-function tlsOf (bridge: string, id: string, lookupTls: BridgeTlsLookup): BridgeTlsOptions {
+function tlsOf (bridge: string, id: string, lookupTls: TlsLookup): BridgeTlsOptions {
   const source = lookupTls(id)
   if (source === undefined) throw new BridgeDialogError('bridge-no-tls-config', { bridge })
   if (source.ca === undefined) throw new BridgeDialogError('bridge-tls-no-ca', { bridge })
   const tls: BridgeTlsOptions = { ca: source.ca }
   if (source.cert !== undefined) tls.cert = source.cert
-  if (source.key !== undefined) tls.key = source.key
+  // A bridge's TLS options take no passphrase: an encrypted key is handed over decrypted.
+  if (source.key !== undefined) tls.key = source.passphrase === undefined ? source.key : decryptedKey(bridge, source.key, source.passphrase)
   return tls
+}
+
+function decryptedKey (bridge: string, key: string, passphrase: string): string {
+  try {
+    return createPrivateKey({ key, passphrase }).export({ type: 'pkcs8', format: 'pem' }).toString()
+  } catch (error) {
+    throw new BridgeDialogError('bridge-tls-key', { bridge, error: error instanceof Error ? error.message : String(error) })
+  }
 }

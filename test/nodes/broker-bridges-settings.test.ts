@@ -2,12 +2,14 @@
 // the credentials looked up by bridge name, TLS from a tls-config node, and the engine's own
 // checks reporting what the dialog let through.
 import assert from 'node:assert/strict'
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { resolveOptions } from '../../lib/options'
-import { BridgeDialogError, type BridgeRow, type BridgeTlsLookup, bridgeOptions, parseBridgeCredential } from '../../nodes/broker/bridges'
+import { BridgeDialogError, type BridgeRow, bridgeOptions, parseBridgeCredential } from '../../nodes/broker/bridges'
+import type { TlsLookup } from '../../nodes/broker/security'
 import { embeddedOptions } from '../../nodes/broker/settings'
 
-const PEM: BridgeTlsLookup = (id) => id === 'tls1' ? { ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM' } : id === 'no-ca' ? { cert: 'CERT PEM', key: 'KEY PEM' } : undefined
+const PEM: TlsLookup = (id) => id === 'tls1' ? { ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM' } : id === 'no-ca' ? { cert: 'CERT PEM', key: 'KEY PEM' } : undefined
 
 const CLOUD: BridgeRow = {
   name: 'cloud',
@@ -86,6 +88,15 @@ describe('roost-broker Bridges tab → BrokerOptions.bridges', () => {
   it('TLS: a missing tls-config node, or one without a CA, is refused rather than run in plain text', () => {
     assert.throws(() => bridgeOptions([{ ...CLOUD, tls: 'gone' }], '', '', PEM), dialogError('bridge-no-tls-config', { bridge: 'cloud' }))
     assert.throws(() => bridgeOptions([{ ...CLOUD, tls: 'no-ca' }], '', '', PEM), dialogError('bridge-tls-no-ca', { bridge: 'cloud' }))
+  })
+
+  it('TLS: a key encrypted with the tls-config node\'s passphrase reaches the bridge decrypted; a wrong passphrase is refused', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
+    const lookup = (passphrase: string): TlsLookup => () => ({ ca: 'CA PEM', cert: 'CERT PEM', key: privateKey, passphrase })
+    const key = bridgeOptions([CLOUD], '', '', lookup('pw'))[0]?.tls?.key ?? ''
+    assert.doesNotMatch(key, /ENCRYPTED/)
+    assert.equal(createPrivateKey(key).asymmetricKeyType, 'ec')
+    assert.throws(() => bridgeOptions([CLOUD], '', '', lookup('wrong')), dialogError('bridge-tls-key'))
   })
 
   it('credentials that are not a JSON object of strings are refused', () => {
