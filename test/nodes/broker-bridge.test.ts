@@ -5,13 +5,10 @@
 // state reaches the Roost sidebar's endpoint, and a redeploy (which keeps the stored password)
 // bridges again.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import path from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
-import mqtt, { type MqttClient } from 'mqtt'
-import { type Mosquitto, startMosquitto, tempDir } from '../client/helpers'
-import { bridgeReaches } from '../bridge/helpers'
+import type { MqttClient } from 'mqtt'
+import { type Mosquitto, tempDir } from '../client/helpers'
+import { bridgeReaches, startGuardedMosquitto } from '../bridge/helpers'
 import { LIVE_VIEW_PATH } from '../../nodes/sidebar/runtime'
 import { type FlowNode, helper, listeningBroker, type Msg, roost, startServer, stopServer } from './support'
 
@@ -94,17 +91,7 @@ describe('roost-broker Bridges tab against Debian mosquitto', { timeout: 90_000 
 
   before(async () => {
     await startServer()
-    const passwords = path.join(temp.dir, 'passwd')
-    for (const [user, password] of [['home', 'home-secret'], ['tester', 'tester-secret']] as const) {
-      const made = spawnSync('mosquitto_passwd', [...(user === 'home' ? ['-c'] : []), '-b', passwords, user, password], { encoding: 'utf8' })
-      assert.equal(made.status, 0, made.stderr)
-    }
-    // The bridge's user may use site/# only; an anonymous client may do nothing.
-    const acl = path.join(temp.dir, 'acl')
-    writeFileSync(acl, 'user home\ntopic readwrite site/#\ntopic readwrite $SYS/broker/connection/#\n\nuser tester\ntopic readwrite #\n')
-    mosquitto = await startMosquitto(temp.dir, [`password_file ${passwords}`, `acl_file ${acl}`])
-    remote = await mqtt.connectAsync({ host: '127.0.0.1', port: mosquitto.port, username: 'tester', password: 'tester-secret', clientId: 'tester', reconnectPeriod: 0 })
-    await remote.subscribeAsync('site/#', { qos: 1 })
+    ;({ mosquitto, tester: remote } = await startGuardedMosquitto(temp.dir))
   })
   after(async () => {
     await remote.endAsync()

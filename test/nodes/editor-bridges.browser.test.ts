@@ -5,13 +5,13 @@
 // cross both ways, the password only in the credentials, the link in the Roost sidebar and in
 // the dialog opened again. Screenshots go to test-output/.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import type { Page } from 'playwright-core'
-import { type Mosquitto, startMosquitto, tempDir } from '../client/helpers'
+import { type Mosquitto, tempDir } from '../client/helpers'
+import { startGuardedMosquitto } from '../bridge/helpers'
 import { type EditorSession, outputDir, run, startEditorSession } from './editor-session'
 
 const BROKER_ID = 'roost-starter-broker'
@@ -25,16 +25,7 @@ describe('roost-broker Bridges tab in headless Chromium', { timeout: 180_000 }, 
   let remote: MqttClient
 
   before(async () => {
-    const passwords = path.join(temp.dir, 'passwd')
-    for (const [user, password, create] of [['home', 'home-secret', true], ['tester', 'tester-secret', false]] as const) {
-      const made = spawnSync('mosquitto_passwd', [...(create ? ['-c'] : []), '-b', passwords, user, password], { encoding: 'utf8' })
-      assert.equal(made.status, 0, made.stderr)
-    }
-    const acl = path.join(temp.dir, 'acl')
-    writeFileSync(acl, 'user home\ntopic readwrite site/#\ntopic readwrite $SYS/broker/connection/#\n\nuser tester\ntopic readwrite #\n')
-    mosquitto = await startMosquitto(temp.dir, [`password_file ${passwords}`, `acl_file ${acl}`])
-    remote = await mqtt.connectAsync({ host: '127.0.0.1', port: mosquitto.port, username: 'tester', password: 'tester-secret', clientId: 'tester', reconnectPeriod: 0 })
-    await remote.subscribeAsync('site/#', { qos: 1 })
+    ;({ mosquitto, tester: remote } = await startGuardedMosquitto(temp.dir))
     session = await startEditorSession()
     page = session.page
   })
