@@ -10,6 +10,7 @@ import { watchBroker } from '../sidebar/runtime'
 import { readBool, readString } from '../shared/config'
 import type { RoostTransport } from '../shared/transport'
 import { attachWebSocketPath } from './websocket-path'
+import { BridgeDialogError } from './bridges'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
 import { DialogError, tlsPemOf } from './security'
 
@@ -52,7 +53,7 @@ export function registerBroker (RED: RedApi): void {
         })
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      node.error(error instanceof DialogError
+      node.error(error instanceof DialogError || error instanceof BridgeDialogError
         ? RED._(`roost-broker.errors.${error.key}`, error.details)
         : message === 'no-client-engine'
           ? RED._('roost-broker.errors.no-client-engine')
@@ -82,7 +83,9 @@ export function registerBroker (RED: RedApi): void {
     credentials: {
       users: { type: 'text' },
       user: { type: 'text' },
-      password: { type: 'password' }
+      password: { type: 'password' },
+      bridgeUsers: { type: 'text' },
+      bridgePasswords: { type: 'password' }
     }
   })
 }

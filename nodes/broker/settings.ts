@@ -5,6 +5,7 @@ import { readBool, readInt, readString } from '../shared/config'
 import { encodePayload, parseQos } from '../shared/outbound'
 import type { TransportMessage } from '../shared/transport'
 import { extraListeners, type SecurityConfig, securityOptions, type TlsLookup } from './security'
+import { type BridgeRow, bridgeOptions } from './bridges'
 
 /** The flow JSON of a roost-broker node (credentials are separate and never in here). */
 export interface BrokerNodeConfig extends SecurityConfig {
@@ -27,6 +28,8 @@ export interface BrokerNodeConfig extends SecurityConfig {
   persistence?: boolean | string
   /** Path on Node-RED's own HTTP server where MQTT over WebSockets is served (e.g. /mqtt); empty for none. */
   wsPath?: string
+  /** The Bridges tab's rows (nodes/broker/bridges.ts). */
+  bridges?: BridgeRow[]
   // remote
   host?: string
   remotePort?: string | number
@@ -57,6 +60,10 @@ export interface BrokerCredentials {
   /** Username and password for a remote broker. */
   user?: string
   password?: string
+  /** JSON object: bridge name to the user name on its remote broker. */
+  bridgeUsers?: string
+  /** JSON object: bridge name to the password on its remote broker. */
+  bridgePasswords?: string
 }
 
 export const DEFAULT_PORT = 1883
@@ -66,7 +73,7 @@ export const DEFAULT_PORT = 1883
  * (`<userDir>/roost/<node id>`); the node's persistence setting, on unless unticked, decides
  * whether it does. Without a directory (a runtime with no userDir) state lives in memory.
  * Throws DialogError (security.ts) when the Security tab's values cannot be used; `lookupTls`
- * finds the tls-config node a TLS listener names.
+ * finds the tls-config node a TLS listener or a bridge names.
  */
 export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCredentials, storeDir?: string, lookupTls: TlsLookup = () => undefined): Partial<BrokerOptions> {
   const persistence = storeDir !== undefined && readBool(config.persistence, true)
@@ -91,7 +98,8 @@ export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCr
     connectTimeoutSec: readInt(config.connectTimeout, DEFAULTS.connectTimeoutSec),
     incompletePacketTimeoutSec: readInt(config.incompletePacketTimeout, DEFAULTS.incompletePacketTimeoutSec),
     sysIntervalSec: readInt(config.sysInterval, 10),
-    ...(persistence ? { persistence, persistenceLocation: storeDir } : {})
+    ...(persistence ? { persistence, persistenceLocation: storeDir } : {}),
+    bridges: bridgeOptions(config.bridges, credentials.bridgeUsers, credentials.bridgePasswords, lookupTls)
   }
 }
 

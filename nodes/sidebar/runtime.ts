@@ -27,7 +27,7 @@ export function watchBroker (id: string, label: string, broker: Broker): () => v
 /** Brokers watched now (for tests of the lifecycle). */
 export function watchedBrokerCount (): number { return watched.size }
 
-/** The endpoint's answer: every embedded broker with its clients and history. */
+/** The endpoint's answer: every embedded broker with its clients, bridges and history. */
 export function liveView (): { sampleEveryMs: number, brokers: unknown[] } {
   const brokers = [...watched.values()].sort((a, b) => a.label.localeCompare(b.label)).map((entry) => ({
     id: entry.id,
@@ -39,6 +39,15 @@ export function liveView (): { sampleEveryMs: number, brokers: unknown[] } {
       subscriptions: client.subscriptions,
       connectedSince: new Date(client.connectedAtMs).toISOString()
     })).sort((a, b) => a.clientId.localeCompare(b.clientId)),
+    // Each bridge's link as the broker reports it now (the bridgeState event's last word).
+    bridges: entry.broker.bridgeStates().map((bridge) => ({
+      name: bridge.name,
+      state: bridge.state,
+      address: bridge.address ?? '',
+      lastError: bridge.lastError ?? '',
+      queued: bridge.queued,
+      dropped: bridge.dropped
+    })).sort((a, b) => a.name.localeCompare(b.name)),
     history: entry.history.samples()
   }))
   return { sampleEveryMs: SAMPLE_EVERY_MS, brokers }

@@ -1,9 +1,15 @@
 // Shared pieces of the bridge specs: a Roost broker with bridges on a free loopback port, a bridge
-// written as mosquitto.conf lines for Debian's mosquitto, and a wait for a bridge's link state.
+// written as mosquitto.conf lines for Debian's mosquitto, a mosquitto that lets only the bridge's
+// user in, and a wait for a bridge's link state.
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
 import type { Broker, BrokerOptions } from '../../lib'
 import type { BridgeOptions } from '../../lib/bridge/options'
 import type { BridgeLinkState } from '../../lib/events'
-import { WAIT_MS } from '../client/helpers'
+import { type Mosquitto, startMosquitto, WAIT_MS } from '../client/helpers'
 import { type RunningBroker, startBroker } from '../clients/support'
 
 /** A Roost broker on 127.0.0.1 running `bridges`. */
@@ -42,4 +48,23 @@ export function mosquittoBridgeLines (name: string, port: number, protocol: 'mqt
     ...extra,
     ...topics.map((topic) => `topic ${topic}`)
   ]
+}
+
+/**
+ * Debian's mosquitto (configuration in `dir`) with a password file and ACL: user `home` (password
+ * `home-secret`) may use site/# only, anonymous clients nothing, so a message crossing proves the
+ * bridge logged in as `home`. `tester` is connected and subscribed to site/# for the test.
+ */
+export async function startGuardedMosquitto (dir: string): Promise<{ mosquitto: Mosquitto, tester: MqttClient }> {
+  const passwords = path.join(dir, 'passwd')
+  for (const [user, password, create] of [['home', 'home-secret', true], ['tester', 'tester-secret', false]] as const) {
+    const made = spawnSync('mosquitto_passwd', [...(create ? ['-c'] : []), '-b', passwords, user, password], { encoding: 'utf8' })
+    assert.equal(made.status, 0, made.stderr)
+  }
+  const acl = path.join(dir, 'acl')
+  writeFileSync(acl, 'user home\ntopic readwrite site/#\ntopic readwrite $SYS/broker/connection/#\n\nuser tester\ntopic readwrite #\n')
+  const mosquitto = await startMosquitto(dir, [`password_file ${passwords}`, `acl_file ${acl}`])
+  const tester = await mqtt.connectAsync({ host: '127.0.0.1', port: mosquitto.port, username: 'tester', password: 'tester-secret', clientId: 'tester', reconnectPeriod: 0 })
+  await tester.subscribeAsync('site/#', { qos: 1 })
+  return { mosquitto, tester }
 }

@@ -13,6 +13,7 @@ import { makeTempDir } from '../cli/helpers'
 import { ProcessPool } from '../clients/processes'
 import { subscribed } from '../clients/support'
 import { makeCertificates } from '../helpers/certificates'
+import { bridgeReaches } from '../bridge/helpers'
 import { mqttJsClientFactory } from './mqttjs-client'
 import { collect, coreNodes, type FlowNode, freePort, helper, type Mosquitto, type Msg, roost, startMosquitto, startServer, stopServer } from './support'
 
@@ -28,7 +29,8 @@ const REQUIRED = [
   'Talk to a remote broker.json',
   'Broker dashboard from roost sys.json',
   'Device presence from Last Will messages.json',
-  'Secure broker - TLS, users and access rules.json'
+  'Secure broker - TLS, users and access rules.json',
+  'Bridge a home broker to a cloud broker.json'
 ]
 
 function readExample (file: string): FlowNode[] {
@@ -164,6 +166,34 @@ describe(`examples (remote brokers through ${clientName})`, () => {
     assert.deepEqual(msg?.payload, { question: 'status?' })
     assert.equal(msg?.responseTopic, 'roost/example/replies')
     assert.equal(msg?.contentType, 'application/json')
+  })
+
+  it('Bridge a home broker to a cloud broker: the reading crosses out under site-1/, the command comes in under home/', async () => {
+    // The stand-in cloud broker gets a port of its own, and the bridge its address.
+    const cloudPort = await freePort()
+    const flow = tap(tap(prepare(readExample(REQUIRED[7] as string), await freePort(), remotePort), 'bh00000000000004'), 'bh00000000000008').map((node): FlowNode => {
+      if (node.id === 'bh000000000000b2') return { ...node, port: String(cloudPort) }
+      if (node.id === 'bh000000000000b1') return { ...node, bridges: (node.bridges as Array<Record<string, unknown>>).map((b) => ({ ...b, addresses: `127.0.0.1:${cloudPort}` })) }
+      return node
+    })
+    await helper.load([roost, ...coreNodes], flow)
+    const home = ((helper.getNode('bh000000000000b1') as unknown as BrokerNode).transport as EmbeddedTransport).broker
+    await bridgeReaches(home, 'cloud', 'connected')
+    // The bridge subscribes on both sides once connected: send until one message has crossed.
+    async function cross (injectId: string, tapId: string): Promise<Msg> {
+      const got = sent(tapId)
+      let arrived = false
+      void got.then(() => { arrived = true })
+      for (let attempt = 0; attempt < 100 && !arrived; attempt++) {
+        helper.getNode(injectId).receive({})
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      return (await got)[0] as Msg
+    }
+    const reading = await cross('bh00000000000002', 'bh00000000000004')
+    assert.deepEqual([reading.topic, reading.payload], ['site-1/sensors/kitchen/temperature', 21.5])
+    const command = await cross('bh00000000000006', 'bh00000000000008')
+    assert.deepEqual([command.topic, command.payload], ['home/commands/lamp', 'on'])
   })
 
   it('Broker dashboard from roost sys: an inject asks for the figures, the function picks them', async () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
+import { BRIDGE_ERROR_KEYS } from '../../nodes/broker/bridges'
 import { DIALOG_ERROR_KEYS } from '../../nodes/broker/security'
 import { TRANSPORT_ERROR_CODES } from '../../nodes/shared/errors'
 import { INBOUND_ERROR_KEYS, OUTPUT_TYPES } from '../../nodes/shared/inbound'
@@ -50,6 +51,7 @@ function usedKeys (): Set<string> {
   for (const key of INBOUND_ERROR_KEYS) used.add(`roost-in.errors.${key}`)
   for (const type of OUTPUT_TYPES) used.add(`roost-in.output.${type}`)
   for (const key of DIALOG_ERROR_KEYS) used.add(`roost-broker.errors.${key}`)
+  for (const key of BRIDGE_ERROR_KEYS) used.add(`roost-broker.errors.${key}`)
   return used
 }
 
