@@ -34,8 +34,17 @@ export function outgoingQos (published: QoS, granted: QoS, upgrade: boolean): Qo
   return upgrade || granted < published ? granted : published
 }
 
+/** Told of every subscription added and removed (the cluster's interest in NATS subjects). */
+export interface InterestListener {
+  /** `filter` as sent, `$share/<group>/` included. */
+  filterAdded (filter: string): void
+  filterRemoved (filter: string): void
+}
+
 export class Router {
   readonly trie = new SubscriptionTrie()
+  /** Set while the broker runs in a cluster. */
+  interest: InterestListener | undefined
   /** `upgrade_outgoing_qos`: deliver at the subscription's QoS whatever the message's. */
   upgradeOutgoingQos = false
   /** `bridge_split_horizon`: a message that came over a bridge is not delivered to a client marked as a bridge. */

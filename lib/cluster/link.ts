@@ -1,0 +1,179 @@
+// One node's link to the cluster over NATS: routing by interest. The node subscribes on NATS to the
+// subjects of its subscribers' filters (SubjectInterest counts them), publishes every message that
+// entered the broker here, and hands what other nodes publish to admission and the router. NATS's
+// noEcho keeps a node's own messages from coming back to it, and what came from NATS carries the
+// cluster origin, which is never forwarded again: no message crosses twice.
+//
+// NATS unreachable: the node goes on serving its own clients, tries again every reconnectWaitMs,
+// and subscribes again to everything its subscribers need once it is back; messages published
+// meanwhile reach this node's subscribers only.
+import { hostname } from 'node:os'
+import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
+import type { Logger } from '../logger'
+import type { Message, Origin } from '../types'
+import { SubjectInterest, type SubjectSink } from './interest'
+import type { ClusterOptions } from './options'
+import { topicToSubject } from './subjects'
+import { incomingMessage, outgoingHeaders } from './wire'
+
+const DEFAULT_RECONNECT_WAIT_MS = 1000
+
+type Nats = typeof import('@nats-io/transport-node')
+let natsModule: Promise<Nats> | undefined
+
+/** nats.js, loaded when a node first joins a cluster: a broker that runs alone never pays for it. */
+async function loadNats (): Promise<Nats> {
+  natsModule ??= import('@nats-io/transport-node')
+  return await natsModule
+}
+
+/** The origin of every message another node (or a NATS client) published. */
+export const CLUSTER_ORIGIN: Origin = Object.freeze({ kind: 'cluster', clientId: '$cluster' })
+
+export type ClusterState = 'stopped' | 'connecting' | 'connected' | 'disconnected'
+
+/** What a link uses of the broker it runs in. */
+export interface ClusterHost {
+  readonly logger: Logger
+  readonly maxTopicLevels: number
+  /** A message from another node enters through admission, then the router. */
+  publishInbound (message: Message): void
+}
+
+export class ClusterLink implements SubjectSink {
+  readonly nodeId: string
+  readonly interest = new SubjectInterest(this)
+  private readonly subscriptions = new Map<string, NatsSubscription>()
+  private nc: NatsConnection | undefined
+  private nats: Nats | undefined
+  private retryTimer: NodeJS.Timeout | undefined
+  private stopped = true
+  private linkState: ClusterState = 'stopped'
+  /** Messages that could not leave this node (no connection, or no subject for their topic). */
+  notForwarded = 0
+
+  constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
+    this.nodeId = options.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`
+  }
+
+  get state (): ClusterState { return this.linkState }
+
+  /** Connects (resolves after the first attempt, whatever its outcome; later ones run on their own). */
+  async start (): Promise<void> {
+    if (!this.stopped) return
+    this.stopped = false
+    this.linkState = 'connecting'
+    await this.attempt()
+  }
+
+  /** Sends what is pending, closes the connection and every timer. */
+  async stop (): Promise<void> {
+    this.stopped = true
+    this.linkState = 'stopped'
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const nc = this.nc
+    this.nc = undefined
+    this.subscriptions.clear()
+    if (nc !== undefined) await nc.close()
+  }
+
+  /** Resolves once NATS has every subscription and message sent so far (one round trip); at once when not connected. */
+  async sync (): Promise<void> {
+    if (this.nc === undefined || this.linkState !== 'connected') return
+    await this.nc.flush()
+  }
+
+  /** Sends a message that entered the broker on this node to the nodes interested in it. */
+  forward (message: Message): void {
+    const nc = this.nc
+    const subject = nc === undefined ? undefined : topicToSubject(message.topic)
+    if (nc === undefined || subject === undefined) {
+      this.notForwarded++
+      return
+    }
+    const headers = outgoingHeaders(message, (this.nats as Nats).headers)
+    try {
+      if (headers === undefined) nc.publish(subject, message.payload)
+      else nc.publish(subject, message.payload, { headers })
+    } catch (error) {
+      // A connection closing under us: the message stays on this node.
+      this.notForwarded++
+      this.host.logger.debug(`Cluster: could not forward '${message.topic}': ${(error as Error).message}.`)
+    }
+  }
+
+  open (subject: string): void {
+    if (this.nc !== undefined) this.subscribeOnNats(this.nc, subject)
+  }
+
+  close (subject: string): void {
+    const subscription = this.subscriptions.get(subject)
+    if (subscription === undefined) return
+    this.subscriptions.delete(subject)
+    subscription.unsubscribe()
+  }
+
+  private readonly receive = (error: Error | null, msg: Msg): void => {
+    if (error !== null) {
+      this.host.logger.warning(`Cluster: NATS subscription failed: ${error.message}.`)
+      return
+    }
+    const message = incomingMessage(msg, CLUSTER_ORIGIN, this.host.maxTopicLevels)
+    if (typeof message === 'string') {
+      this.host.logger.warning(`Cluster: dropped a message from NATS: ${message}.`)
+      return
+    }
+    this.host.publishInbound(message)
+  }
+
+  private subscribeOnNats (nc: NatsConnection, subject: string): void {
+    if (this.subscriptions.has(subject)) return
+    try {
+      this.subscriptions.set(subject, nc.subscribe(subject, { callback: this.receive }))
+    } catch (error) {
+      this.host.logger.warning(`Cluster: cannot subscribe to NATS subject '${subject}': ${(error as Error).message}.`)
+    }
+  }
+
+  private async attempt (): Promise<void> {
+    const servers = this.options.servers
+    let nc: NatsConnection
+    try {
+      const nats = this.nats ??= await loadNats()
+      // After the first connection nats.js itself reconnects, without end, and keeps the subscriptions.
+      nc = await nats.connect({ servers, name: `roost ${this.nodeId}`, noEcho: true, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs })
+    } catch (error) {
+      if (this.stopped) return
+      if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${(error as Error).message}; serving this node's clients alone meanwhile.`)
+      this.linkState = 'disconnected'
+      this.retryTimer = setTimeout(() => { void this.attempt() }, this.retryWaitMs)
+      return
+    }
+    if (this.stopped) {
+      await nc.close()
+      return
+    }
+    this.nc = nc
+    this.linkState = 'connected'
+    this.host.logger.notice(`Cluster: node ${this.nodeId} connected to NATS at ${nc.getServer()}.`)
+    for (const subject of this.interest.subjects) this.subscribeOnNats(nc, subject)
+    void this.watch(nc)
+  }
+
+  /** Follows the connection's state for the log until it closes. */
+  private async watch (nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (this.nc !== nc) break
+      if (status.type === 'disconnect') {
+        this.linkState = 'disconnected'
+        this.host.logger.warning(`Cluster: lost NATS at ${status.server}; serving this node's clients alone until it is back.`)
+      } else if (status.type === 'reconnect') {
+        this.linkState = 'connected'
+        this.host.logger.notice(`Cluster: node ${this.nodeId} reconnected to NATS at ${status.server}.`)
+      }
+    }
+  }
+
+  private get retryWaitMs (): number { return this.options.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS }
+}
