@@ -1,13 +1,13 @@
 // Shared pieces of the cluster specs: Roost nodes on one nats-server, and bounded waits.
 import type { TestContext } from 'node:test'
-import type { Broker, BrokerOptions } from '../../lib'
+import type { Broker, BrokerOptions, Logger } from '../../lib'
 import { WAIT_MS } from '../client/helpers'
 import { type ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
 import type { NatsServer } from './nats-server'
 
 /** A Roost node in the cluster on `nats`, closed after the test. */
-export async function startNode (t: TestContext, nats: NatsServer, nodeId: string, options: Partial<BrokerOptions> = {}): Promise<RunningBroker> {
-  const node = await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100 } })
+export async function startNode (t: TestContext, nats: NatsServer, nodeId: string, options: Partial<BrokerOptions> = {}, logger?: Logger): Promise<RunningBroker> {
+  const node = await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100 } }, logger === undefined ? {} : { logger })
   t.after(async () => { await node.broker.close() })
   return node
 }
