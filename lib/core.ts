@@ -13,7 +13,7 @@ import type { BrokerEvents, DisconnectReason, TypedEmitter } from './events'
 import type { Logger } from './logger'
 import { MQTT_MAX_PACKET_BYTES, type BrokerOptions } from './options'
 import { MemoryRetainedStore, type RetainedStore } from './retained/retained'
-import { Router } from './router'
+import { Router, routeShared } from './router'
 import { SessionRegistry } from './session/registry'
 import { MemoryStore } from './store/memory'
 import type { Store } from './store/store'
@@ -23,7 +23,8 @@ import type { Message } from './types'
 
 /** Sends messages that entered the broker here on to other brokers (the cluster). */
 export interface MessageForwarder {
-  forward (message: Message): void
+  /** False when the message stays on this node (no connection, or a topic no NATS subject can carry). */
+  forward (message: Message): boolean
 }
 
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
@@ -86,14 +87,24 @@ export class BrokerCore implements BrokerContext, SysSource {
     // a later clear could pass it by and leave a stale one behind.
     if (message.retain && this.options.retainAvailable && origin?.kind !== 'cluster') this.retainedFor(message.topic).set(message)
     // The broker's own messages ($SYS, no origin) stay on this node, as does what came from the cluster.
-    if (this.forwarder !== undefined && origin !== undefined && origin.kind !== 'cluster') this.forwarder.forward(message)
-    const deliveries = this.router.route(message)
+    // What went to the cluster reaches shared groups through NATS queue groups, so once in all.
+    let sharedHere = true
+    if (this.forwarder !== undefined && origin !== undefined) {
+      sharedHere = origin.kind !== 'cluster' && !this.forwarder.forward(message)
+    }
+    const deliveries = this.router.route(message, sharedHere)
     // The broker's own messages ($SYS) are not reported: listeners want their clients' traffic.
     if (message.origin !== undefined && this.events.listenerCount('publish') > 0) {
       const clientId = message.origin.kind === 'local' ? undefined : message.origin.clientId
       this.events.emit('publish', { clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
     return deliveries
+  }
+
+  /** A message a cluster queue group gave to the shared subscription `$share/<group>/<levelsFilter>` here. */
+  dispatchShared (message: Message, levelsFilter: string, group: string): number {
+    message.id = ++this.lastMessageId
+    return routeShared(this.router, message, levelsFilter, group)
   }
 
   retainedFor (topicOrFilter: string): RetainedStore {

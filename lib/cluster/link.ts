@@ -4,6 +4,10 @@
 // noEcho keeps a node's own messages from coming back to it, and what came from NATS carries the
 // cluster origin, which is never forwarded again: no message crosses twice.
 //
+// Shared subscriptions are NATS queue subscriptions (see interest.ts) on a second connection,
+// without noEcho: NATS may well choose this very node for a message published here, and noEcho
+// would pass it over, leaving a group with members only here without the message.
+//
 // NATS unreachable: the node goes on serving its own clients, tries again every reconnectWaitMs,
 // and subscribes again to everything its subscribers need once it is back; messages published
 // meanwhile reach this node's subscribers only.
@@ -11,7 +15,7 @@ import { hostname } from 'node:os'
 import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
-import { SubjectInterest, type SubjectSink } from './interest'
+import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
 import type { ClusterOptions } from './options'
 import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
@@ -38,13 +42,17 @@ export interface ClusterHost {
   readonly maxTopicLevels: number
   /** A message from another node enters through admission, then the router. */
   publishInbound (message: Message): void
+  /** The same for a message a queue group gave to one shared subscription here. */
+  publishShared (message: Message, levelsFilter: string, group: string): void
 }
 
 export class ClusterLink implements SubjectSink {
   readonly nodeId: string
   readonly interest = new SubjectInterest(this)
-  private readonly subscriptions = new Map<string, NatsSubscription>()
+  private readonly subscriptions = new Map<SubjectEntry, NatsSubscription>()
   private nc: NatsConnection | undefined
+  /** The connection of the queue subscriptions (shared subscriptions), with echo. */
+  private shares: NatsConnection | undefined
   private nats: Nats | undefined
   private retryTimer: NodeJS.Timeout | undefined
   private stopped = true
@@ -72,45 +80,51 @@ export class ClusterLink implements SubjectSink {
     this.linkState = 'stopped'
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
-    const nc = this.nc
+    const connections = [this.nc, this.shares]
     this.nc = undefined
+    this.shares = undefined
     this.subscriptions.clear()
-    if (nc !== undefined) await nc.close()
+    for (const nc of connections) if (nc !== undefined) await nc.close()
   }
 
   /** Resolves once NATS has every subscription and message sent so far (one round trip); at once when not connected. */
   async sync (): Promise<void> {
-    if (this.nc === undefined || this.linkState !== 'connected') return
-    await this.nc.flush()
+    if (this.nc === undefined || this.shares === undefined || this.linkState !== 'connected') return
+    await Promise.all([this.nc.flush(), this.shares.flush()])
   }
 
-  /** Sends a message that entered the broker on this node to the nodes interested in it. */
-  forward (message: Message): void {
+  /**
+   * Sends a message that entered the broker on this node to the nodes interested in it; false
+   * when it stays here (no connection, no subject for its topic).
+   */
+  forward (message: Message): boolean {
     const nc = this.nc
     const subject = nc === undefined ? undefined : topicToSubject(message.topic)
     if (nc === undefined || subject === undefined) {
       this.notForwarded++
-      return
+      return false
     }
     const headers = outgoingHeaders(message, (this.nats as Nats).headers)
     try {
       if (headers === undefined) nc.publish(subject, message.payload)
       else nc.publish(subject, message.payload, { headers })
+      return true
     } catch (error) {
       // A connection closing under us: the message stays on this node.
       this.notForwarded++
       this.host.logger.debug(`Cluster: could not forward '${message.topic}': ${(error as Error).message}.`)
+      return false
     }
   }
 
-  open (subject: string): void {
-    if (this.nc !== undefined) this.subscribeOnNats(this.nc, subject)
+  open (entry: SubjectEntry): void {
+    this.subscribeOnNats(entry)
   }
 
-  close (subject: string): void {
-    const subscription = this.subscriptions.get(subject)
+  close (entry: SubjectEntry): void {
+    const subscription = this.subscriptions.get(entry)
     if (subscription === undefined) return
-    this.subscriptions.delete(subject)
+    this.subscriptions.delete(entry)
     subscription.unsubscribe()
   }
 
@@ -119,30 +133,54 @@ export class ClusterLink implements SubjectSink {
       this.host.logger.warning(`Cluster: NATS subscription failed: ${error.message}.`)
       return
     }
-    const message = incomingMessage(msg, CLUSTER_ORIGIN, this.host.maxTopicLevels)
-    if (typeof message === 'string') {
-      this.host.logger.warning(`Cluster: dropped a message from NATS: ${message}.`)
-      return
-    }
-    this.host.publishInbound(message)
+    const message = this.incoming(msg)
+    if (message !== undefined) this.host.publishInbound(message)
   }
 
-  private subscribeOnNats (nc: NatsConnection, subject: string): void {
-    if (this.subscriptions.has(subject)) return
+  private incoming (msg: Msg): Message | undefined {
+    const message = incomingMessage(msg, CLUSTER_ORIGIN, this.host.maxTopicLevels)
+    if (typeof message !== 'string') return message
+    this.host.logger.warning(`Cluster: dropped a message from NATS: ${message}.`)
+    return undefined
+  }
+
+  /** Subscribes on the connection the entry belongs to, once that connection is up. */
+  private subscribeOnNats (entry: SubjectEntry): void {
+    const share = entry.share
+    const nc = share === undefined ? this.nc : this.shares
+    if (nc === undefined || this.subscriptions.has(entry)) return
     try {
-      this.subscriptions.set(subject, nc.subscribe(subject, { callback: this.receive }))
+      const subscription = share === undefined
+        ? nc.subscribe(entry.subject, { callback: this.receive })
+        : nc.subscribe(entry.subject, {
+          queue: share.queue,
+          callback: (error, msg) => {
+            if (error !== null) return
+            const message = this.incoming(msg)
+            if (message !== undefined) this.host.publishShared(message, share.levelsFilter, share.group)
+          }
+        })
+      this.subscriptions.set(entry, subscription)
     } catch (error) {
-      this.host.logger.warning(`Cluster: cannot subscribe to NATS subject '${subject}': ${(error as Error).message}.`)
+      this.host.logger.warning(`Cluster: cannot subscribe to NATS subject '${entry.subject}': ${(error as Error).message}.`)
     }
   }
 
   private async attempt (): Promise<void> {
     const servers = this.options.servers
     let nc: NatsConnection
+    let shares: NatsConnection
     try {
       const nats = this.nats ??= await loadNats()
       // After the first connection nats.js itself reconnects, without end, and keeps the subscriptions.
-      nc = await nats.connect({ servers, name: `roost ${this.nodeId}`, noEcho: true, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs })
+      const settings = { servers, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs }
+      nc = await nats.connect({ ...settings, name: `roost ${this.nodeId}`, noEcho: true })
+      try {
+        shares = await nats.connect({ ...settings, name: `roost ${this.nodeId} shares` })
+      } catch (error) {
+        await nc.close()
+        throw error
+      }
     } catch (error) {
       if (this.stopped) return
       if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${(error as Error).message}; serving this node's clients alone meanwhile.`)
@@ -151,13 +189,14 @@ export class ClusterLink implements SubjectSink {
       return
     }
     if (this.stopped) {
-      await nc.close()
+      await Promise.all([nc.close(), shares.close()])
       return
     }
     this.nc = nc
+    this.shares = shares
     this.linkState = 'connected'
     this.host.logger.notice(`Cluster: node ${this.nodeId} connected to NATS at ${nc.getServer()}.`)
-    for (const subject of this.interest.subjects) this.subscribeOnNats(nc, subject)
+    for (const entry of this.interest.entries()) this.subscribeOnNats(entry)
     void this.watch(nc)
   }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, test } from 'node:test'
 import { ClientPool } from '../clients/support'
 import { type NatsServer, startNatsServer, subjectsOf } from './nats-server'
-import { settle, startNode, subscribeAll, upTo, within } from './support'
+import { settle, startNode, subscribeAll, until, upTo, within } from './support'
 
 let nats: NatsServer
 const pool = new ClientPool()
@@ -69,10 +69,7 @@ test('a node subscribes on NATS to the subjects of its filters, counted, and let
   assert.deepEqual(await subjectsOf(nats, name), ['rooms.*.light'])
   await second.client.endAsync()
   // A clean session's subscriptions go with its connection.
-  await within(new Promise<void>((resolve) => {
-    const check = (): void => { if (b.broker.sessionCount === 1) resolve(); else setTimeout(check, 10) }
-    check()
-  }), 'second client gone')
+  await until(() => b.broker.sessionCount === 1, 'second client gone')
   await settle(b.broker)
   assert.deepEqual(await subjectsOf(nats, name), [])
 })

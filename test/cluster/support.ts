@@ -25,6 +25,14 @@ export async function within<T> (promise: Promise<T>, what: string): Promise<T> 
   }
 }
 
+/** Resolves once `condition()` holds, looked at every 10 ms; fails after WAIT_MS naming `what`. */
+export async function until (condition: () => boolean, what: string): Promise<void> {
+  await within(new Promise<void>((resolve) => {
+    const check = (): void => { if (condition()) resolve(); else setTimeout(check, 10) }
+    check()
+  }), what)
+}
+
 /** Every node's subscriptions and messages are with NATS (one round trip each). */
 export async function settle (...brokers: Broker[]): Promise<void> {
   for (const broker of brokers) await broker.clusterSync()
