@@ -18,9 +18,9 @@ export interface NatsServer {
   stop (): Promise<void>
 }
 
-export async function startNatsServer (options: { mqtt?: boolean, monitor?: boolean } = {}): Promise<NatsServer> {
+export async function startNatsServer (options: { mqtt?: boolean, monitor?: boolean, port?: number } = {}): Promise<NatsServer> {
   const store = tempDir('nats')
-  const port = await freePort()
+  const port = options.port ?? await freePort()
   const mqttPort = options.mqtt === true ? await freePort() : undefined
   const monitorPort = options.monitor === true ? await freePort() : undefined
   const conf = path.join(store.dir, 'nats.conf')
