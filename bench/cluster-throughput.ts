@@ -11,7 +11,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
+import { connect } from './bridge-throughput'
 import { freePort, startBroker, waitForPort, type RunningBroker } from './brokers'
 import { cpuMicros } from './generator/proc'
 
@@ -67,15 +68,6 @@ async function natsBytes (nats: Nats | undefined): Promise<{ in: number, out: nu
   if (nats === undefined) return { in: 0, out: 0 }
   const varz = await (await fetch(`http://127.0.0.1:${nats.monitorPort}/varz`)).json() as { in_bytes: number, out_bytes: number }
   return { in: varz.in_bytes, out: varz.out_bytes }
-}
-
-async function connect (port: number, clientId: string): Promise<MqttClient> {
-  const client = mqtt.connect({ host: '127.0.0.1', port, clientId, reconnectPeriod: 0 })
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve())
-    client.once('error', reject)
-  })
-  return client
 }
 
 /** Publishes probes until one crosses: the subscriber's node has its NATS subscription. */

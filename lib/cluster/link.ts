@@ -21,6 +21,8 @@ import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
 
 const DEFAULT_RECONNECT_WAIT_MS = 1000
+/** How long one attempt to reach NATS may take: listen() waits for the first one. */
+const CONNECT_TIMEOUT_MS = 2000
 
 type Nats = typeof import('@nats-io/transport-node')
 let natsModule: Promise<Nats> | undefined
@@ -55,6 +57,8 @@ export class ClusterLink implements SubjectSink {
   private shares: NatsConnection | undefined
   private nats: Nats | undefined
   private retryTimer: NodeJS.Timeout | undefined
+  /** The attempt to connect under way, so stop() can wait for it to end. */
+  private attempting: Promise<void> | undefined
   private stopped = true
   private linkState: ClusterState = 'stopped'
   /** Messages that could not leave this node (no connection, or no subject for their topic). */
@@ -71,7 +75,7 @@ export class ClusterLink implements SubjectSink {
     if (!this.stopped) return
     this.stopped = false
     this.linkState = 'connecting'
-    await this.attempt()
+    await this.tryNow()
   }
 
   /** Sends what is pending, closes the connection and every timer. */
@@ -80,6 +84,7 @@ export class ClusterLink implements SubjectSink {
     this.linkState = 'stopped'
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
+    await this.attempting
     const connections = [this.nc, this.shares]
     this.nc = undefined
     this.shares = undefined
@@ -95,10 +100,11 @@ export class ClusterLink implements SubjectSink {
 
   /**
    * Sends a message that entered the broker on this node to the nodes interested in it; false
-   * when it stays here (no connection, no subject for its topic).
+   * when it stays here (no connection, no subject for its topic). While NATS is away nothing is
+   * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get it.
    */
   forward (message: Message): boolean {
-    const nc = this.nc
+    const nc = this.linkState === 'connected' ? this.nc : undefined
     const subject = nc === undefined ? undefined : topicToSubject(message.topic)
     if (nc === undefined || subject === undefined) {
       this.notForwarded++
@@ -166,6 +172,12 @@ export class ClusterLink implements SubjectSink {
     }
   }
 
+  private async tryNow (): Promise<void> {
+    this.attempting = this.attempt()
+    await this.attempting
+    this.attempting = undefined
+  }
+
   private async attempt (): Promise<void> {
     const servers = this.options.servers
     let nc: NatsConnection
@@ -173,7 +185,7 @@ export class ClusterLink implements SubjectSink {
     try {
       const nats = this.nats ??= await loadNats()
       // After the first connection nats.js itself reconnects, without end, and keeps the subscriptions.
-      const settings = { servers, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs }
+      const settings = { servers, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs }
       nc = await nats.connect({ ...settings, name: `roost ${this.nodeId}`, noEcho: true })
       try {
         shares = await nats.connect({ ...settings, name: `roost ${this.nodeId} shares` })
@@ -185,7 +197,7 @@ export class ClusterLink implements SubjectSink {
       if (this.stopped) return
       if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${(error as Error).message}; serving this node's clients alone meanwhile.`)
       this.linkState = 'disconnected'
-      this.retryTimer = setTimeout(() => { void this.attempt() }, this.retryWaitMs)
+      this.retryTimer = setTimeout(() => { void this.tryNow() }, this.retryWaitMs)
       return
     }
     if (this.stopped) {

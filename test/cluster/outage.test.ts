@@ -37,3 +37,26 @@ test('a node started while NATS is down serves its own clients, then joins the c
   await remotePub.publishAsync('news/remote', 'across the cluster')
   assert.deepEqual((await upTo(onA, 'news/remote')).slice(1), [{ topic: 'news/remote', payload: 'across the cluster' }])
 })
+
+test('NATS going away and coming back: each node serves its own clients meanwhile, then the cluster carries messages again', async (t) => {
+  const port = await freePort()
+  nats = await startNatsServer({ port })
+  const log = new RecordingLogger()
+  const a = await startNode(t, nats, 'restart-a', {}, log)
+  const b = await startNode(t, nats, 'restart-b')
+  const onA = await subscribeAll(pool, a.port, ['feed/#'], 'restart-sub')
+  await settle(a.broker, b.broker)
+  await nats.stop()
+  await until(() => a.broker.clusterState === 'disconnected' && b.broker.clusterState === 'disconnected', 'both nodes see NATS gone')
+  assert.ok(log.lines.some((line) => line.startsWith('Cluster: lost NATS')), log.lines.join('\n'))
+  const localPub = (await pool.connect(a.port, { clientId: 'restart-local' })).client
+  await localPub.publishAsync('feed/local', 'while NATS is away')
+  assert.deepEqual(await upTo(onA, 'feed/local'), [{ topic: 'feed/local', payload: 'while NATS is away' }])
+
+  nats = await startNatsServer({ port })
+  await until(() => a.broker.clusterState === 'connected' && b.broker.clusterState === 'connected', 'both nodes back')
+  await settle(a.broker, b.broker)
+  const remotePub = (await pool.connect(b.port, { clientId: 'restart-remote' })).client
+  await remotePub.publishAsync('feed/remote', 'after NATS came back')
+  assert.deepEqual((await upTo(onA, 'feed/remote')).slice(1), [{ topic: 'feed/remote', payload: 'after NATS came back' }])
+})
