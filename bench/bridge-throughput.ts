@@ -36,7 +36,8 @@ const PAYLOAD = Buffer.alloc(64, 'x')
 const TOPIC = 'bench/bridge'
 const WAIT_MS = 120_000
 
-async function connect (port: number, clientId: string): Promise<MqttClient> {
+/** An MQTT.js client without automatic reconnect, once its CONNACK is in. */
+export async function connect (port: number, clientId: string): Promise<MqttClient> {
   const client = mqtt.connect({ host: '127.0.0.1', port, clientId, reconnectPeriod: 0 })
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve())

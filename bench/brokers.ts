@@ -41,7 +41,7 @@ export function describeBroker (name: BrokerName): string {
   return `${BROKER_LABELS[name]} ${version}`
 }
 
-function freePort (): Promise<number> {
+export function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once('error', reject)
@@ -171,7 +171,7 @@ async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSo
   return { name, pid: child.pid as number, port, startedInMs: Date.now() - spawnedMs, stop }
 }
 
-async function waitForPort (port: number, child: ChildProcess): Promise<void> {
+export async function waitForPort (port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`)

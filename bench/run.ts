@@ -5,7 +5,7 @@
 // BENCH_QUICK=1          a ~20 s smoke run (short windows, fewer topics and clients)
 // BENCH_BROKERS=a,b      only these brokers (roost, aedes, mosquitto)
 // BENCH_SCENARIOS=a,b    only these scenarios (fanIn, fanOut, qos1, qos2, retained, latency, connections,
-//                        tlsHandshakes, tlsQos0, tlsQos1, wsConnections, wsQos0, wsQos1, nodeRed, bridge, durable)
+//                        tlsHandshakes, tlsQos0, tlsQos1, wsConnections, wsQos0, wsQos1, nodeRed, bridge, durable, cluster)
 // BENCH_RESULTS_DIR=dir  write the results there instead of bench/results/
 // BENCH_LATENCY_SEC=n    length of the latency scenario
 // BENCH_CONNECTIONS=n    clients in the connections scenario (default 50,000, the most the
@@ -25,6 +25,7 @@ import { type BridgeBenchResult, measureBridges } from './bridge-throughput'
 import type { NodeRedResult } from './nodes-throughput'
 import { NODE_RED_SCENARIO, scenarioRows } from './scenarios'
 import { DURABLE_SCENARIO, durableSizes, measureDurable } from './durable'
+import { clusterUnavailable, describeClusterRun, measureCluster } from './cluster-throughput'
 
 const quick = process.env.BENCH_QUICK === '1'
 
@@ -231,6 +232,18 @@ async function main (): Promise<void> {
       } catch (error) {
         bridge = (error as Error).message
         console.log(`bridge failed: ${bridge}`)
+      }
+    }
+    // Two roost nodes on one nats-server beside one node alone; its lines go to the notes.
+    if (brokers.includes('roost') && (only === undefined || only.includes('cluster'))) {
+      const why = clusterUnavailable()
+      try {
+        const lines = why === undefined ? (await measureCluster(quick ? 20_000 : 200_000)).map(describeClusterRun) : [`cluster skipped: ${why}`]
+        for (const line of lines) console.log(line)
+        notes.push(...lines)
+      } catch (error) {
+        console.log(`cluster failed: ${(error as Error).message}`)
+        notes.push(`cluster failed: ${(error as Error).message}`)
       }
     }
     if (rounds > 1) notes.push(`Each figure is the best of ${rounds} rounds (least broker CPU per message; latency: lowest p99).`)

@@ -5,6 +5,8 @@ import type { Auth } from './auth/auth'
 import { BridgeSet } from './bridge/bridges'
 import { brokerBridgeHost } from './bridge/host'
 import type { BridgeOptions } from './bridge/options'
+import { brokerClusterHost } from './cluster/host'
+import { ClusterLink, type ClusterState } from './cluster/link'
 import { type ClientStream, Connection } from './connection/connection'
 import { BrokerCore } from './core'
 import { ConfigError, ReasonCode } from './errors'
@@ -30,6 +32,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   private readonly core: BrokerCore
   private readonly sys: SysTree
   private readonly bridgeSet: BridgeSet
+  private readonly cluster: ClusterLink | undefined
   private bound: BoundListener[] = []
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new'
   private closing: Promise<void> | undefined
@@ -45,6 +48,12 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.sys = new SysTree(this.core)
     this.bridgeSet = new BridgeSet(brokerBridgeHost(this.core))
     void this.bridgeSet.replace(this.options.bridges)
+    if (this.options.cluster !== undefined) {
+      // Attached before the store opens, so the subscriptions of restored sessions count as interest too.
+      this.cluster = new ClusterLink(this.options.cluster, brokerClusterHost(this.core))
+      this.core.router.interest = this.cluster.interest
+      this.core.forwarder = this.cluster
+    }
   }
 
   /**
@@ -85,6 +94,8 @@ export class Broker extends TypedEmitter<BrokerEvents> {
       this.state = 'new'
       throw error
     }
+    // Resolves after the first attempt to reach NATS: unreachable, the node serves its own clients meanwhile.
+    await this.cluster?.start()
     await this.bridgeSet.start()
     return this.addresses
   }
@@ -208,6 +219,18 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     return this.bridgeSet.statuses
   }
 
+  /** The link to the cluster: 'stopped' when the broker runs alone or is not listening. */
+  get clusterState (): ClusterState { return this.cluster?.state ?? 'stopped' }
+
+  /**
+   * Resolves once NATS has taken every subscription and message this node sent it so far (one
+   * round trip), so what another node publishes next reaches this node's subscribers; at once
+   * without a cluster or a connection.
+   */
+  async clusterSync (): Promise<void> {
+    await this.cluster?.sync()
+  }
+
   /** Connected clients, as plain objects. */
   clients (): ClientInfo[] {
     return [...this.core.sessions.connections()].map((conn) => conn.info)
@@ -263,6 +286,8 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     for (const conn of [...this.core.connections]) conn.closeWithReason(ReasonCode.ServerShuttingDown, 'serverShutdown')
     this.core.sessions.shutdown()
     await closed
+    // After the connections: wills published as they close still reach the cluster.
+    await this.cluster?.stop()
     await this.core.store.close()
     this.state = 'closed'
     this.core.logger.notice('Broker closed.')

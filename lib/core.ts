@@ -13,13 +13,19 @@ import type { BrokerEvents, DisconnectReason, TypedEmitter } from './events'
 import type { Logger } from './logger'
 import { MQTT_MAX_PACKET_BYTES, type BrokerOptions } from './options'
 import { MemoryRetainedStore, type RetainedStore } from './retained/retained'
-import { Router } from './router'
+import { Router, routeShared } from './router'
 import { SessionRegistry } from './session/registry'
 import { MemoryStore } from './store/memory'
 import type { Store } from './store/store'
 import type { BrokerHoldings, SysSource } from './sys/source'
 import { BrokerStats } from './sys/stats'
 import type { Message } from './types'
+
+/** Sends messages that entered the broker here on to other brokers (the cluster). */
+export interface MessageForwarder {
+  /** False when the message stays on this node (no connection, or a topic no NATS subject can carry). */
+  forward (message: Message): boolean
+}
 
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
 const PACKET_OVERHEAD_BYTES = 65_535 + 4 + 65_536
@@ -43,6 +49,8 @@ export class BrokerCore implements BrokerContext, SysSource {
   readonly connections = new Set<Connection>()
   readonly maxInboundPacketBytes: number
   authenticating = 0
+  /** Set while the broker runs in a cluster. */
+  forwarder: MessageForwarder | undefined
   /** Connected clients per listener (its ListenerOptions object), for each listener's max_connections. */
   readonly listenerClients = new Map<object, number>()
   /** The id of the last message admitted; ids are never reused while the store holds one. */
@@ -73,14 +81,30 @@ export class BrokerCore implements BrokerContext, SysSource {
     const expiry = message.properties?.messageExpiryInterval
     // [MQTT-3.3.2-5] the expiry clock starts when the broker takes the message
     if (expiry !== undefined && message.expiresAt === undefined) message.expiresAt = Date.now() + expiry * 1000
-    if (message.retain && this.options.retainAvailable) this.retainedFor(message.topic).set(message)
-    const deliveries = this.router.route(message)
+    const origin = message.origin
+    // Until retained messages live in the cluster's key-value bucket, each node keeps only those
+    // published on it: a node holds a peer's message only while it has a matching subscription, so
+    // a later clear could pass it by and leave a stale one behind.
+    if (message.retain && this.options.retainAvailable && origin?.kind !== 'cluster') this.retainedFor(message.topic).set(message)
+    // The broker's own messages ($SYS, no origin) stay on this node, as does what came from the cluster.
+    // What went to the cluster reaches shared groups through NATS queue groups, so once in all.
+    let sharedHere = true
+    if (this.forwarder !== undefined && origin !== undefined) {
+      sharedHere = origin.kind !== 'cluster' && !this.forwarder.forward(message)
+    }
+    const deliveries = this.router.route(message, sharedHere)
     // The broker's own messages ($SYS) are not reported: listeners want their clients' traffic.
     if (message.origin !== undefined && this.events.listenerCount('publish') > 0) {
       const clientId = message.origin.kind === 'local' ? undefined : message.origin.clientId
       this.events.emit('publish', { clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
     return deliveries
+  }
+
+  /** A message a cluster queue group gave to the shared subscription `$share/<group>/<levelsFilter>` here. */
+  dispatchShared (message: Message, levelsFilter: string, group: string): number {
+    message.id = ++this.lastMessageId
+    return routeShared(this.router, message, levelsFilter, group)
   }
 
   retainedFor (topicOrFilter: string): RetainedStore {

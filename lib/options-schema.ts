@@ -1,6 +1,7 @@
 // The JSON schema of BrokerOptions. Every entry point validates against this one schema.
 import { LISTENER_PROTOCOLS } from './transport/listeners'
 import { BRIDGE_SCHEMA } from './bridge/options'
+import { CLUSTER_SCHEMA } from './cluster/options'
 
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const
 /** A day: longer waits are no bound at all, and setTimeout cannot hold much more than 24 days. */
@@ -119,6 +120,7 @@ export const BROKER_OPTIONS_SCHEMA = {
     autosaveIntervalSec: nonNegativeInt,
     autosaveOnChanges: { type: 'boolean' },
     bridges: { type: 'array', items: BRIDGE_SCHEMA },
-    bridgeSplitHorizon: { type: 'boolean' }
+    bridgeSplitHorizon: { type: 'boolean' },
+    cluster: CLUSTER_SCHEMA
   }
 } as const

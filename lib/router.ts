@@ -34,8 +34,17 @@ export function outgoingQos (published: QoS, granted: QoS, upgrade: boolean): Qo
   return upgrade || granted < published ? granted : published
 }
 
+/** Told of every subscription added and removed (the cluster's interest in NATS subjects). */
+export interface InterestListener {
+  /** `filter` as sent, `$share/<group>/` included. */
+  filterAdded (filter: string): void
+  filterRemoved (filter: string): void
+}
+
 export class Router {
   readonly trie = new SubscriptionTrie()
+  /** Set while the broker runs in a cluster. */
+  interest: InterestListener | undefined
   /** `upgrade_outgoing_qos`: deliver at the subscription's QoS whatever the message's. */
   upgradeOutgoingQos = false
   /** `bridge_split_horizon`: a message that came over a bridge is not delivered to a client marked as a bridge. */
@@ -48,7 +57,7 @@ export class Router {
   private message: Message | undefined
 
   /** `gate`: read access, when some authorizer has read rules; without one, delivery asks nothing. */
-  constructor (private readonly gate?: DeliveryGate) {}
+  constructor (readonly gate?: DeliveryGate) {}
 
   // Bound once: the trie's visitors, with no closure allocated per message.
   private readonly visit = (subscription: Subscription): void => {
@@ -101,15 +110,18 @@ export class Router {
     frame.ids[at] = options?.subscriptionIdentifier === undefined ? undefined : [options.subscriptionIdentifier]
   }
 
-  /** Delivers a message; returns how many deliveries were made. */
-  route (message: Message): number {
+  /**
+   * Delivers a message; returns how many deliveries were made. `sharedHere` false leaves shared
+   * groups out: in a cluster, a NATS queue group picks the one member, maybe on another node.
+   */
+  route (message: Message, sharedHere = true): number {
     const frame = this.frames[this.depth] ?? (this.frames[this.depth] = { subscribers: [], qos: [], retain: [], ids: [], count: 0 })
     this.depth++
     try {
       this.generation = (this.generation + 1) | 0
       this.current = frame
       this.message = message
-      this.trie.match(message.topic, this.visit, this.visitGroup)
+      this.trie.match(message.topic, this.visit, sharedHere ? this.visitGroup : skipGroup)
       const { subscribers, qos, retain, ids } = frame
       const count = frame.count
       // Matching is finished before any delivery: a handler that publishes re-enters route()
@@ -140,6 +152,23 @@ export class Router {
     }
   }
 }
+
+/**
+ * Delivers a message to one member of one shared group (MQTT 5.0, 4.8.2): the group
+ * `$share/<group>/<levelsFilter>` on this broker, which the cluster's queue group chose. Returns 1,
+ * or 0 when the group has no member here any more.
+ */
+export function routeShared (router: Router, message: Message, levelsFilter: string, group: string): number {
+  const shared = router.trie.sharedGroup(levelsFilter, group)
+  const member = shared === undefined ? undefined : pickSharedMember(shared, router.gate, message.topic)
+  if (member === undefined) return 0
+  const options = member.options
+  const ids = options?.subscriptionIdentifier === undefined ? undefined : [options.subscriptionIdentifier]
+  ;(member.subscriber as Deliverable).deliver(message, outgoingQos(message.qos, member.qos, router.upgradeOutgoingQos), options?.retainAsPublished === true && message.retain, ids)
+  return 1
+}
+
+function skipGroup (): void {}
 
 /**
  * Round robin over the group, preferring members that are online (MQTT 5.0, 4.8.2); members

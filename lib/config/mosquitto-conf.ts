@@ -247,6 +247,17 @@ const WORDS: Record<string, WordHandler> = {
   incomplete_packet_timeout: option('incompletePacketTimeoutSec', (line) => parseInteger(line)),
   bridge_split_horizon: option('bridgeSplitHorizon', parseBoolean),
   persistence_sync: option('persistenceSync', (line) => singleValue(line) as BrokerOptions['persistenceSync']),
+  // Several Roost brokers as one over NATS (lib/cluster): one server URL a line, tried in turn.
+  cluster_nats_url (state, line) {
+    const url = singleValue(line)
+    checkAgainstSchema(line, { cluster: { servers: [url] } })
+    ;(state.conf.options.cluster ??= { servers: [] }).servers.push(url)
+  },
+  cluster_node_id (state, line) {
+    const nodeId = singleValue(line)
+    checkAgainstSchema(line, { cluster: { servers: ['nats://127.0.0.1'], nodeId } })
+    ;(state.conf.options.cluster ??= { servers: [] }).nodeId = nodeId
+  },
   log_type (state, line) {
     state.conf.logTypes ??= new Set()
     addLogType(state.conf.logTypes, line, singleValue(line))
@@ -353,6 +364,7 @@ export function readMosquittoConf (file: string): MosquittoConf {
   // allow_anonymous says otherwise. Without a listener the broker runs in local-only mode, where
   // anonymous clients are allowed.
   conf.options.allowAnonymous = state.allowAnonymous ?? !conf.definesListener
+  if (conf.options.cluster?.servers.length === 0) throw new ConfigError("'cluster_node_id' needs a 'cluster_nats_url' line", file)
   // Whole-file check, for anything that only shows when options meet.
   resolveOptions(conf.options)
   return conf

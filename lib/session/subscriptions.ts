@@ -22,6 +22,7 @@ export function addSubscription (router: Router, owner: SubscriptionOwner, filte
   router.trie.add(typeof shared === 'object' ? shared.filter : filter, subscription)
   const replaced = owner.subscriptions.has(filter)
   owner.subscriptions.set(filter, subscription)
+  if (!replaced) router.interest?.filterAdded(filter)
   owner.journal?.subscriptionSaved(owner.key, subscription)
   return replaced
 }
@@ -39,6 +40,7 @@ export function removeSubscription (router: Router, owner: SubscriptionOwner, fi
   const shared = parseSharedFilter(filter)
   if (typeof shared === 'object') router.trie.remove(shared.filter, owner, shared.group)
   else router.trie.remove(filter, owner)
+  router.interest?.filterRemoved(filter)
   return true
 }
 

@@ -136,6 +136,16 @@ export class SubscriptionTrie {
     return removed
   }
 
+  /** The shared group `group` on exactly `levelsFilter` (no wildcard matching), while it has members. */
+  sharedGroup (levelsFilter: string, group: string): SharedGroup | undefined {
+    let node: TrieNode | undefined = this.root
+    for (const level of levelsFilter.split('/')) {
+      node = node.children?.get(level)
+      if (node === undefined) return undefined
+    }
+    return node.shared?.get(group)
+  }
+
   /**
    * Calls `visit` for every ordinary subscription matching `topic`, and `visitGroup` for every
    * shared group with a matching filter (the caller picks the member).

@@ -74,6 +74,8 @@ test('a quick bench run writes every scenario row with numbers, and the chart', 
     // quick run, garbage collection in between can make it negative. It is still a number.
     assert.equal(memory.length, 2)
     for (const cell of memory) assert.match(cell, SIGNED_NUMBER)
+    // The cluster scenario: two roost nodes on one nats-server, in the notes.
+    assert.match(markdown, /cluster \(two nodes, QoS 0, 64 B\): \d+ msg\/s; CPU per message: publishing node [\d.]+ µs/)
     // The Node-RED scenario: both paths through a real Node-RED runtime, each with its figures.
     const [nodeRedHead, ...nodeRedRows] = tableRows(markdown, 'Node-RED')
     assert.deepEqual(nodeRedHead, ['path', 'msg/s', 'CPU per message (µs)', '÷ core nodes via Roost (msg/s)', '÷ core nodes via Aedes (msg/s)'])

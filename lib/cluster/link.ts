@@ -1,0 +1,230 @@
+// One node's link to the cluster over NATS: routing by interest. The node subscribes on NATS to the
+// subjects of its subscribers' filters (SubjectInterest counts them), publishes every message that
+// entered the broker here, and hands what other nodes publish to admission and the router. NATS's
+// noEcho keeps a node's own messages from coming back to it, and what came from NATS carries the
+// cluster origin, which is never forwarded again: no message crosses twice.
+//
+// Shared subscriptions are NATS queue subscriptions (see interest.ts) on a second connection,
+// without noEcho: NATS may well choose this very node for a message published here, and noEcho
+// would pass it over, leaving a group with members only here without the message.
+//
+// NATS unreachable: the node goes on serving its own clients, tries again every reconnectWaitMs,
+// and subscribes again to everything its subscribers need once it is back; messages published
+// meanwhile reach this node's subscribers only.
+import { hostname } from 'node:os'
+import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
+import type { Logger } from '../logger'
+import type { Message, Origin } from '../types'
+import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
+import type { ClusterOptions } from './options'
+import { topicToSubject } from './subjects'
+import { incomingMessage, outgoingHeaders } from './wire'
+
+const DEFAULT_RECONNECT_WAIT_MS = 1000
+/** How long one attempt to reach NATS may take: listen() waits for the first one. */
+const CONNECT_TIMEOUT_MS = 2000
+
+type Nats = typeof import('@nats-io/transport-node')
+let natsModule: Promise<Nats> | undefined
+
+/** nats.js, loaded when a node first joins a cluster: a broker that runs alone never pays for it. */
+async function loadNats (): Promise<Nats> {
+  natsModule ??= import('@nats-io/transport-node')
+  return await natsModule
+}
+
+/** The origin of every message another node (or a NATS client) published. */
+export const CLUSTER_ORIGIN: Origin = Object.freeze({ kind: 'cluster', clientId: '$cluster' })
+
+export type ClusterState = 'stopped' | 'connecting' | 'connected' | 'disconnected'
+
+/** What a link uses of the broker it runs in. */
+export interface ClusterHost {
+  readonly logger: Logger
+  readonly maxTopicLevels: number
+  /** A message from another node enters through admission, then the router. */
+  publishInbound (message: Message): void
+  /** The same for a message a queue group gave to one shared subscription here. */
+  publishShared (message: Message, levelsFilter: string, group: string): void
+}
+
+export class ClusterLink implements SubjectSink {
+  readonly nodeId: string
+  readonly interest = new SubjectInterest(this)
+  private readonly subscriptions = new Map<SubjectEntry, NatsSubscription>()
+  private nc: NatsConnection | undefined
+  /** The connection of the queue subscriptions (shared subscriptions), with echo. */
+  private shares: NatsConnection | undefined
+  private nats: Nats | undefined
+  private retryTimer: NodeJS.Timeout | undefined
+  /** The attempt to connect under way, so stop() can wait for it to end. */
+  private attempting: Promise<void> | undefined
+  private stopped = true
+  private linkState: ClusterState = 'stopped'
+  /** Messages that could not leave this node (no connection, or no subject for their topic). */
+  notForwarded = 0
+
+  constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
+    this.nodeId = options.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`
+  }
+
+  get state (): ClusterState { return this.linkState }
+
+  /** Connects (resolves after the first attempt, whatever its outcome; later ones run on their own). */
+  async start (): Promise<void> {
+    if (!this.stopped) return
+    this.stopped = false
+    this.linkState = 'connecting'
+    await this.tryNow()
+  }
+
+  /** Sends what is pending, closes the connection and every timer. */
+  async stop (): Promise<void> {
+    this.stopped = true
+    this.linkState = 'stopped'
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    await this.attempting
+    const connections = [this.nc, this.shares]
+    this.nc = undefined
+    this.shares = undefined
+    this.subscriptions.clear()
+    for (const nc of connections) if (nc !== undefined) await nc.close()
+  }
+
+  /** Resolves once NATS has every subscription and message sent so far (one round trip); at once when not connected. */
+  async sync (): Promise<void> {
+    if (this.nc === undefined || this.shares === undefined || this.linkState !== 'connected') return
+    await Promise.all([this.nc.flush(), this.shares.flush()])
+  }
+
+  /**
+   * Sends a message that entered the broker on this node to the nodes interested in it; false
+   * when it stays here (no connection, no subject for its topic). While NATS is away nothing is
+   * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get it.
+   */
+  forward (message: Message): boolean {
+    const nc = this.linkState === 'connected' ? this.nc : undefined
+    const subject = nc === undefined ? undefined : topicToSubject(message.topic)
+    if (nc === undefined || subject === undefined) {
+      this.notForwarded++
+      return false
+    }
+    const headers = outgoingHeaders(message, (this.nats as Nats).headers)
+    try {
+      if (headers === undefined) nc.publish(subject, message.payload)
+      else nc.publish(subject, message.payload, { headers })
+      return true
+    } catch (error) {
+      // A connection closing under us: the message stays on this node.
+      this.notForwarded++
+      this.host.logger.debug(`Cluster: could not forward '${message.topic}': ${(error as Error).message}.`)
+      return false
+    }
+  }
+
+  open (entry: SubjectEntry): void {
+    this.subscribeOnNats(entry)
+  }
+
+  close (entry: SubjectEntry): void {
+    const subscription = this.subscriptions.get(entry)
+    if (subscription === undefined) return
+    this.subscriptions.delete(entry)
+    subscription.unsubscribe()
+  }
+
+  private readonly receive = (error: Error | null, msg: Msg): void => {
+    if (error !== null) {
+      this.host.logger.warning(`Cluster: NATS subscription failed: ${error.message}.`)
+      return
+    }
+    const message = this.incoming(msg)
+    if (message !== undefined) this.host.publishInbound(message)
+  }
+
+  private incoming (msg: Msg): Message | undefined {
+    const message = incomingMessage(msg, CLUSTER_ORIGIN, this.host.maxTopicLevels)
+    if (typeof message !== 'string') return message
+    this.host.logger.warning(`Cluster: dropped a message from NATS: ${message}.`)
+    return undefined
+  }
+
+  /** Subscribes on the connection the entry belongs to, once that connection is up. */
+  private subscribeOnNats (entry: SubjectEntry): void {
+    const share = entry.share
+    const nc = share === undefined ? this.nc : this.shares
+    if (nc === undefined || this.subscriptions.has(entry)) return
+    try {
+      const subscription = share === undefined
+        ? nc.subscribe(entry.subject, { callback: this.receive })
+        : nc.subscribe(entry.subject, {
+          queue: share.queue,
+          callback: (error, msg) => {
+            if (error !== null) return
+            const message = this.incoming(msg)
+            if (message !== undefined) this.host.publishShared(message, share.levelsFilter, share.group)
+          }
+        })
+      this.subscriptions.set(entry, subscription)
+    } catch (error) {
+      this.host.logger.warning(`Cluster: cannot subscribe to NATS subject '${entry.subject}': ${(error as Error).message}.`)
+    }
+  }
+
+  private async tryNow (): Promise<void> {
+    this.attempting = this.attempt()
+    await this.attempting
+    this.attempting = undefined
+  }
+
+  private async attempt (): Promise<void> {
+    const servers = this.options.servers
+    let nc: NatsConnection
+    let shares: NatsConnection
+    try {
+      const nats = this.nats ??= await loadNats()
+      // After the first connection nats.js itself reconnects, without end, and keeps the subscriptions.
+      const settings = { servers, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs }
+      nc = await nats.connect({ ...settings, name: `roost ${this.nodeId}`, noEcho: true })
+      try {
+        shares = await nats.connect({ ...settings, name: `roost ${this.nodeId} shares` })
+      } catch (error) {
+        await nc.close()
+        throw error
+      }
+    } catch (error) {
+      if (this.stopped) return
+      if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${(error as Error).message}; serving this node's clients alone meanwhile.`)
+      this.linkState = 'disconnected'
+      this.retryTimer = setTimeout(() => { void this.tryNow() }, this.retryWaitMs)
+      return
+    }
+    if (this.stopped) {
+      await Promise.all([nc.close(), shares.close()])
+      return
+    }
+    this.nc = nc
+    this.shares = shares
+    this.linkState = 'connected'
+    this.host.logger.notice(`Cluster: node ${this.nodeId} connected to NATS at ${nc.getServer()}.`)
+    for (const entry of this.interest.entries()) this.subscribeOnNats(entry)
+    void this.watch(nc)
+  }
+
+  /** Follows the connection's state for the log until it closes. */
+  private async watch (nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (this.nc !== nc) break
+      if (status.type === 'disconnect') {
+        this.linkState = 'disconnected'
+        this.host.logger.warning(`Cluster: lost NATS at ${status.server}; serving this node's clients alone until it is back.`)
+      } else if (status.type === 'reconnect') {
+        this.linkState = 'connected'
+        this.host.logger.notice(`Cluster: node ${this.nodeId} reconnected to NATS at ${status.server}.`)
+      }
+    }
+  }
+
+  private get retryWaitMs (): number { return this.options.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS }
+}

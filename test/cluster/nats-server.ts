@@ -1,0 +1,65 @@
+// Debian's nats-server, started by a test on free loopback ports with JetStream in a temporary
+// store directory, and an MQTT listener of its own when asked (it needs JetStream and a server name).
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { freePort, tempDir, waitForPort } from '../client/helpers'
+
+export const NATS_SERVER = '/usr/sbin/nats-server'
+
+export interface NatsServer {
+  port: number
+  url: string
+  /** The port of nats-server's own MQTT listener; undefined when not asked for. */
+  mqttPort: number | undefined
+  /** The port of its HTTP monitoring endpoint (/connz, /subsz); undefined when not asked for. */
+  monitorPort: number | undefined
+  stop (): Promise<void>
+}
+
+export async function startNatsServer (options: { mqtt?: boolean, monitor?: boolean, port?: number } = {}): Promise<NatsServer> {
+  const store = tempDir('nats')
+  const port = options.port ?? await freePort()
+  const mqttPort = options.mqtt === true ? await freePort() : undefined
+  const monitorPort = options.monitor === true ? await freePort() : undefined
+  const conf = path.join(store.dir, 'nats.conf')
+  const lines = [
+    `server_name: roost_test_${port}`,
+    `listen: 127.0.0.1:${port}`,
+    `jetstream { store_dir: "${path.join(store.dir, 'js')}" }`
+  ]
+  if (mqttPort !== undefined) lines.push(`mqtt { listen: 127.0.0.1:${mqttPort} }`)
+  if (monitorPort !== undefined) lines.push(`http: 127.0.0.1:${monitorPort}`)
+  writeFileSync(conf, lines.join('\n') + '\n')
+  const child: ChildProcess = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let errors = ''
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => { errors += text })
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    }
+    store.remove()
+  }
+  const exited = once(child, 'exit').then(() => { throw new Error(`nats-server exited: ${errors}`) })
+  exited.catch(() => {})
+  try {
+    await Promise.race([waitForPort(port), exited])
+    if (mqttPort !== undefined) await Promise.race([waitForPort(mqttPort), exited])
+    if (monitorPort !== undefined) await Promise.race([waitForPort(monitorPort), exited])
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { port, url: `nats://127.0.0.1:${port}`, mqttPort, monitorPort, stop }
+}
+
+/** The subjects the named NATS connection subscribes to, as the monitoring endpoint lists them. */
+export async function subjectsOf (server: NatsServer, connectionName: string): Promise<string[]> {
+  const response = await fetch(`http://127.0.0.1:${server.monitorPort ?? 0}/connz?subs=1`)
+  const body = await response.json() as { connections?: Array<{ name?: string, subscriptions_list?: string[] }> }
+  const connection = (body.connections ?? []).find((entry) => entry.name === connectionName)
+  return [...(connection?.subscriptions_list ?? [])].sort()
+}

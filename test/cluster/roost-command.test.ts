@@ -1,0 +1,67 @@
+// The cluster from a config file: Roost's own words cluster_nats_url and cluster_node_id, checked
+// line by line as every word is; then two `roost` processes on one nats-server, driven by
+// mosquitto_pub and mosquitto_sub.
+import assert from 'node:assert/strict'
+import { after, afterEach, before, describe, it } from 'node:test'
+import { readMosquittoConf } from '../../lib/config/mosquitto-conf'
+import { ConfigError } from '../../lib/errors'
+import { freePort, makeTempDir, roostPerTest } from '../cli/helpers'
+import { ProcessPool } from '../clients/processes'
+import { type NatsServer, startNatsServer } from './nats-server'
+import { within } from './support'
+
+const temp = makeTempDir()
+after(() => temp.remove())
+
+describe('cluster words in a config file', () => {
+  it('reads cluster_nats_url (one server a line) and cluster_node_id', () => {
+    const file = temp.write('cluster.conf', 'cluster_nats_url nats://10.0.0.1:4222\ncluster_nats_url tls://nats.example:4443\ncluster_node_id edge-1\n')
+    assert.deepEqual(readMosquittoConf(file).options.cluster, { servers: ['nats://10.0.0.1:4222', 'tls://nats.example:4443'], nodeId: 'edge-1' })
+  })
+
+  for (const [name, text, expected] of [
+    ['a URL that is not nats:// or tls://', 'cluster_nats_url http://10.0.0.1\n', "1: 'cluster_nats_url http://10.0.0.1': cluster.servers.0 must match pattern"],
+    ['a node id with a separator', 'cluster_nats_url nats://a\ncluster_node_id edge/1\n', "2: 'cluster_node_id edge/1': cluster.nodeId must match pattern"],
+    ['cluster_nats_url without a value', 'cluster_nats_url\n', "1: 'cluster_nats_url' needs a value"],
+    ['a node id without a server', 'cluster_node_id edge-1\n', "'cluster_node_id' needs a 'cluster_nats_url' line"]
+  ] as const) {
+    it(`refuses ${name}, naming the line`, () => {
+      const file = temp.write(`bad-${name.length}.conf`, text)
+      assert.throws(() => readMosquittoConf(file), (error: unknown) => {
+        assert.ok(error instanceof ConfigError)
+        assert.ok(error.message.startsWith(file), error.message)
+        assert.ok(error.message.includes(expected), error.message)
+        return true
+      })
+    })
+  }
+})
+
+describe('two roost processes on one nats-server', () => {
+  let nats: NatsServer
+  const roost = roostPerTest()
+  const processes = new ProcessPool()
+  before(async () => { nats = await startNatsServer() })
+  after(async () => { await nats.stop() })
+  afterEach(async () => { await processes.killAll() })
+
+  it('a mosquitto_pub to one reaches a mosquitto_sub on the other', async () => {
+    const ports = [await freePort(), await freePort()]
+    const nodes = ports.map((port, index) => {
+      const conf = temp.write(`node-${index}.conf`, `listener ${port} 127.0.0.1\nallow_anonymous true\ncluster_nats_url ${nats.url}\ncluster_node_id cmd-${index}\n`)
+      return roost(['-c', conf])
+    })
+    for (const [index, node] of nodes.entries()) await node.waitForOutput(`Cluster: node cmd-${index} connected to NATS`)
+    const sub = processes.start('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(ports[1]), '-i', 'cmd-sub', '-t', 'site/+/state', '-C', '1', '-v'])
+    // mosquitto_sub prints nothing once subscribed: publish until its first message arrives, bounded.
+    let stdout = ''
+    sub.child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+    for (let attempt = 0; attempt < 100 && stdout === ''; attempt++) {
+      const pub = await processes.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(ports[0]), '-i', 'cmd-pub', '-t', 'site/pump/state', '-m', 'running'])
+      assert.equal(pub.code, 0, pub.stderr)
+      if (stdout === '') await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const finished = await within(sub.finished, 'mosquitto_sub')
+    assert.equal(finished.stdout, 'site/pump/state running\n')
+  })
+})

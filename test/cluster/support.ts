@@ -1,0 +1,52 @@
+// Shared pieces of the cluster specs: Roost nodes on one nats-server, and bounded waits.
+import type { TestContext } from 'node:test'
+import type { Broker, BrokerOptions, Logger } from '../../lib'
+import { WAIT_MS } from '../client/helpers'
+import { type ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
+import type { NatsServer } from './nats-server'
+
+/** A Roost node in the cluster on `nats`, closed after the test. */
+export async function startNode (t: TestContext, nats: NatsServer, nodeId: string, options: Partial<BrokerOptions> = {}, logger?: Logger): Promise<RunningBroker> {
+  const node = await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100 } }, logger === undefined ? {} : { logger })
+  t.after(async () => { await node.broker.close() })
+  return node
+}
+
+/** `promise`, or a failure naming `what` after WAIT_MS: no wait in these specs is unbounded. */
+export async function within<T> (promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`${what}: nothing within ${WAIT_MS} ms`)) }, WAIT_MS)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Resolves once `condition()` holds, looked at every 10 ms; fails after WAIT_MS naming `what`. */
+export async function until (condition: () => boolean, what: string): Promise<void> {
+  await within(new Promise<void>((resolve) => {
+    const check = (): void => { if (condition()) resolve(); else setTimeout(check, 10) }
+    check()
+  }), what)
+}
+
+/** Every node's subscriptions and messages are with NATS (one round trip each). */
+export async function settle (...brokers: Broker[]): Promise<void> {
+  for (const broker of brokers) await broker.clusterSync()
+}
+
+/** Waits for the message on `topic` (a marker sent last) and returns topic and payload of everything before it and it. */
+export async function upTo (inbox: Inbox, topic: string): Promise<Array<{ topic: string, payload: string }>> {
+  const messages: Received[] = await within(inbox.waitForTopic(topic), `message on '${topic}'`)
+  return messages.map((message) => ({ topic: message.topic, payload: message.payload.toString() }))
+}
+
+/** Subscribes an MQTT.js client and waits for its SUBACK. */
+export async function subscribeAll (pool: ClientPool, port: number, filters: string[], clientId: string): Promise<Inbox> {
+  const { client, inbox } = await pool.connect(port, { clientId, protocolVersion: 4 })
+  await within(client.subscribeAsync(filters, { qos: 0 }), `SUBACK for ${clientId}`)
+  return inbox
+}
