@@ -2,11 +2,12 @@
 // stopped and started again, as a full deploy and a Node-RED restart do) keeps its retained
 // messages and the queue of an offline persistent client. Clients: roost out/in and MQTT.js.
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
+import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
 import { collect, embeddedBroker, type FlowNode, freePort, helper, listeningBroker, roost, startServer, stopServer } from './support'
 
 describe('an embedded broker with persistence (on by default)', () => {
@@ -62,5 +63,30 @@ describe('an embedded broker with persistence (on by default)', () => {
     await helper.load(roost, [embeddedBroker('pb2', { persistence: false })])
     await listeningBroker('pb2')
     assert.equal(existsSync(path.join(userDir, 'roost', 'pb2')), false)
+  })
+
+  it('a store that cannot write shows on the nodes\' status, and the broker keeps serving', async () => {
+    await helper.load(roost, [embeddedBroker('pb3', { persistence: true }),
+      { id: 'in3', type: 'roost in', broker: 'pb3', topic: 'state/#', qos: '1', datatype: 'utf8', wires: [['sink3']] },
+      { id: 'sink3', type: 'helper' }])
+    const { broker } = await listeningBroker('pb3')
+    const transport = (helper.getNode('pb3') as unknown as { transport: EmbeddedTransport }).transport
+    // The log's descriptor swapped for a read-only one under the store, as test/store does: every write fails as on a broken disk.
+    const store = (broker as unknown as { core: { store: { fd: number | undefined } } }).core.store
+    closeSync(store.fd as number)
+    store.fd = openSync('/dev/null', 'r')
+    const got = collect(helper.getNode('sink3'), 1)
+    broker.publish({ topic: 'state/lamp', payload: Buffer.from('on'), qos: 1, retain: true })
+    assert.equal((await got)[0]?.payload, 'on')
+    for (let i = 0; i < 100 && broker.statsSnapshot().disk?.failure === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.match(broker.statsSnapshot().disk?.failure ?? '', /EBADF/)
+    transport.checkStore()
+    assert.match(transport.status.storeFailure ?? '', /EBADF/)
+    const spy = (helper as unknown as { _NodePrototype: { status: { getCalls: () => Array<{ thisValue: { id: string }, args: unknown[] }> } } })._NodePrototype.status
+    const shown = spy.getCalls().filter((call) => call.thisValue.id === 'in3').map((call) => call.args[0])
+    assert.deepEqual(shown.at(-1), { fill: 'yellow', shape: 'dot', text: 'roost-broker.status.store-failing' })
+    const logged = helper.log().args.map((args) => String((args[0] as { msg: unknown }).msg))
+    assert.ok(logged.some((line) => /write failed .*serving from memory/.test(line)), logged.join('\n'))
+    assert.equal(broker.retainedCount, 1)
   })
 })
