@@ -8,6 +8,7 @@ import path from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
 import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
+import { LIVE_VIEW_PATH } from '../../nodes/sidebar/runtime'
 import { collect, embeddedBroker, type FlowNode, freePort, helper, listeningBroker, roost, startServer, stopServer } from './support'
 
 describe('an embedded broker with persistence (on by default)', () => {
@@ -88,5 +89,29 @@ describe('an embedded broker with persistence (on by default)', () => {
     const logged = helper.log().args.map((args) => String((args[0] as { msg: unknown }).msg))
     assert.ok(logged.some((line) => /write failed .*serving from memory/.test(line)), logged.join('\n'))
     assert.equal(broker.retainedCount, 1)
+  })
+
+  it('the sidebar\'s GET /roost/live gives the store\'s size, its last compaction and its failure', async () => {
+    await helper.load(roost, [embeddedBroker('pb4', { persistence: true })])
+    const { broker } = await listeningBroker('pb4')
+    broker.publish({ topic: 'state/lamp', payload: Buffer.from('on'), qos: 1, retain: true })
+    const view = async (): Promise<{ bytes: number, lastCompaction: string, failure: string }> => {
+      const body = (await helper.request().get(LIVE_VIEW_PATH).expect(200)).body as { brokers: Array<{ id: string, store: { bytes: number, lastCompaction: string, failure: string } }> }
+      const entry = body.brokers.find((candidate) => candidate.id === 'pb4')
+      assert.ok(entry !== undefined)
+      return entry.store
+    }
+    for (let i = 0; i < 100 && (broker.statsSnapshot().disk?.bytes ?? 0) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    const before = await view()
+    assert.ok(before.bytes > 0, JSON.stringify(before))
+    assert.deepEqual({ ...before, bytes: 0 }, { bytes: 0, lastCompaction: '', failure: '' })
+    // A compaction asked of the store (as recovery from a damaged log does) runs after the next batch.
+    const store = (broker as unknown as { core: { store: { compactRequested: boolean } } }).core.store
+    store.compactRequested = true
+    broker.publish({ topic: 'state/door', payload: Buffer.from('shut'), qos: 1, retain: true })
+    for (let i = 0; i < 250 && (broker.statsSnapshot().disk?.lastCompactionMs ?? 0) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    const after = await view()
+    assert.equal(new Date(after.lastCompaction).getTime(), broker.statsSnapshot().disk?.lastCompactionMs)
+    assert.ok(after.bytes > 0)
   })
 })

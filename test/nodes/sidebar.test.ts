@@ -70,6 +70,8 @@ describe('Roost sidebar: history and endpoint', () => {
       const [listed] = broker?.clients ?? []
       assert.match(String(listed?.connectedSince), /^\d{4}-\d\d-\d\dT/)
       assert.deepEqual({ ...listed, connectedSince: undefined }, { clientId: 'sidebar-probe', address: `127.0.0.1:${local.localPort}`, protocol: 'MQTT 5', subscriptions: 3, connectedSince: undefined })
+      // In memory: no disk store to show (test/nodes/persistence.test.ts has one).
+      assert.equal((broker as { store?: unknown } | undefined)?.store, null)
       assert.deepEqual(broker?.history, [{ at: (broker?.history[0] as { at: number }).at, messagesInPerSec: 0, messagesOutPerSec: 0, connections: 0 }])
     } finally {
       await client.endAsync()
