@@ -9,7 +9,15 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
 import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
 import { LIVE_VIEW_PATH } from '../../nodes/sidebar/runtime'
+import { STORE_REMOVAL_PATH, storeRemovalMarked } from '../../nodes/broker/store-removal'
 import { collect, embeddedBroker, type FlowNode, freePort, helper, listeningBroker, roost, startServer, stopServer } from './support'
+
+/** Deploys through the runtime as the editor's Deploy button does (test/nodes/lifecycle.test.ts), and waits for the start. */
+async function deploy (flow: unknown[], type: 'full' | 'nodes'): Promise<void> {
+  const started = new Promise<void>((resolve) => { (helper as unknown as { _events: { once: (event: string, listener: () => void) => void } })._events.once('flows:started', () => { resolve() }) })
+  await helper._redNodes.setFlows(flow, {}, type)
+  await started
+}
 
 describe('an embedded broker with persistence (on by default)', () => {
   let userDir = ''
@@ -113,5 +121,32 @@ describe('an embedded broker with persistence (on by default)', () => {
     const after = await view()
     assert.equal(new Date(after.lastCompaction).getTime(), broker.statsSnapshot().disk?.lastCompactionMs)
     assert.ok(after.bytes > 0)
+  })
+
+  it('a deleted broker\'s data goes at the deploy that removes it only when the editor asked; nothing else goes', async () => {
+    const keep = embeddedBroker('pb6', { persistence: true })
+    await helper.load(roost, [embeddedBroker('pb5', { persistence: true }), keep])
+    await listeningBroker('pb5')
+    await listeningBroker('pb6')
+    const dir = (id: string): string => path.join(userDir, 'roost', id)
+    assert.ok(existsSync(dir('pb5')) && existsSync(dir('pb6')))
+    await helper.request().post(STORE_REMOVAL_PATH).send({ id: 'pb5', remove: true }).expect(200, { id: 'pb5', remove: true })
+    await helper.request().post(STORE_REMOVAL_PATH).send({ id: 'pb6', remove: true }).expect(200)
+    // Only ids of running broker nodes, never a path.
+    await helper.request().post(STORE_REMOVAL_PATH).send({ id: '../pb6', remove: true }).expect(400)
+    await helper.request().post(STORE_REMOVAL_PATH).send({ id: '..', remove: true }).expect(400)
+    await helper.request().post(STORE_REMOVAL_PATH).send({ id: 'pb5', remove: 'yes' }).expect(400)
+    await helper.request().post(STORE_REMOVAL_PATH).send({ id: 'nowhere', remove: true }).expect(404)
+
+    // pb5 deleted, pb6 changed (its deletion undone before the deploy): pb5's data goes, pb6's stays and its mark clears.
+    await deploy([{ ...keep, name: 'renamed' }], 'nodes')
+    await listeningBroker('pb6')
+    assert.equal(existsSync(dir('pb5')), false)
+    assert.ok(existsSync(dir('pb6')))
+    assert.equal(storeRemovalMarked('pb6'), false)
+    // pb6 deleted without the mark: kept. The roost directory and the other brokers' data stay.
+    await deploy([], 'full')
+    assert.ok(existsSync(dir('pb6')) && readdirSync(dir('pb6')).some((name) => name.endsWith('.log')))
+    assert.ok(existsSync(dir('pb1')))
   })
 })

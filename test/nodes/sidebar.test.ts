@@ -13,6 +13,7 @@ import type { BrokerNode } from '../../nodes/broker/runtime'
 import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
 import { BrokerHistory } from '../../nodes/sidebar/history'
 import { PASSWORD_HASH_PATH } from '../../nodes/broker/password-hash'
+import { STORE_REMOVAL_PATH } from '../../nodes/broker/store-removal'
 import { LIVE_VIEW_PATH, watchedBrokerCount } from '../../nodes/sidebar/runtime'
 import { embeddedBroker, freePort, helper, roost, startServer, stopServer } from './support'
 
@@ -176,5 +177,18 @@ describe('Roost admin endpoints with adminAuth (Node-RED run as a separate proce
     assert.equal((await hashFor('viewer', 'read')).status, 401)
     const anonymous = await fetch(`http://127.0.0.1:${editorPort}${PASSWORD_HASH_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"password":"x"}' })
     assert.equal(anonymous.status, 401)
+  })
+  it('marking a deleted broker\'s data for removal needs roost.write: a full user 200, a read-only user 401', async () => {
+    const mark = async (headers: Record<string, string>): Promise<Response> => await fetch(`http://127.0.0.1:${editorPort}${STORE_REMOVAL_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      // remove: false only clears a mark, so the running broker's data stays whatever the answer.
+      body: JSON.stringify({ id: 'auth-broker', remove: false })
+    })
+    const allowed = await mark({ authorization: `Bearer ${await token('admin', '*')}` })
+    assert.equal(allowed.status, 200)
+    assert.deepEqual(await allowed.json(), { id: 'auth-broker', remove: false })
+    assert.equal((await mark({ authorization: `Bearer ${await token('viewer', 'read')}` })).status, 401)
+    assert.equal((await mark({})).status, 401)
   })
 })
