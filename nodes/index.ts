@@ -1,5 +1,6 @@
 // The Node-RED entry (bundled to roost.js): registers every Roost node type.
 import { registerPasswordHashing } from './broker/password-hash'
+import { registerStoreRemoval } from './broker/store-removal'
 import { registerBroker } from './broker/runtime'
 import { registerIn } from './in/runtime'
 import { registerOut } from './out/runtime'
@@ -16,6 +17,7 @@ function roostNodes (RED: RedApi): void {
   registerPresence(RED)
   registerLiveView(RED)
   registerPasswordHashing(RED)
+  registerStoreRemoval(RED)
 }
 
 export = roostNodes

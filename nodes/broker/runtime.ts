@@ -1,6 +1,5 @@
 // The roost-broker config node: runs a broker in this process (embedded) or connects to one
 // (remote), and hands the in and out nodes one RoostTransport either way.
-import path from 'node:path'
 import type { Logger } from '../../lib'
 import { clientFactory } from '../shared/client-engine'
 import { EmbeddedTransport } from '../shared/embedded-transport'
@@ -13,6 +12,7 @@ import { attachWebSocketPath } from './websocket-path'
 import { BridgeDialogError } from './bridges'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
 import { DialogError, tlsPemOf } from './security'
+import { removeStoreIfMarked, storeDirectory } from './store-removal'
 
 export interface BrokerNode extends RedNode {
   /** Undefined when the config could not be used; the node has logged why. */
@@ -67,16 +67,22 @@ export function registerBroker (RED: RedApi): void {
     const stopWebSocketPath = node.transport instanceof EmbeddedTransport
       ? attachWebSocketPath(RED, node, node.transport, readString(config.wsPath))
       : undefined
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       stopLiveView?.()
       stopWebSocketPath?.()
       const transport = node.transport
       node.transport = undefined
-      if (transport === undefined) { done(); return }
-      transport.close().then(done, (error: unknown) => {
-        node.error(RED._('roost-broker.errors.close-failed', { error: error instanceof Error ? error.message : String(error) }))
-        done()
-      })
+      const closed = transport === undefined
+        ? Promise.resolve()
+        : transport.close().catch((error: unknown) => {
+          node.error(RED._('roost-broker.errors.close-failed', { error: error instanceof Error ? error.message : String(error) }))
+        })
+      // The store's files are closed before its directory goes (when the editor asked for that).
+      closed.then(() => removeStoreIfMarked(RED, node.id, removed === true)).then((directory) => {
+        if (directory !== undefined) node.log(RED._('roost-broker.delete.removed', { directory }))
+      }, (error: unknown) => {
+        node.error(RED._('roost-broker.delete.remove-failed', { error: error instanceof Error ? error.message : String(error) }))
+      }).finally(done)
     })
   }
   RED.nodes.registerType('roost-broker', RoostBrokerNode, {
@@ -109,12 +115,6 @@ function createRemote (RED: RedApi, node: BrokerNode, config: BrokerNodeConfig, 
   const close = lifecycleMessage(config.closeTopic, config.closePayload, config.closeQos, config.closeRetain)
   if (close !== undefined) options.close = close
   return new RemoteTransport(options)
-}
-
-/** `<userDir>/roost/<broker node id>`: where an embedded broker keeps its state; undefined without a userDir. */
-function storeDirectory (RED: RedApi, id: string): string | undefined {
-  const userDir = RED.settings?.userDir
-  return typeof userDir === 'string' && userDir !== '' ? path.join(userDir, 'roost', id) : undefined
 }
 
 /** Engine log lines go to the Node-RED log under this node's name. */

@@ -10,6 +10,9 @@ export interface EmbeddedTransportOptions {
   onListenError?: (error: Error) => void
 }
 
+/** How often the disk store's state is looked at for the node status: the store has no event for it. */
+export const STORE_CHECK_MS = 5000
+
 export class EmbeddedTransport implements RoostTransport {
   readonly kind = 'embedded'
   readonly supportsProperties = true
@@ -18,6 +21,8 @@ export class EmbeddedTransport implements RoostTransport {
   private readonly statusListeners = new StatusListeners()
   private readonly listening: Promise<void>
   private closing: Promise<void> | undefined
+  private storeFailure: string | undefined
+  private readonly storeCheck: NodeJS.Timeout | undefined
   private readonly onClientsChanged = (): void => { this.setStatus({ state: this.current.state, clients: this.broker.clientCount }) }
 
   constructor (options: EmbeddedTransportOptions) {
@@ -31,12 +36,29 @@ export class EmbeddedTransport implements RoostTransport {
         this.setStatus({ state: 'disconnected', clients: 0, error: error.message })
         options.onListenError?.(error)
       })
+    if (this.broker.options.persistence) {
+      this.storeCheck = setInterval(() => { this.checkStore() }, STORE_CHECK_MS)
+      // Only for the status: it must never keep Node-RED running.
+      this.storeCheck.unref()
+    }
   }
 
   get status (): TransportStatus { return this.current }
 
   get messageSizeLimit (): number {
     return this.broker.options.messageSizeLimit > 0 ? this.broker.options.messageSizeLimit : MQTT_MAX_PACKET_BYTES
+  }
+
+  /**
+   * Looks at the disk store now (the timer does it every STORE_CHECK_MS) and tells the status
+   * listeners when it started or stopped failing, as `$SYS/broker/store/disk/state` does.
+   */
+  checkStore (): void {
+    if (this.closing !== undefined) return
+    const failure = this.broker.statsSnapshot().disk?.failure
+    if (failure === this.storeFailure) return
+    this.storeFailure = failure
+    this.setStatus({ ...this.current })
   }
 
   /** Resolves once the listeners are bound (or binding failed). */
@@ -66,6 +88,7 @@ export class EmbeddedTransport implements RoostTransport {
   }
 
   private async shutdown (): Promise<void> {
+    clearInterval(this.storeCheck)
     // A close during listen() must wait for the bind, or the port would stay bound behind us.
     await this.listening
     await this.broker.close()
@@ -76,6 +99,9 @@ export class EmbeddedTransport implements RoostTransport {
   }
 
   private setStatus (status: TransportStatus): void {
+    // Every status carries the store's state: a client connecting must not hide a failing disk.
+    if (this.storeFailure === undefined) delete status.storeFailure
+    else status.storeFailure = this.storeFailure
     this.current = status
     this.statusListeners.notify(status)
   }

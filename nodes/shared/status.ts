@@ -1,5 +1,6 @@
 // The node status every Roost node shows: "N clients" for an embedded broker, and
-// connected / connecting / disconnected (Node-RED's own words) for a remote one.
+// connected / connecting / disconnected (Node-RED's own words) for a remote one; an embedded
+// broker whose disk store cannot write says so.
 import type { NodeStatus, RedApi } from './red'
 import type { RoostTransport, TransportStatus } from './transport'
 
@@ -11,6 +12,8 @@ export function describeStatus (RED: RedApi, kind: RoostTransport['kind'], statu
   if (status.state === 'connecting') return { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' }
   if (kind === 'embedded') {
     const clients = status.clients ?? 0
+    // The broker serves from memory while its disk store cannot write: still up, but not durable.
+    if (status.storeFailure !== undefined) return { fill: 'yellow', shape: 'dot', text: RED._('roost-broker.status.store-failing', { error: status.storeFailure }) }
     return { fill: 'green', shape: 'dot', text: RED._(clients === 1 ? 'roost-broker.status.client' : 'roost-broker.status.clients', { count: clients }) }
   }
   return { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' }

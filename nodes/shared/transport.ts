@@ -10,6 +10,8 @@ export interface TransportStatus {
   clients?: number
   /** Why the transport is down (bind failure, refused connection), for the status text. */
   error?: string
+  /** The disk store's last write error while it cannot write (an embedded broker with persistence). */
+  storeFailure?: string
 }
 
 /** A message as the nodes see it, in either direction. */

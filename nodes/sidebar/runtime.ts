@@ -27,7 +27,7 @@ export function watchBroker (id: string, label: string, broker: Broker): () => v
 /** Brokers watched now (for tests of the lifecycle). */
 export function watchedBrokerCount (): number { return watched.size }
 
-/** The endpoint's answer: every embedded broker with its clients, bridges and history. */
+/** The endpoint's answer: every embedded broker with its clients, bridges, disk store and history. */
 export function liveView (): { sampleEveryMs: number, brokers: unknown[] } {
   const brokers = [...watched.values()].sort((a, b) => a.label.localeCompare(b.label)).map((entry) => ({
     id: entry.id,
@@ -48,9 +48,21 @@ export function liveView (): { sampleEveryMs: number, brokers: unknown[] } {
       queued: bridge.queued,
       dropped: bridge.dropped
     })).sort((a, b) => a.name.localeCompare(b.name)),
+    store: storeView(entry.broker),
     history: entry.history.samples()
   }))
   return { sampleEveryMs: SAMPLE_EVERY_MS, brokers }
+}
+
+/** The disk store's size, last compaction (ISO time, '' before the first) and failure ('' while it writes); null in memory. */
+function storeView (broker: Broker): { bytes: number, lastCompaction: string, failure: string } | null {
+  const disk = broker.statsSnapshot().disk
+  if (disk === undefined) return null
+  return {
+    bytes: disk.bytes,
+    lastCompaction: disk.lastCompactionMs > 0 ? new Date(disk.lastCompactionMs).toISOString() : '',
+    failure: disk.failure ?? ''
+  }
 }
 
 export const LIVE_VIEW_PATH = '/roost/live'

@@ -13,6 +13,7 @@ import type { BrokerNode } from '../../nodes/broker/runtime'
 import type { EmbeddedTransport } from '../../nodes/shared/embedded-transport'
 import { BrokerHistory } from '../../nodes/sidebar/history'
 import { PASSWORD_HASH_PATH } from '../../nodes/broker/password-hash'
+import { STORE_REMOVAL_PATH } from '../../nodes/broker/store-removal'
 import { LIVE_VIEW_PATH, watchedBrokerCount } from '../../nodes/sidebar/runtime'
 import { embeddedBroker, freePort, helper, roost, startServer, stopServer } from './support'
 
@@ -70,6 +71,8 @@ describe('Roost sidebar: history and endpoint', () => {
       const [listed] = broker?.clients ?? []
       assert.match(String(listed?.connectedSince), /^\d{4}-\d\d-\d\dT/)
       assert.deepEqual({ ...listed, connectedSince: undefined }, { clientId: 'sidebar-probe', address: `127.0.0.1:${local.localPort}`, protocol: 'MQTT 5', subscriptions: 3, connectedSince: undefined })
+      // In memory: no disk store to show (test/nodes/persistence.test.ts has one).
+      assert.equal((broker as { store?: unknown } | undefined)?.store, null)
       assert.deepEqual(broker?.history, [{ at: (broker?.history[0] as { at: number }).at, messagesInPerSec: 0, messagesOutPerSec: 0, connections: 0 }])
     } finally {
       await client.endAsync()
@@ -174,5 +177,18 @@ describe('Roost admin endpoints with adminAuth (Node-RED run as a separate proce
     assert.equal((await hashFor('viewer', 'read')).status, 401)
     const anonymous = await fetch(`http://127.0.0.1:${editorPort}${PASSWORD_HASH_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"password":"x"}' })
     assert.equal(anonymous.status, 401)
+  })
+  it('marking a deleted broker\'s data for removal needs roost.write: a full user 200, a read-only user 401', async () => {
+    const mark = async (headers: Record<string, string>): Promise<Response> => await fetch(`http://127.0.0.1:${editorPort}${STORE_REMOVAL_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      // remove: false only clears a mark, so the running broker's data stays whatever the answer.
+      body: JSON.stringify({ id: 'auth-broker', remove: false })
+    })
+    const allowed = await mark({ authorization: `Bearer ${await token('admin', '*')}` })
+    assert.equal(allowed.status, 200)
+    assert.deepEqual(await allowed.json(), { id: 'auth-broker', remove: false })
+    assert.equal((await mark({ authorization: `Bearer ${await token('viewer', 'read')}` })).status, 401)
+    assert.equal((await mark({})).status, 401)
   })
 })

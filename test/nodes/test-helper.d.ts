@@ -19,7 +19,10 @@ declare module 'node-red-node-test-helper' {
     setFlows: (flow: unknown[], type?: string, credentials?: Record<string, unknown>) => Promise<void>
     log: () => { args: unknown[][] }
     /** A supertest agent on the admin HTTP app (RED.httpAdmin). */
-    request: () => { get: (path: string) => { expect: (status: number) => Promise<{ status: number, body: unknown }> } }
+    request: () => {
+      get: (path: string) => { expect: (status: number) => Promise<{ status: number, body: unknown }> }
+      post: (path: string) => { send: (body: unknown) => { expect: (status: number, body?: unknown) => Promise<{ status: number, body: unknown }> } }
+    }
     /** http://127.0.0.1:<port> of the server startServer() opened. */
     url: () => string
     _redNodes: any
