@@ -1,10 +1,11 @@
 // TLS towards the remote broker from Mosquitto's bridge_* words: CA file or directory, client
 // certificate and key, host name checking (bridge_insecure), one TLS version, ALPN, or TLS-PSK.
 // Files are read when the bridge starts, so a bad path is that bridge's error, not the broker's.
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import type { ConnectionOptions, SecureVersion } from 'node:tls'
 import { ConfigError } from '../errors'
+import { describeFsError, readNamedFile } from '../config/lines'
 import type { BridgeTlsOptions } from './options'
 
 const VERSIONS: Record<NonNullable<BridgeTlsOptions['version']>, SecureVersion> = {
@@ -13,23 +14,15 @@ const VERSIONS: Record<NonNullable<BridgeTlsOptions['version']>, SecureVersion> 
   'tlsv1.3': 'TLSv1.3'
 }
 
-function read (word: string, file: string): Buffer {
-  try {
-    return readFileSync(file)
-  } catch (error) {
-    throw new ConfigError(`cannot read ${word} '${file}': ${error instanceof Error ? error.message : String(error)}`)
-  }
-}
-
 /** The CA certificates of a bridge_capath directory: its `.crt` and `.pem` files. */
-function readCaPath (dir: string): Buffer[] {
+function readCaPath (dir: string): string[] {
   let names: string[]
   try {
     names = readdirSync(dir).filter((name) => name.endsWith('.crt') || name.endsWith('.pem')).sort()
   } catch (error) {
-    throw new ConfigError(`cannot read bridge_capath '${dir}': ${error instanceof Error ? error.message : String(error)}`)
+    throw new ConfigError(`cannot read bridge_capath '${dir}': ${describeFsError(error)}`)
   }
-  return names.map((name) => read('bridge_capath', path.join(dir, name)))
+  return names.map((name) => readNamedFile('bridge_capath', path.join(dir, name)))
 }
 
 /** node:tls settings for the bridge, or undefined for plain TCP. Throws ConfigError on a file it cannot read. */
@@ -42,13 +35,13 @@ export function bridgeTls (tls: BridgeTlsOptions | undefined): ConnectionOptions
     return { pskCallback: () => ({ identity, psk }), ciphers: 'PSK', maxVersion: 'TLSv1.2', checkServerIdentity: () => undefined }
   }
   if (tls.cafile === undefined && tls.capath === undefined && tls.ca === undefined) return undefined
-  const ca: Array<Buffer | string> = []
+  const ca: string[] = []
   if (tls.ca !== undefined) ca.push(tls.ca)
-  if (tls.cafile !== undefined) ca.push(read('bridge_cafile', tls.cafile))
+  if (tls.cafile !== undefined) ca.push(readNamedFile('bridge_cafile', tls.cafile))
   if (tls.capath !== undefined) ca.push(...readCaPath(tls.capath))
   const settings: ConnectionOptions = { ca, rejectUnauthorized: true }
-  const cert = tls.cert ?? (tls.certfile === undefined ? undefined : read('bridge_certfile', tls.certfile))
-  const key = tls.key ?? (tls.keyfile === undefined ? undefined : read('bridge_keyfile', tls.keyfile))
+  const cert = tls.cert ?? (tls.certfile === undefined ? undefined : readNamedFile('bridge_certfile', tls.certfile))
+  const key = tls.key ?? (tls.keyfile === undefined ? undefined : readNamedFile('bridge_keyfile', tls.keyfile))
   if (cert !== undefined) settings.cert = cert
   if (key !== undefined) settings.key = key
   // bridge_insecure skips the host name check only; the chain is still verified.

@@ -43,10 +43,11 @@ export function splitConfText (text: string, file: string): ConfLine[] {
 }
 
 /**
- * Reads a file that a configuration line names (`password_file`, `acl_file`); a failure is a
- * ConfigError at that line, worded as "cannot read <word> '<file>': <reason>".
+ * Reads a file that a configuration line names (`password_file`, `acl_file`, a certificate); a
+ * failure is a ConfigError at that line (when there is one), worded as "cannot read <word>
+ * '<file>': <reason>".
  */
-export function readNamedFile (word: string, file: string, mentionedAt: string): string {
+export function readNamedFile (word: string, file: string, mentionedAt?: string): string {
   try {
     return readFileSync(file, 'utf8')
   } catch (error) {
