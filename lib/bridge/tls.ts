@@ -3,16 +3,11 @@
 // Files are read when the bridge starts, so a bad path is that bridge's error, not the broker's.
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
-import type { ConnectionOptions, SecureVersion } from 'node:tls'
+import type { ConnectionOptions } from 'node:tls'
 import { ConfigError } from '../errors'
 import { describeFsError, readNamedFile } from '../config/lines'
+import { NODE_TLS_VERSION } from '../transport/tls-context'
 import type { BridgeTlsOptions } from './options'
-
-const VERSIONS: Record<NonNullable<BridgeTlsOptions['version']>, SecureVersion> = {
-  'tlsv1.1': 'TLSv1.1',
-  'tlsv1.2': 'TLSv1.2',
-  'tlsv1.3': 'TLSv1.3'
-}
 
 /** The CA certificates of a bridge_capath directory: its `.crt` and `.pem` files. */
 function readCaPath (dir: string): string[] {
@@ -47,8 +42,8 @@ export function bridgeTls (tls: BridgeTlsOptions | undefined): ConnectionOptions
   // bridge_insecure skips the host name check only; the chain is still verified.
   if (tls.insecure === true) settings.checkServerIdentity = () => undefined
   if (tls.version !== undefined) {
-    settings.minVersion = VERSIONS[tls.version]
-    settings.maxVersion = VERSIONS[tls.version]
+    settings.minVersion = NODE_TLS_VERSION[tls.version]
+    settings.maxVersion = NODE_TLS_VERSION[tls.version]
   }
   if (tls.alpn !== undefined) settings.ALPNProtocols = [tls.alpn]
   return settings

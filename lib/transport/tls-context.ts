@@ -11,7 +11,8 @@ import { describeFsError, readNamedFile } from '../config/lines'
 import { ConfigError } from '../errors'
 import type { ListenerOptions, ListenerTlsOptions } from '../options'
 
-const MIN_VERSION = { 'tlsv1.1': 'TLSv1.1', 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' } as const
+/** Mosquitto's `tls_version` / `bridge_tls_version` words as Node names the versions. */
+export const NODE_TLS_VERSION = { 'tlsv1.1': 'TLSv1.1', 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' } as const
 
 // Node's default list names TLS 1.3 suites (TLS_...) and the older ciphers in one string; Mosquitto
 // sets them with two words, so each part keeps Node's default when only the other is given.
@@ -79,7 +80,7 @@ export function serverTlsOptions (options: ListenerTlsOptions, where = 'listener
     // Mosquitto asks for a client certificate only with require_certificate, and then insists.
     requestCert: options.requireCertificate === true,
     rejectUnauthorized: options.requireCertificate === true,
-    minVersion: MIN_VERSION[options.tlsVersion ?? 'tlsv1.2'],
+    minVersion: NODE_TLS_VERSION[options.tlsVersion ?? 'tlsv1.2'],
     ciphers: `${options.ciphersTls13 ?? DEFAULT_TLS13_SUITES}:${options.ciphers ?? (options.pskHint !== undefined ? DEFAULT_PSK_CIPHERS : DEFAULT_TLS12_CIPHERS)}`
   }
   if (options.tlsVersion === 'tlsv1.1') {
