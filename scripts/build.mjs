@@ -27,10 +27,11 @@ async function exists (file) {
 
 // esbuild drops types, so tsc writes the declarations of lib/index.ts and what it reaches. They go
 // to a directory of their own, swapped in whole, so that a declaration of a deleted file is never
-// packed and a test packing the package meanwhile never sees half-written files.
+// packed and a test packing the package meanwhile never sees half-written files. The directories
+// being written or removed sit at the project root, outside the packed dist/.
 async function buildDeclarations () {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  const fresh = path.join(root, 'dist', `types-${process.pid}`)
+  const fresh = path.join(root, `.types-new-${process.pid}`)
   const target = path.join(root, 'dist', 'types')
   try {
     await promisify(execFile)(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.types.json'), '--outDir', fresh], { cwd: root })
@@ -38,8 +39,12 @@ async function buildDeclarations () {
     await rm(fresh, { recursive: true, force: true })
     throw new Error(`tsc could not write the declarations:\n${error.stdout ?? ''}${error.stderr ?? ''}`)
   }
-  await rm(target, { recursive: true, force: true })
+  // Two renames back to back: the declarations are missing only between them, not while a
+  // whole tree is deleted.
+  const old = path.join(root, `.types-old-${process.pid}`)
+  await rename(target, old).catch((error) => { if (error.code !== 'ENOENT') throw error })
   await rename(fresh, target)
+  await rm(old, { recursive: true, force: true })
 }
 
 async function buildEditorHtml () {
