@@ -13,6 +13,9 @@ export function brokerClusterHost (core: BrokerCore): ClusterHost {
     publishInbound (message) {
       if (admitted(core, message)) core.dispatchMessage(message)
     },
+    deliverHere (message) {
+      core.router.route(message, true)
+    },
     publishShared (message, levelsFilter, group) {
       // NATS matched the subject; a filter level that is literally '*' or '>' is a NATS wildcard there.
       if (admitted(core, message) && topicMatches(levelsFilter, message.topic)) core.dispatchShared(message, levelsFilter, group)
