@@ -243,10 +243,11 @@ export class ClusterLink implements SubjectSink {
     this.shares = shares
     this.streamNc = streamNc
     this.linkState = 'connected'
-    this.host.logger.notice(`Cluster: node ${this.nodeId} connected to NATS at ${nc.getServer()}.`)
     for (const entry of this.interest.entries()) this.subscribeOnNats(entry)
     void this.watch(nc)
     await this.attachStream(streamNc)
+    // Said once QoS 1/2 go through the stream too: what a node acknowledges from then on is stored.
+    this.host.logger.notice(`Cluster: node ${this.nodeId} connected to NATS at ${nc.getServer()}.`)
   }
 
   /** QoS 1/2 through JetStream; without it (a nats-server without -js) they go on plain subjects, at most once. */
