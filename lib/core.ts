@@ -83,6 +83,11 @@ export class BrokerCore implements BrokerContext, SysSource {
     this.sessions = new SessionRegistry(this)
   }
 
+  /** The id of a message the broker takes in (see Message.id). */
+  nextMessageId (): number {
+    return ++this.lastMessageId
+  }
+
   dispatchMessage (message: Message): number {
     message.id = ++this.lastMessageId
     const expiry = message.properties?.messageExpiryInterval

@@ -45,14 +45,16 @@ export class StreamConsumers {
   private readonly running = new Map<SubjectEntry, Promise<ConsumerMessages | undefined>>()
   private js: JetStreamClient | undefined
   private jsm: JetStreamManager | undefined
-  /** Stream sequence numbers delivered here lately: a ring, and a set to look them up. */
-  private readonly seenRing = new Float64Array(SEEN_WINDOW)
-  private readonly seen = new Set<number>()
-  private seenAt = 0
-  /** One origin object per publisher id, as connections have (a message allocates none). */
-  private readonly origins = new Map<string, Origin>()
+  /** Stream sequence numbers delivered here lately. */
+  private readonly seen = new SeenSequences(SEEN_WINDOW)
+  private readonly reader: StreamReader
+  /** Shared subscriptions are no session's own: a persistent member takes them from here too. */
+  private readonly sharedReader: StreamReader
 
-  constructor (private readonly sink: StreamSink) {}
+  constructor (private readonly sink: StreamSink) {
+    this.reader = new StreamReader(sink, true)
+    this.sharedReader = new StreamReader(sink, false)
+  }
 
   /** JetStream is reachable: opens a consumer for every entry given before. */
   attach (js: JetStreamClient, jsm: JetStreamManager, entries: Iterable<SubjectEntry>): void {
@@ -109,7 +111,7 @@ export class StreamConsumers {
     return await consumer.consume({
       max_messages: BATCH,
       callback: (msg) => {
-        const message = this.incoming(msg)
+        const message = this.sharedReader.read(msg)
         if (message !== undefined) this.sink.deliverShared(message, share.levelsFilter, share.group)
         msg.ack()
       }
@@ -117,19 +119,22 @@ export class StreamConsumers {
   }
 
   private readonly receive = (msg: JsMsg): void => {
-    const seq = msg.seq
-    if (this.seen.has(seq)) return
-    const old = this.seenRing[this.seenAt] as number
-    if (old !== 0) this.seen.delete(old)
-    this.seenRing[this.seenAt] = seq
-    this.seenAt = (this.seenAt + 1) % SEEN_WINDOW
-    this.seen.add(seq)
-    const message = this.incoming(msg)
+    if (!this.seen.first(msg.seq)) return
+    const message = this.reader.read(msg)
     if (message !== undefined) this.sink.deliverHere(message)
   }
 
+}
+
+/** Turns stream messages into messages, with one origin object per publisher id (a message allocates none). */
+export class StreamReader {
+  private readonly origins = new Map<string, Origin>()
+
+  /** `nodeStream`: for the node's own consumers (Origin.nodeStream); false for a session's. */
+  constructor (private readonly sink: Pick<StreamSink, 'logger' | 'maxTopicLevels'>, private readonly nodeStream: boolean) {}
+
   /** The message a stream message brings; undefined (logged) when it is no MQTT message, or expired. */
-  private incoming (msg: JsMsg): Message | undefined {
+  read (msg: JsMsg): Message | undefined {
     const headers = msg.headers
     const storedForMs = headers?.has(EXPIRY_HEADER) === true ? Math.max(0, Date.now() - Number(msg.timestampNanos / 1_000_000n)) : 0
     const message = incomingMessage(msg, this.originOf(headers?.get(ORIGIN_HEADER) ?? ''), this.sink.maxTopicLevels, msg.subject.slice(STREAM_PREFIX.length), storedForMs)
@@ -147,9 +152,30 @@ export class StreamConsumers {
     if (origin === undefined) {
       // Bounded: a cluster with very many publishers makes the objects again rather than hold them all.
       if (this.origins.size >= 10_000) this.origins.clear()
-      origin = Object.freeze({ kind: 'cluster', clientId: clientId === '' ? '$cluster' : clientId })
+      const id = clientId === '' ? '$cluster' : clientId
+      origin = Object.freeze(this.nodeStream ? { kind: 'cluster', clientId: id, nodeStream: true } : { kind: 'cluster', clientId: id })
       this.origins.set(clientId, origin)
     }
     return origin
+  }
+}
+
+/** Stream sequence numbers seen lately, to let the first of several copies through: a ring and a set. */
+export class SeenSequences {
+  private readonly ring: Float64Array
+  private readonly set = new Set<number>()
+  private at = 0
+
+  constructor (size: number) { this.ring = new Float64Array(size) }
+
+  /** True the first time `seq` comes (within the window), false after. */
+  first (seq: number): boolean {
+    if (this.set.has(seq)) return false
+    const old = this.ring[this.at] as number
+    if (old !== 0) this.set.delete(old)
+    this.ring[this.at] = seq
+    this.at = (this.at + 1) % this.ring.length
+    this.set.add(seq)
+    return true
   }
 }

@@ -16,9 +16,10 @@ import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nat
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
 import { StreamConsumers } from './consumers'
+import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
 import type { ClusterOptions } from './options'
-import { ensureStream, isInternalSubject, loadJetStream, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
+import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
 import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
 
@@ -41,7 +42,7 @@ export const CLUSTER_ORIGIN: Origin = Object.freeze({ kind: 'cluster', clientId:
 export type ClusterState = 'stopped' | 'connecting' | 'connected' | 'disconnected'
 
 /** What a link uses of the broker it runs in. */
-export interface ClusterHost {
+export interface ClusterHost extends SessionAccess {
   readonly logger: Logger
   readonly maxTopicLevels: number
   /** A message from another node enters through admission, then the router. */
@@ -50,6 +51,8 @@ export interface ClusterHost {
   publishShared (message: Message, levelsFilter: string, group: string): void
   /** A message of this node that the stream could not take: to this node's subscribers, shared groups included, as while NATS is away. */
   deliverHere (message: Message): void
+  /** Tells `events` of every client's connection, disconnection, subscriptions and unsubscriptions. */
+  watchSessions (events: SessionEvents): void
 }
 
 export class ClusterLink implements SubjectSink {
@@ -78,6 +81,8 @@ export class ClusterLink implements SubjectSink {
   /** QoS 1/2 onto the stream; undefined while there is no JetStream (then they go on plain subjects). */
   private publisher: StreamPublisher | undefined
   private readonly consumers: StreamConsumers
+  /** The consumers of persistent sessions, their queues across the cluster. */
+  private readonly sessions: SessionConsumers
 
   constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
     this.nodeId = options.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`
@@ -87,6 +92,8 @@ export class ClusterLink implements SubjectSink {
       deliverHere: (message) => { host.publishInbound(message) },
       deliverShared: (message, levelsFilter, group) => { host.publishShared(message, levelsFilter, group) }
     })
+    this.sessions = new SessionConsumers(host)
+    host.watchSessions(this.sessions)
   }
 
   get state (): ClusterState { return this.linkState }
@@ -107,6 +114,7 @@ export class ClusterLink implements SubjectSink {
     this.retryTimer = undefined
     await this.attempting
     await this.consumers.stop()
+    await this.sessions.stop()
     this.publisher = undefined
     const connections = [this.nc, this.shares, this.streamNc]
     this.nc = undefined
@@ -119,7 +127,7 @@ export class ClusterLink implements SubjectSink {
   /** Resolves once NATS has every subscription and message sent so far (one round trip); at once when not connected. */
   async sync (): Promise<void> {
     if (this.nc === undefined || this.shares === undefined || this.streamNc === undefined || this.linkState !== 'connected') return
-    await Promise.all([flushed(this.nc), flushed(this.shares), flushed(this.streamNc), this.consumers.sync()])
+    await Promise.all([flushed(this.nc), flushed(this.shares), flushed(this.streamNc), this.consumers.sync(), this.sessions.sync()])
   }
 
   /**
@@ -258,8 +266,11 @@ export class ClusterLink implements SubjectSink {
       await ensureStream(jsm, this.host.logger)
       if (this.streamNc !== nc) return
       const js = jetstream(nc)
+      const kv = await new (await loadKv()).Kvm(js).create(SESSION_BUCKET, { history: 1 })
+      if (this.streamNc !== nc) return
       this.publisher = new StreamPublisher(js, this.nodeId, this.host.logger)
       this.consumers.attach(js, jsm, this.interest.entries())
+      this.sessions.attach(js, jsm, kv)
     } catch (error) {
       this.host.logger.warning(`Cluster: no JetStream at ${nc.getServer()} (${(error as Error).message}); QoS 1 and 2 messages cross the cluster at most once.`)
     }
