@@ -12,7 +12,7 @@
 // and subscribes again to everything its subscribers need once it is back; messages published
 // meanwhile reach this node's subscribers only.
 import { hostname } from 'node:os'
-import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
+import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
 import { StreamConsumers } from './consumers'
@@ -115,6 +115,7 @@ export class ClusterLink implements SubjectSink {
     await this.attempting
     await this.consumers.stop()
     await this.sessions.stop()
+    this.publisher?.close()
     this.publisher = undefined
     const connections = [this.nc, this.shares, this.streamNc]
     this.nc = undefined
@@ -145,7 +146,7 @@ export class ClusterLink implements SubjectSink {
     }
     const publisher = this.publisher
     if (message.qos !== 0 && publisher !== undefined) {
-      const headers = outgoingHeaders(message, (this.nats as Nats).headers, true)
+      const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
       this.stored = publisher.publish(subject, message.payload, headers).then((ok) => {
         if (!ok) this.host.deliverHere(message)
       })
@@ -268,7 +269,7 @@ export class ClusterLink implements SubjectSink {
       const js = jetstream(nc)
       const kv = await new (await loadKv()).Kvm(js).create(SESSION_BUCKET, { history: 1 })
       if (this.streamNc !== nc) return
-      this.publisher = new StreamPublisher(js, this.nodeId, this.host.logger)
+      this.publisher = new StreamPublisher(nc, this.nodeId, this.host.logger)
       this.consumers.attach(js, jsm, this.interest.entries())
       this.sessions.attach(js, jsm, kv)
     } catch (error) {
