@@ -24,6 +24,8 @@ import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
 
 const DEFAULT_RECONNECT_WAIT_MS = 1000
+/** How long stop() waits for JetStream to answer the last QoS 1/2 publishes. */
+const STOP_SETTLE_MS = 2000
 /** How long one attempt to reach NATS may take: listen() waits for the first one. */
 const CONNECT_TIMEOUT_MS = 2000
 
@@ -115,6 +117,8 @@ export class ClusterLink implements SubjectSink {
     await this.attempting
     await this.consumers.stop()
     await this.sessions.stop()
+    // Wills published as the connections closed are on their way to the stream: given time to land.
+    await this.publisher?.settled(STOP_SETTLE_MS)
     this.publisher?.close()
     this.publisher = undefined
     const connections = [this.nc, this.shares, this.streamNc]

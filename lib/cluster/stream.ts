@@ -135,6 +135,13 @@ export class StreamPublisher {
     })
   }
 
+  /** Resolves once every publish has its answer, or after `waitMs` (looked at every 10 ms). */
+  async settled (waitMs: number): Promise<void> {
+    for (let waited = 0; this.pending.size > 0 && waited < waitMs; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+
   /** Every publish still waiting settles as not stored; the subscription ends with its connection, closed next. */
   close (): void {
     clearInterval(this.timer)
