@@ -138,11 +138,14 @@ function readProperties (h: MsgHdrs, message: Message, storedForMs: number): voi
   if (properties !== undefined) message.properties = properties
 }
 
+/** As many user properties as a PUBLISH from a client may carry (codec/properties.ts). */
+const MAX_USER_PAIRS = 8192
+
 /** The pairs of the user properties header; undefined when it is not the JSON a node writes. */
 function userPairs (text: string): Array<[string, string]> | undefined {
   try {
     const parsed: unknown = JSON.parse(text)
-    if (!Array.isArray(parsed)) return undefined
+    if (!Array.isArray(parsed) || parsed.length > MAX_USER_PAIRS) return undefined
     for (const pair of parsed) {
       if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return undefined
     }
