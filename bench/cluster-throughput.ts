@@ -1,12 +1,13 @@
 // Cluster throughput: two `roost` processes on one nats-server (Debian's, with JetStream), a
-// publisher on node A and a subscriber on node B, QoS 0; beside it one Roost alone with publisher
+// publisher on node A and a subscriber on node B, at QoS 0 (plain NATS subjects) and at QoS 1
+// (through the JetStream stream, PUBACK once stored); beside each, one Roost alone with publisher
 // and subscriber on the same node. Figures: messages per second end to end, CPU per message of
 // each node and of nats-server, and bytes nats-server took in and sent out per message.
 //
 //   node --import tsx bench/cluster-throughput.ts [messages]
 //
-// QoS 0 has no acknowledgement, so the publisher keeps at most WINDOW messages in flight end to
-// end (sent, not yet received): the figure is what the path carries, not how much it drops.
+// The publisher keeps at most WINDOW messages in flight end to end (sent, not yet received): the
+// figure is what the path carries, not how much it drops (QoS 0) or how deep a queue grows (QoS 1).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -21,6 +22,8 @@ export const NATS_SERVER = '/usr/sbin/nats-server'
 export interface ClusterRunResult {
   /** 'alone': one node, publisher and subscriber on it; 'two nodes': publisher on A, subscriber on B. */
   layout: 'alone' | 'two nodes'
+  /** QoS of the publisher and of the subscription. */
+  qos: 0 | 1
   messages: number
   rate: number
   /** CPU per message of the publisher's node, the subscriber's node (the same one alone) and nats-server (µs). */
@@ -70,20 +73,20 @@ async function natsBytes (nats: Nats | undefined): Promise<{ in: number, out: nu
   return { in: varz.in_bytes, out: varz.out_bytes }
 }
 
-/** Publishes probes until one crosses: the subscriber's node has its NATS subscription. */
-async function waitForPath (publisher: MqttClient, subscriber: MqttClient): Promise<void> {
+/** Publishes probes at `qos` until one crosses: the subscriber's node has its NATS subscription (or stream consumer). */
+async function waitForPath (publisher: MqttClient, subscriber: MqttClient, qos: 0 | 1): Promise<void> {
   let crossed = false
   const listener = (topic: string): void => { if (topic === 'bench/cluster/probe') crossed = true }
   subscriber.on('message', listener)
   for (let attempt = 0; attempt < 300 && !crossed; attempt++) {
-    await publisher.publishAsync('bench/cluster/probe', 'probe')
+    await publisher.publishAsync('bench/cluster/probe', 'probe', { qos })
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   subscriber.off('message', listener)
   if (!crossed) throw new Error('no message crossed the cluster')
 }
 
-async function run (layout: ClusterRunResult['layout'], messages: number): Promise<ClusterRunResult> {
+async function run (layout: ClusterRunResult['layout'], qos: 0 | 1, messages: number): Promise<ClusterRunResult> {
   const nats = layout === 'alone' ? undefined : await startNats()
   const nodes: RunningBroker[] = []
   const clients: MqttClient[] = []
@@ -96,10 +99,10 @@ async function run (layout: ClusterRunResult['layout'], messages: number): Promi
     const subNode = nodes[count - 1] as RunningBroker
     const subscriber = await connect(subNode.port, 'bench-sub')
     clients.push(subscriber)
-    await subscriber.subscribeAsync('bench/cluster/#', { qos: 0 })
+    await subscriber.subscribeAsync('bench/cluster/#', { qos })
     const publisher = await connect(pubNode.port, 'bench-pub')
     clients.push(publisher)
-    await waitForPath(publisher, subscriber)
+    await waitForPath(publisher, subscriber, qos)
 
     let received = 0
     let sent = 0
@@ -108,7 +111,7 @@ async function run (layout: ClusterRunResult['layout'], messages: number): Promi
     const pump = (): void => {
       while (sent < messages && sent - received < WINDOW) {
         sent++
-        publisher.publish(TOPIC, PAYLOAD, { qos: 0 })
+        publisher.publish(TOPIC, PAYLOAD, { qos })
       }
     }
     subscriber.on('message', (topic) => {
@@ -127,6 +130,7 @@ async function run (layout: ClusterRunResult['layout'], messages: number): Promi
     const bytesAfter = await natsBytes(nats)
     return {
       layout,
+      qos,
       messages,
       rate: received / seconds,
       publisherNodeCpuMicros: (cpuMicros(pubNode.pid) - (cpu[0] as number)) / per,
@@ -148,9 +152,11 @@ export function clusterUnavailable (): string | undefined {
   return existsSync(NATS_SERVER) ? undefined : `${NATS_SERVER} is not installed (Debian package nats-server)`
 }
 
-/** One node alone, then two nodes on one nats-server, `messages` each. */
+/** One node alone, then two nodes on one nats-server, at QoS 0 then QoS 1, `messages` each. */
 export async function measureCluster (messages: number): Promise<ClusterRunResult[]> {
-  return [await run('alone', messages), await run('two nodes', messages)]
+  const results: ClusterRunResult[] = []
+  for (const qos of [0, 1] as const) results.push(await run('alone', qos, messages), await run('two nodes', qos, messages))
+  return results
 }
 
 /** One line per run, for the console and the report's notes. */
@@ -159,7 +165,7 @@ export function describeClusterRun (result: ClusterRunResult): string {
     ? `node ${result.publisherNodeCpuMicros.toFixed(2)} µs`
     : `publishing node ${result.publisherNodeCpuMicros.toFixed(2)} µs, subscribing node ${result.subscriberNodeCpuMicros.toFixed(2)} µs, ` +
       `nats-server ${result.natsCpuMicros.toFixed(2)} µs; NATS payload bytes per message in ${result.natsInBytes.toFixed(0)}, out ${result.natsOutBytes.toFixed(0)}`
-  return `cluster (${result.layout}, QoS 0, ${PAYLOAD.length} B): ${Math.round(result.rate)} msg/s; CPU per message: ${nodes}; missing ${result.missing}`
+  return `cluster (${result.layout}, QoS ${result.qos}, ${PAYLOAD.length} B): ${Math.round(result.rate)} msg/s; CPU per message: ${nodes}; missing ${result.missing}`
 }
 
 if (require.main === module) {
