@@ -9,6 +9,7 @@
 // content type, response topic, correlation data, user properties in their order [MQTT-3.3.2-17].
 // Topic alias and subscription identifiers are per connection and never cross.
 import type { MsgHdrs } from '@nats-io/transport-node'
+import { MAX_USER_PROPERTIES_PER_PACKET } from '../codec/properties'
 import { topicNameProblem } from '../topics/validate'
 import type { Message, Origin, PublishProperties, QoS } from '../types'
 import { subjectToTopic } from './subjects'
@@ -138,14 +139,11 @@ function readProperties (h: MsgHdrs, message: Message, storedForMs: number): voi
   if (properties !== undefined) message.properties = properties
 }
 
-/** As many user properties as a PUBLISH from a client may carry (codec/properties.ts). */
-const MAX_USER_PAIRS = 8192
-
 /** The pairs of the user properties header; undefined when it is not the JSON a node writes. */
 function userPairs (text: string): Array<[string, string]> | undefined {
   try {
     const parsed: unknown = JSON.parse(text)
-    if (!Array.isArray(parsed) || parsed.length > MAX_USER_PAIRS) return undefined
+    if (!Array.isArray(parsed) || parsed.length > MAX_USER_PROPERTIES_PER_PACKET) return undefined
     for (const pair of parsed) {
       if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return undefined
     }
