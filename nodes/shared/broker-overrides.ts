@@ -16,6 +16,13 @@ export interface RemoteSettings {
   close?: TransportMessage
 }
 
+/** MQTT 5 CONNECT properties msg.broker may set, with their ranges (MQTT 5.0, 3.1.2.11.3 to 3.1.2.11.5). */
+const CONNECT_LIMITS: Readonly<Record<string, readonly [number, number]>> = {
+  receiveMaximum: [1, 65535],
+  maximumPacketSize: [1, 0xffffffff],
+  topicAliasMaximum: [0, 65535]
+}
+
 const PLAIN_SCHEMES = new Set(['mqtt:', 'tcp:'])
 const TLS_SCHEMES = new Set(['mqtts:', 'ssl:', 'tls:'])
 
@@ -118,10 +125,15 @@ export function applyBrokerOverrides (settings: RemoteSettings, broker: Readonly
   }
   const expiryKey = has(broker, 'sessionExpiry') ? 'sessionExpiry' : has(broker, 'sessionExpiryInterval') ? 'sessionExpiryInterval' : undefined
   const userKey = has(broker, 'userProperties') ? 'userProperties' : has(broker, 'userProps') ? 'userProps' : undefined
-  if (expiryKey !== undefined || userKey !== undefined) {
+  const limits = Object.keys(CONNECT_LIMITS).filter((key) => has(broker, key))
+  if (expiryKey !== undefined || userKey !== undefined || limits.length > 0) {
     const properties: Record<string, unknown> = { ...client.properties }
     // MQTT 5.0, 3.1.2.11.2: the Session Expiry Interval is a four byte integer
     if (expiryKey !== undefined) properties.sessionExpiryInterval = integer(expiryKey, broker[expiryKey], 0, 0xffffffff)
+    for (const key of limits) {
+      const [min, max] = CONNECT_LIMITS[key] as [number, number]
+      properties[key] = integer(key, broker[key], min, max)
+    }
     if (userKey !== undefined) {
       const user = typeof broker[userKey] === 'string' ? parseJsonObject(userKey, broker[userKey]) : broker[userKey]
       if (typeof user !== 'object' || user === null || Array.isArray(user)) invalid(userKey, broker[userKey])

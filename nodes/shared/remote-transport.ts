@@ -153,12 +153,7 @@ export class RemoteTransport implements RoostTransport {
       return
     }
     this.client = client
-    client.on('connect', this.onConnect)
-    client.on('close', this.onDown)
-    client.on('offline', this.onDown)
-    client.on('reconnecting', this.onReconnecting)
-    client.on('error', this.onClientError)
-    client.on('message', this.onMessage)
+    this.follow(client, 'on')
     this.setStatus({ state: 'connecting' })
     client.connect()
   }
@@ -184,15 +179,20 @@ export class RemoteTransport implements RoostTransport {
     try {
       await client.end()
     } finally {
-      client.off('connect', this.onConnect)
-      client.off('close', this.onDown)
-      client.off('offline', this.onDown)
-      client.off('reconnecting', this.onReconnecting)
-      client.off('error', this.onClientError)
-      client.off('message', this.onMessage)
+      this.follow(client, 'off')
       // A connect action may have started the next client while this one ended.
       if (this.client === undefined) this.setStatus({ state: 'disconnected' })
     }
+  }
+
+  /** Starts ('on') or stops ('off') listening to a client's events. */
+  private follow (client: EngineClient, listen: 'on' | 'off'): void {
+    client[listen]('connect', this.onConnect)
+    client[listen]('close', this.onDown)
+    client[listen]('offline', this.onDown)
+    client[listen]('reconnecting', this.onReconnecting)
+    client[listen]('error', this.onClientError)
+    client[listen]('message', this.onMessage)
   }
 
   private settleConnectWaiters (): void {

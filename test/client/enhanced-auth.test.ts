@@ -51,6 +51,14 @@ function clientFor (t: TestContext, port: number, signature = 'signed', extra: P
   return { client, successes }
 }
 
+/** Subscribes to a topic, publishes to it and resolves with the payload that comes back. */
+async function echo (client: MqttClient, topic: string, payload: string): Promise<string> {
+  await client.subscribe({ filter: topic, qos: 1 })
+  const echoed = next<[{ payload: Buffer }]>(client, 'message')
+  await client.publish({ topic, payload, qos: 1 })
+  return (await echoed)[0].payload.toString()
+}
+
 test('the client answers the broker\'s AUTH challenge and CONNACK carries the method and final data [MQTT-4.12.0-5]', async (t) => {
   const seen: Seen[] = []
   const h = await startBroker(t, {}, { auth: { enhancedAuthMethods: [METHOD], authenticateEnhanced: challenger(seen) } })
@@ -64,10 +72,7 @@ test('the client answers the broker\'s AUTH challenge and CONNACK carries the me
   assert.deepEqual(successes, ['welcome-1'])
   assert.deepEqual(h.broker.clients().map((c) => c.clientId), ['scram-like'])
   // Authenticated, the connection carries messages like any other.
-  await client.subscribe({ filter: 'auth/echo', qos: 1 })
-  const echoed = next<[{ payload: Buffer }]>(client, 'message')
-  await client.publish({ topic: 'auth/echo', payload: 'after auth', qos: 1 })
-  assert.equal((await echoed)[0].payload.toString(), 'after auth')
+  assert.equal(await echo(client, 'auth/echo', 'after auth'), 'after auth')
 })
 
 test('a wrong answer is refused in CONNACK with the hook\'s reason code [MQTT-4.12.0-4]', async (t) => {
@@ -110,10 +115,7 @@ test('reauthenticate() runs the exchange again with AUTH 0x19 and resolves on AU
   ])
   assert.deepEqual(successes, ['welcome-1', 're:welcome-2'])
   assert.ok(client.connected)
-  await client.subscribe({ filter: 'auth/again', qos: 1 })
-  const echoed = next<[{ payload: Buffer }]>(client, 'message')
-  await client.publish({ topic: 'auth/again', payload: 'still here', qos: 1 })
-  assert.equal((await echoed)[0].payload.toString(), 'still here')
+  assert.equal(await echo(client, 'auth/again', 'still here'), 'still here')
 })
 
 test('a refused re-authentication ends the connection and reauthenticate() rejects [MQTT-4.12.1-2]', async (t) => {
