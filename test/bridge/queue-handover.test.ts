@@ -1,0 +1,104 @@
+// What a bridge holds for a remote that is down, across changes of the bridge and restarts of the
+// broker: a bridge whose options change hands its queue to the one that replaces it; with the disk
+// store the queue outlives a close and open; a removed bridge's queue is dropped, from the store
+// too, and so is a stored queue whose bridge is gone from the configuration.
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { after, describe, test } from 'node:test'
+import { createBroker, type DeliveredMessage } from '../../lib'
+import type { BridgeOptions } from '../../lib/bridge/options'
+import type { BrokerOptions } from '../../lib/options'
+import { freePort, tempDir, WAIT_MS } from '../client/helpers'
+import { type RunningBroker, startBroker } from '../clients/support'
+import { bridgeReaches } from './helpers'
+
+function bridgeTo (port: number, extra: Partial<BridgeOptions> = {}): BridgeOptions {
+  return { name: 'q', addresses: [`127.0.0.1:${port}`], remoteClientId: 'queue', restartTimeoutSec: 0.1, topics: [{ pattern: 'held/#', direction: 'out', qos: 2 }], ...extra }
+}
+
+async function until (what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + WAIT_MS
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${WAIT_MS} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+describe('a bridge queue across bridge changes and broker restarts', { timeout: 60_000 }, () => {
+  const temp = tempDir('bridge-queue')
+  const cleanups: Array<() => Promise<void>> = []
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+    temp.remove()
+  })
+
+  async function roost (bridges: BridgeOptions[], options: Partial<BrokerOptions> = {}): Promise<RunningBroker> {
+    const running = await startBroker({ ...options, bridges })
+    cleanups.push(() => running.broker.close())
+    return running
+  }
+
+  /** A Roost remote on `port` whose in-process subscriber collects what arrives on held/#, from before it listens. */
+  async function remoteOn (port: number): Promise<DeliveredMessage[]> {
+    const remote = createBroker({ sysIntervalSec: 0, listeners: [{ port, host: '127.0.0.1' }] })
+    cleanups.push(() => remote.close())
+    const arrived: DeliveredMessage[] = []
+    remote.subscribe('held/#', 1, (message) => { arrived.push(message) })
+    await remote.listen()
+    return arrived
+  }
+
+  function publishHeld (running: RunningBroker, count: number, from = 0): void {
+    for (let n = from; n < from + count; n++) running.broker.publish({ topic: `held/${n}`, payload: String(n), qos: n % 2 === 0 ? 1 : 2 })
+  }
+
+  const queued = (running: RunningBroker): number | undefined => running.broker.bridgeStates()[0]?.queued
+
+  test('a changed bridge takes over the queue of the one it replaces, and sends it in order', async () => {
+    const port = await freePort()
+    const running = await roost([bridgeTo(port)])
+    publishHeld(running, 4)
+    assert.equal(queued(running), 4)
+    await running.broker.setBridges([bridgeTo(port, { keepaliveSec: 30, topics: [{ pattern: 'held/#', direction: 'out', qos: 1 }, { pattern: 'more/#', direction: 'out', qos: 1 }] })])
+    assert.equal(queued(running), 4)
+    const arrived = await remoteOn(port)
+    await until('four messages', () => arrived.length >= 4)
+    await until('an empty queue', () => queued(running) === 0)
+    assert.deepEqual(arrived.map((message) => message.payload.toString()), ['0', '1', '2', '3'])
+  })
+
+  test('with the disk store, the queue outlives a close and open of the broker', async () => {
+    const port = await freePort()
+    const store = { persistence: true, persistenceLocation: path.join(temp.dir, 'kept') }
+    const first = await roost([bridgeTo(port)], store)
+    publishHeld(first, 5)
+    await first.broker.close()
+    const second = await roost([bridgeTo(port)], store)
+    assert.equal(queued(second), 5)
+    publishHeld(second, 2, 5)
+    const arrived = await remoteOn(port)
+    await until('seven messages', () => arrived.length >= 7)
+    await until('an empty queue', () => queued(second) === 0)
+    assert.deepEqual(arrived.map((message) => message.payload.toString()), ['0', '1', '2', '3', '4', '5', '6'])
+    await second.broker.close()
+    // Delivered means gone from the store as well.
+    const third = await roost([bridgeTo(port)], store)
+    await bridgeReaches(third.broker, 'q', 'connected')
+    assert.equal(queued(third), 0)
+  })
+
+  test('a removed bridge, or one gone from the configuration, loses its queue, in the store too', async () => {
+    const port = await freePort()
+    const store = { persistence: true, persistenceLocation: path.join(temp.dir, 'dropped') }
+    const first = await roost([bridgeTo(port), bridgeTo(port, { name: 'other', remoteClientId: 'other' })], store)
+    publishHeld(first, 3)
+    assert.deepEqual(first.broker.bridgeStates().map(({ name, queued }) => [name, queued]), [['q', 3], ['other', 3]])
+    await first.broker.setBridges([bridgeTo(port, { name: 'other', remoteClientId: 'other' })])
+    await first.broker.close()
+    // 'other' held three at close, but is not configured at this start.
+    const second = await roost([], store)
+    await second.broker.close()
+    const third = await roost([bridgeTo(port), bridgeTo(port, { name: 'other', remoteClientId: 'other' })], store)
+    assert.deepEqual(third.broker.bridgeStates().map(({ name, queued }) => [name, queued]), [['q', 0], ['other', 0]])
+  })
+})
