@@ -8,20 +8,12 @@ import { after, describe, test } from 'node:test'
 import { createBroker, type DeliveredMessage } from '../../lib'
 import type { BridgeOptions } from '../../lib/bridge/options'
 import type { BrokerOptions } from '../../lib/options'
-import { freePort, tempDir, WAIT_MS } from '../client/helpers'
+import { freePort, tempDir } from '../client/helpers'
 import { type RunningBroker, startBroker } from '../clients/support'
-import { bridgeReaches } from './helpers'
+import { bridgeReaches, until } from './helpers'
 
 function bridgeTo (port: number, extra: Partial<BridgeOptions> = {}): BridgeOptions {
   return { name: 'q', addresses: [`127.0.0.1:${port}`], remoteClientId: 'queue', restartTimeoutSec: 0.1, topics: [{ pattern: 'held/#', direction: 'out', qos: 2 }], ...extra }
-}
-
-async function until (what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${WAIT_MS} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 describe('a bridge queue across bridge changes and broker restarts', { timeout: 60_000 }, () => {
