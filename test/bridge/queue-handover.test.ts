@@ -1,12 +1,15 @@
 // What a bridge holds for a remote that is down, across changes of the bridge and restarts of the
 // broker: a bridge whose options change hands its queue to the one that replaces it; with the disk
 // store the queue outlives a close and open; a removed bridge's queue is dropped, from the store
-// too, and so is a stored queue whose bridge is gone from the configuration.
+// too, and so is a stored queue whose bridge is gone from the configuration. A queue acknowledged
+// out of order leaves the store from its head, and survives compaction into a snapshot.
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, describe, test } from 'node:test'
 import { createBroker, type DeliveredMessage } from '../../lib'
 import type { BridgeOptions } from '../../lib/bridge/options'
+import { OutboundQueue, takeBridgeQueues } from '../../lib/bridge/outbound'
+import { DiskStore } from '../../lib/store/disk'
 import type { BrokerOptions } from '../../lib/options'
 import { freePort, tempDir } from '../client/helpers'
 import { type RunningBroker, startBroker } from '../clients/support'
@@ -92,5 +95,31 @@ describe('a bridge queue across bridge changes and broker restarts', { timeout: 
     await second.broker.close()
     const third = await roost([bridgeTo(port), bridgeTo(port, { name: 'other', remoteClientId: 'other' })], store)
     assert.deepEqual(third.broker.bridgeStates().map(({ name, queued }) => [name, queued]), [['q', 0], ['other', 0]])
+  })
+  test('out-of-order settles leave the store from the head; the queue survives compaction', async () => {
+    const directory = path.join(temp.dir, 'compacted')
+    const first = new DiskStore({ directory, compactAfterBytes: 2_000 })
+    await first.open()
+    const queue = new OutboundQueue('c', first, undefined, 0, 0)
+    const message = (id: number): { id: number, topic: string, payload: Buffer, qos: 1, retain: boolean } => ({ id, topic: `held/${id}`, payload: Buffer.alloc(50, id), qos: 1, retain: false })
+    for (let id = 1; id <= 100; id++) queue.take(message(id), 1, false)
+    // The second message is acknowledged before the first: it stays in the store until the first goes.
+    queue.settle(1)
+    assert.deepEqual(queue.pending().slice(0, 2).map((held) => held.message.id), [1, 3])
+    queue.settle(0)
+    for (let seq = 2; seq < 60; seq++) queue.settle(seq)
+    // Compaction starts at the first batch after the log outgrew its bound: a few more batches.
+    for (let id = 101; id <= 110 && first.health().lastCompactionMs === 0; id++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      queue.take(message(id), 1, false)
+    }
+    await first.close()
+    assert.ok(first.health().lastCompactionMs > 0, 'compaction ran')
+    const second = new DiskStore({ directory })
+    const kept = takeBridgeQueues(await second.open()).get('c') ?? []
+    await second.close()
+    assert.equal(kept[0]?.message.id, 61)
+    assert.deepEqual(kept.map((entry) => entry.message.id), Array.from({ length: kept.length }, (_, n) => 61 + n))
+    assert.ok(kept.length >= 41)
   })
 })
