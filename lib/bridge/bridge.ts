@@ -220,7 +220,7 @@ export class Bridge {
     if (client !== this.client || !this.running) return
     this.mainProbe?.stop()
     // start_type once after a failure, or a client that can never connect (bad TLS material).
-    if (this.queue.messages > 0) this.host.logger.warning(`Bridge ${this.name} gave up with ${this.queue.messages} messages not delivered to the remote.`)
+    if (this.queue.messages > 0) this.host.logger.warning(`Bridge ${this.name} gave up with ${this.queue.messages} messages held for the remote; they go when the bridge starts again.`)
     this.notifyLocal('0')
     this.client = undefined
     this.setState('stopped')

@@ -72,14 +72,14 @@ export class BridgeSet {
     }
     for (const [name, options] of wanted) {
       if (this.running.has(name)) continue
-      const queue = handedOn.get(name) ?? new OutboundQueue(name, this.host.journal, this.host.takeStoredQueue(name), 0, 0)
+      const queue = handedOn.get(name) ?? new OutboundQueue(name, this.host.journal, this.host.takeStoredQueue(name))
       const bridge = new Bridge(bridgeSettings(options), this.host, queue)
       this.running.set(name, { options: structuredClone(options), bridge })
       bridge.start()
     }
     // Stored for a bridge that is no longer configured: nobody will send them.
     for (const name of this.host.storedQueueNames()) {
-      this.discard(name, new OutboundQueue(name, this.host.journal, this.host.takeStoredQueue(name), 0, 0))
+      this.discard(name, new OutboundQueue(name, this.host.journal, this.host.takeStoredQueue(name)))
     }
   }
 

@@ -36,6 +36,9 @@ export class OutboundQueue {
   dropped = 0
   /** Set while dropping, so the log gets one line per overflow rather than one per message. */
   overflowing = false
+  /** max_queued_messages and max_queued_bytes (0: no bound), set by the bridge that uses the queue. */
+  maxMessages = 0
+  maxBytes = 0
   private readonly entries = new Map<number, HeldMessage>()
   private headSeq = 0
   private nextSeq = 0
@@ -47,8 +50,7 @@ export class OutboundQueue {
    * `stored`: what the store held for this bridge at open (in order), already journaled under
    * its key; undefined when it held nothing.
    */
-  constructor (name: string, private readonly journal: SessionJournal, stored: readonly QueuedEntry[] | undefined,
-    public maxMessages: number, public maxBytes: number) {
+  constructor (name: string, private readonly journal: SessionJournal, stored: readonly QueuedEntry[] | undefined) {
     this.key = KEY_PREFIX + name
     this.recorded = stored !== undefined
     if (stored === undefined) return

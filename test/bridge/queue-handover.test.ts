@@ -100,7 +100,7 @@ describe('a bridge queue across bridge changes and broker restarts', { timeout: 
     const directory = path.join(temp.dir, 'compacted')
     const first = new DiskStore({ directory, compactAfterBytes: 2_000 })
     await first.open()
-    const queue = new OutboundQueue('c', first, undefined, 0, 0)
+    const queue = new OutboundQueue('c', first, undefined)
     const message = (id: number): { id: number, topic: string, payload: Buffer, qos: 1, retain: boolean } => ({ id, topic: `held/${id}`, payload: Buffer.alloc(50, id), qos: 1, retain: false })
     for (let id = 1; id <= 100; id++) queue.take(message(id), 1, false)
     // The second message is acknowledged before the first: it stays in the store until the first goes.
