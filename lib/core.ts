@@ -1,6 +1,7 @@
 // The broker's shared state and the few operations connections need from it (BrokerContext).
 // The public Broker class wraps this; users never see it.
 import type { Auth } from './auth/auth'
+import { takeBridgeQueues } from './bridge/outbound'
 import { defaultAuthentication, usersTableAuth } from './auth/builtin'
 import { AuthChain } from './auth/chain'
 import { FileSecurity } from './auth/file-security'
@@ -16,6 +17,7 @@ import { MemoryRetainedStore, type RetainedStore } from './retained/retained'
 import { Router, routeShared } from './router'
 import { SessionRegistry } from './session/registry'
 import { MemoryStore } from './store/memory'
+import type { QueuedEntry } from './store/records'
 import type { Store } from './store/store'
 import type { BrokerHoldings, SysSource } from './sys/source'
 import { BrokerStats } from './sys/stats'
@@ -56,6 +58,8 @@ export class BrokerCore implements BrokerContext, SysSource {
   authenticating = 0
   /** Set while the broker runs in a cluster. */
   forwarder: MessageForwarder | undefined
+  /** What the store held for each bridge at open, by bridge name, until the bridge takes it. */
+  readonly storedBridgeQueues = new Map<string, QueuedEntry[]>()
   /** Connected clients per listener (its ListenerOptions object), for each listener's max_connections. */
   readonly listenerClients = new Map<object, number>()
   /** The id of the last message admitted; ids are never reused while the store holds one. */
@@ -170,6 +174,7 @@ export class BrokerCore implements BrokerContext, SysSource {
   async open (): Promise<void> {
     const state = await this.store.open()
     if (state.lastMessageId > this.lastMessageId) this.lastMessageId = state.lastMessageId
+    for (const [name, queued] of takeBridgeQueues(state)) this.storedBridgeQueues.set(name, queued)
     this.sessions.recover(state, Date.now())
   }
 

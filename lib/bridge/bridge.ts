@@ -12,7 +12,7 @@ import type { BridgeLinkState, BridgeStatus } from '../events'
 import { AddressRotation, RestartDelay } from './backoff'
 import type { BridgeHost } from './host'
 import { MainAddressProbe } from './main-probe'
-import { OutboundHold } from './outbound'
+import type { OutboundQueue } from './outbound'
 import type { BridgeSettings } from './settings'
 import { BridgeLocalSubscriber } from './subscriber'
 import { bridgeTls } from './tls'
@@ -29,7 +29,6 @@ const IGNORED: PublishSettle = { settled: noop }
 export class Bridge {
   private client: MqttClient | undefined
   private readonly subscriber: BridgeLocalSubscriber
-  private readonly hold: OutboundHold
   private readonly origin: Origin
   private readonly localClient: ClientInfo | undefined
   private linkState: BridgeLinkState = 'stopped'
@@ -43,12 +42,17 @@ export class Bridge {
   /** Set when round_robin is off and there is more than one address. */
   private readonly mainProbe: MainAddressProbe | undefined
 
-  constructor (readonly settings: BridgeSettings, private readonly host: BridgeHost) {
+  /**
+   * `queue`: what the bridge holds for the remote, kept across a change of the bridge's options
+   * and, with a durable store, across restarts (BridgeSet makes it and hands it on).
+   */
+  constructor (readonly settings: BridgeSettings, private readonly host: BridgeHost, readonly queue: OutboundQueue) {
     this.origin = Object.freeze({ kind: 'bridge', clientId: `$bridge/${settings.name}` })
     this.localClient = settings.localUsername === undefined
       ? undefined
       : { clientId: settings.localClientId, username: settings.localUsername, protocolVersion: 5, cleanSession: false, keepaliveSec: 0, bridge: true }
-    this.hold = new OutboundHold(host.maxQueuedMessages, host.maxQueuedBytes)
+    queue.maxMessages = host.maxQueuedMessages
+    queue.maxBytes = host.maxQueuedBytes
     const main = settings.addresses[0]
     if (!settings.roundRobin && settings.addresses.length > 1 && main !== undefined) {
       this.mainProbe = new MainAddressProbe(main, settings.restartTimeoutCapMs ?? settings.restartTimeoutMs, () => { this.backToMain() })
@@ -61,7 +65,7 @@ export class Bridge {
   get name (): string { return this.settings.name }
 
   get status (): BridgeStatus {
-    const status: BridgeStatus = { name: this.name, state: this.linkState, queued: this.hold.messages, dropped: this.hold.dropped }
+    const status: BridgeStatus = { name: this.name, state: this.linkState, queued: this.queue.messages, dropped: this.queue.dropped }
     if (this.client !== undefined && this.linkState !== 'stopped' && this.linkState !== 'idle') status.address = this.client.server
     if (this.lastError !== undefined) status.lastError = this.lastError
     return status
@@ -83,12 +87,14 @@ export class Bridge {
     }
     // The client exists before the local subscriptions, so retained messages they bring are held for it.
     this.client = this.makeClient()
+    this.resend(this.client)
     for (const mapping of settings.mappings) {
       if (mapping.direction === 'in') continue
       const refused = this.host.subscribeLocal(this.subscriber, mapping.localFilter, mapping.qos, this.localClient)
       if (refused !== undefined) this.fail(`local subscription to '${mapping.localFilter}' refused: ${refused}`)
     }
-    if (settings.startType === 'lazy') this.setState('idle')
+    // Lazy: messages held from before count toward the threshold as new ones do.
+    if (settings.startType === 'lazy' && this.queue.messages < settings.threshold) this.setState('idle')
     else this.connect()
   }
 
@@ -103,7 +109,8 @@ export class Bridge {
     this.client = undefined
     if (client !== undefined) {
       if (client.connected) this.notifyRemote(client, '0')
-      if (this.hold.messages > 0) this.host.logger.warning(`Bridge ${this.name} stopped with ${this.hold.messages} messages not delivered to the remote.`)
+      // They stay in the queue: for the bridge that replaces this one, or in the store for the next start.
+      if (this.queue.messages > 0) this.host.logger.notice(`Bridge ${this.name} stopped with ${this.queue.messages} messages held for the remote.`)
       await client.end()
     }
     this.notifyLocal('0')
@@ -213,7 +220,7 @@ export class Bridge {
     if (client !== this.client || !this.running) return
     this.mainProbe?.stop()
     // start_type once after a failure, or a client that can never connect (bad TLS material).
-    if (this.hold.messages > 0) this.host.logger.warning(`Bridge ${this.name} gave up with ${this.hold.messages} messages not delivered to the remote.`)
+    if (this.queue.messages > 0) this.host.logger.warning(`Bridge ${this.name} gave up with ${this.queue.messages} messages held for the remote; they go when the bridge starts again.`)
     this.notifyLocal('0')
     this.client = undefined
     this.setState('stopped')
@@ -233,16 +240,36 @@ export class Bridge {
       if (client.connected) client.publishSettled(publish, IGNORED, 0)
       return
     }
-    const bytes = message.payload.length
-    if (!this.hold.take(bytes)) {
-      if (!this.hold.overflowing) this.host.logger.warning(`Bridge ${this.name}: ${this.hold.messages} messages held for the remote; dropping new ones (max_queued_messages, max_queued_bytes).`)
-      this.hold.overflowing = true
+    const held = this.queue.take(message, qos, retain)
+    if (held === undefined) {
+      if (!this.queue.overflowing) this.host.logger.warning(`Bridge ${this.name}: ${this.queue.messages} messages held for the remote; dropping new ones (max_queued_messages, max_queued_bytes).`)
+      this.queue.overflowing = true
       return
     }
-    this.hold.overflowing = false
-    // The payload size rides as the tag, so settling needs no closure per message.
-    client.publishSettled(publish, this.heldSettle, bytes)
-    if (settings.startType === 'lazy' && this.linkState === 'idle' && this.hold.messages >= settings.threshold) this.connect()
+    this.queue.overflowing = false
+    // The queue position rides as the tag, so settling needs no closure per message.
+    client.publishSettled(publish, this.heldSettle, held.seq)
+    if (settings.startType === 'lazy' && this.linkState === 'idle' && this.queue.messages >= settings.threshold) this.connect()
+  }
+
+  /**
+   * What the queue held when this client was made (from the bridge this one replaces, or from the
+   * store after a restart) goes first, in order, under the topic mapping of now.
+   */
+  private resend (client: MqttClient): void {
+    const pending = this.queue.pending()
+    let unmapped = 0
+    for (const held of pending) {
+      const topic = toRemoteTopic(this.settings.mappings, held.message.topic)
+      if (topic === undefined) {
+        unmapped++
+        this.queue.settle(held.seq)
+        continue
+      }
+      const publish = { topic, payload: held.message.payload, qos: held.qos, retain: held.retain && this.settings.outgoingRetain, properties: outgoingProperties(held.message) }
+      client.publishSettled(publish, this.heldSettle, held.seq)
+    }
+    if (pending.length > 0) this.host.logger.notice(`Bridge ${this.name}: ${pending.length - unmapped} held messages queued for the remote${unmapped > 0 ? `; ${unmapped} no longer match an out topic and are dropped` : ''}.`)
   }
 
   /** A message from the remote for this broker. */
@@ -286,7 +313,7 @@ export class Bridge {
       const client = this.client
       if (!this.running || client === undefined || !client.connected) return
       const quietMs = Date.now() - this.lastActivityMs
-      if (quietMs < idleMs || this.hold.messages > 0) {
+      if (quietMs < idleMs || this.queue.messages > 0) {
         this.idleTimer = setTimeout(check, Math.max(idleMs - quietMs, 100))
         return
       }
@@ -300,12 +327,17 @@ export class Bridge {
     this.idleTimer = setTimeout(check, idleMs)
   }
 
-  /** A held message left the hold: acknowledged, refused, or failed with the client. */
+  /**
+   * A held message was acknowledged or refused by the remote, or cannot be sent at all. One the
+   * client gave back because it ended stays held: the next client of the bridge sends it.
+   */
   private readonly heldSettle: PublishSettle = {
-    settled: (bytes, error) => {
-      this.hold.release(bytes)
-      // A bridge stopped with messages held says so once, in stop(); a refusal is per message.
-      if (error !== undefined && (error as ClientError).code !== 'CLOSED') this.host.logger.warning(`Bridge ${this.name}: a message was not delivered: ${error.message}`)
+    settled: (seq, error) => {
+      if (error !== undefined) {
+        if ((error as ClientError).code === 'CLOSED') return
+        this.host.logger.warning(`Bridge ${this.name}: a message was not delivered: ${error.message}`)
+      }
+      this.queue.settle(seq)
     }
   }
 

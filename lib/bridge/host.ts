@@ -8,6 +8,8 @@ import type { Deliverable } from '../router'
 import { admit, refusalLine } from '../routing/admit'
 import { sendRetainedOnSubscribe, subscribe } from '../routing/subscribe'
 import { removeSubscription, type SubscriptionOwner } from '../session/subscriptions'
+import type { QueuedEntry } from '../store/records'
+import type { SessionJournal } from '../store/store'
 import type { ClientInfo, Message, QoS, SubscriptionOptions } from '../types'
 
 /** Local subscriptions of a bridge: No Local keeps what it brought in from going back out [MQTT-3.8.3-3]; the retain flag stays as published. */
@@ -32,6 +34,12 @@ export interface BridgeHost {
   subscribeLocal (subscriber: BridgeSubscriber, filter: string, qos: QoS, client: ClientInfo | undefined): string | undefined
   unsubscribeLocal (subscriber: BridgeSubscriber, filter: string): void
   stateChanged (status: BridgeStatus): void
+  /** Where bridge queues are journaled: the broker's store. */
+  readonly journal: SessionJournal
+  /** The messages the store held for the named bridge at open, given once; undefined when none. */
+  takeStoredQueue (name: string): QueuedEntry[] | undefined
+  /** Bridges the store held messages for that no bridge has taken yet. */
+  storedQueueNames (): string[]
 }
 
 export function brokerBridgeHost (core: BrokerCore): BridgeHost {
@@ -64,6 +72,15 @@ export function brokerBridgeHost (core: BrokerCore): BridgeHost {
     },
     stateChanged (status) {
       core.events.emit('bridgeState', status)
+    },
+    get journal () { return core.store },
+    takeStoredQueue (name) {
+      const queued = core.storedBridgeQueues.get(name)
+      core.storedBridgeQueues.delete(name)
+      return queued
+    },
+    storedQueueNames () {
+      return [...core.storedBridgeQueues.keys()]
     }
   }
 }

@@ -1,6 +1,6 @@
 // The roost-broker config node: runs a broker in this process (embedded) or connects to one
 // (remote), and hands the in and out nodes one RoostTransport either way.
-import type { Logger } from '../../lib'
+import type { BrokerOptions, Logger } from '../../lib'
 import { clientFactory } from '../shared/client-engine'
 import { EmbeddedTransport } from '../shared/embedded-transport'
 import type { RedApi, RedNode, TlsConfigNode } from '../shared/red'
@@ -13,6 +13,7 @@ import { BridgeDialogError } from './bridges'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
 import { DialogError, tlsPemOf } from './security'
 import { removeStoreIfMarked, storeDirectory } from './store-removal'
+import { adopt, followDeploys, NodeLogRelay, park } from './handover'
 
 export interface BrokerNode extends RedNode {
   /** Undefined when the config could not be used; the node has logged why. */
@@ -34,23 +35,27 @@ export function brokerTransport (RED: RedApi, node: RedNode, brokerId: unknown, 
 }
 
 export function registerBroker (RED: RedApi): void {
+  followDeploys(RED.events)
   function RoostBrokerNode (this: BrokerNode, config: BrokerNodeConfig & { id: string }): void {
     RED.nodes.createNode(this, config)
     const node = this
     const credentials: BrokerCredentials = node.credentials ?? {}
-    const logger = nodeLogger(node)
+    const relay = new NodeLogRelay(node)
+    const closeFailed = (error: unknown): void => {
+      relay.node.error(RED._('roost-broker.errors.close-failed', { error: error instanceof Error ? error.message : String(error) }))
+    }
+    let brokerOptions: Partial<BrokerOptions> | undefined
     node.transport = undefined
     try {
-      node.transport = config.mode === 'remote'
-        ? createRemote(RED, node, config, credentials, logger)
-        : new EmbeddedTransport({
-          broker: embeddedOptions(config, credentials, storeDirectory(RED, node.id), (id) => {
-            const tlsNode = RED.nodes.getNode(id) as TlsConfigNode | null
-            return tlsNode === null ? undefined : tlsPemOf(tlsNode)
-          }),
-          logger,
-          onListenError: (error) => { node.error(RED._('roost-broker.errors.listen-failed', { port: String(config.port ?? ''), error: error.message })) }
+      if (config.mode === 'remote') {
+        node.transport = createRemote(RED, node, config, credentials, relay)
+      } else {
+        brokerOptions = embeddedOptions(config, credentials, storeDirectory(RED, node.id), (id) => {
+          const tlsNode = RED.nodes.getNode(id) as TlsConfigNode | null
+          return tlsNode === null ? undefined : tlsPemOf(tlsNode)
         })
+        node.transport = embeddedTransport(RED, node, config, brokerOptions, relay)
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       node.error(error instanceof DialogError || error instanceof BridgeDialogError
@@ -72,11 +77,10 @@ export function registerBroker (RED: RedApi): void {
       stopWebSocketPath?.()
       const transport = node.transport
       node.transport = undefined
-      const closed = transport === undefined
-        ? Promise.resolve()
-        : transport.close().catch((error: unknown) => {
-          node.error(RED._('roost-broker.errors.close-failed', { error: error instanceof Error ? error.message : String(error) }))
-        })
+      // A deploy that keeps this node: the broker waits for the new node, its clients connected.
+      const parked = removed !== true && transport instanceof EmbeddedTransport && brokerOptions !== undefined &&
+        park(node.id, transport, brokerOptions, relay, closeFailed)
+      const closed = transport === undefined || parked ? Promise.resolve() : transport.close().catch(closeFailed)
       // The store's files are closed before its directory goes (when the editor asked for that).
       closed.then(() => removeStoreIfMarked(RED, node.id, removed === true)).then((directory) => {
         if (directory !== undefined) node.log(RED._('roost-broker.delete.removed', { directory }))
@@ -94,6 +98,24 @@ export function registerBroker (RED: RedApi): void {
       bridgePasswords: { type: 'password' }
     }
   })
+}
+
+/**
+ * The embedded broker: the one the previous node of this id left running when only the bridges
+ * changed (they are applied now), else a new one, which listens once the previous one is closed.
+ */
+function embeddedTransport (RED: RedApi, node: BrokerNode, config: BrokerNodeConfig, options: Partial<BrokerOptions>, relay: NodeLogRelay): EmbeddedTransport {
+  const previous = adopt(node.id, options, node, (error) => {
+    node.error(RED._('roost-broker.errors.invalid-config', { error: error.message }))
+  })
+  if (previous.transport !== undefined) return previous.transport
+  const transportOptions: ConstructorParameters<typeof EmbeddedTransport>[0] = {
+    broker: options,
+    logger: relay,
+    onListenError: (error) => { relay.node.error(RED._('roost-broker.errors.listen-failed', { port: String(config.port ?? ''), error: error.message })) }
+  }
+  if (previous.closing !== undefined) transportOptions.listenAfter = previous.closing
+  return new EmbeddedTransport(transportOptions)
 }
 
 function createRemote (RED: RedApi, node: BrokerNode, config: BrokerNodeConfig, credentials: BrokerCredentials, logger: Logger): RoostTransport {
@@ -116,15 +138,4 @@ function createRemote (RED: RedApi, node: BrokerNode, config: BrokerNodeConfig, 
   const close = lifecycleMessage(config.closeTopic, config.closePayload, config.closeQos, config.closeRetain)
   if (close !== undefined) options.close = close
   return new RemoteTransport(options)
-}
-
-/** Engine log lines go to the Node-RED log under this node's name. */
-function nodeLogger (node: RedNode): Logger {
-  return {
-    debug: () => {},
-    info: () => {},
-    notice: (line) => { node.log(line) },
-    warning: (line) => { node.warn(line) },
-    error: (line) => { node.error(line) }
-  }
 }

@@ -12,6 +12,8 @@ export interface EmbeddedTransportOptions {
   logger?: Logger
   /** Called once if the listeners cannot be bound (port in use, no permission). */
   onListenError?: (error: Error) => void
+  /** The broker binds its listeners once this settles (a predecessor freeing the port and the store); at once without it. */
+  listenAfter?: Promise<void>
 }
 
 /** A subscription of a node, kept while detached so that `connect` can make it again. */
@@ -47,7 +49,8 @@ export class EmbeddedTransport implements RoostTransport {
     this.broker = createBroker(options.broker, hooks)
     this.broker.on('clientConnected', this.onClientsChanged)
     this.broker.on('clientDisconnected', this.onClientsChanged)
-    this.listening = this.broker.listen().then(
+    const listen = (): Promise<unknown> => this.broker.listen()
+    this.listening = (options.listenAfter === undefined ? listen() : options.listenAfter.then(listen)).then(
       () => { this.setStatus({ state: 'connected', clients: this.broker.clientCount }) },
       (error: Error) => {
         this.setStatus({ state: 'disconnected', clients: 0, error: error.message })

@@ -52,6 +52,11 @@ export interface RedApi {
     get: (path: string, ...handlers: Array<(request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void>) => void
     post: (path: string, ...handlers: Array<(request: unknown, response: AdminResponse, next: () => void) => void>) => void
   }
+  /** The runtime's events (flows:stopping, flows:started); absent in some test runtimes. */
+  events?: {
+    on: (event: string, listener: (payload: unknown) => void) => void
+    off: (event: string, listener: (payload: unknown) => void) => void
+  }
   /** Node-RED's HTTP (or HTTPS) server; absent when Node-RED runs without one. */
   server?: Server
   auth?: {

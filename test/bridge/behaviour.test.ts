@@ -7,20 +7,12 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { createBroker, type DeliveredMessage } from '../../lib'
 import type { BridgeOptions } from '../../lib/bridge/options'
-import { freePort, type Mosquitto, startMosquitto, tempDir, WAIT_MS } from '../client/helpers'
+import { freePort, type Mosquitto, startMosquitto, tempDir } from '../client/helpers'
 import { ClientPool, type RunningBroker } from '../clients/support'
-import { bridgeReaches, startBridgingBroker } from './helpers'
+import { bridgeReaches, startBridgingBroker, until } from './helpers'
 
 function bridgeTo (port: number, extra: Partial<BridgeOptions> = {}): BridgeOptions {
   return { name: 'b', addresses: [`127.0.0.1:${port}`], remoteClientId: 'behaviour', restartTimeoutSec: 0.1, topics: [{ pattern: 'held/#', direction: 'out', qos: 1 }], ...extra }
-}
-
-async function until (what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${WAIT_MS} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 describe('a Roost bridge around its link', { timeout: 60_000 }, () => {

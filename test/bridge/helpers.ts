@@ -35,6 +35,15 @@ export async function bridgeReaches (broker: Broker, name: string, state: Bridge
   })
 }
 
+/** Resolves once `check()` holds, looking every 20 ms; fails after WAIT_MS naming `what`. */
+export async function until (what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + WAIT_MS
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${WAIT_MS} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 /** A bridge in mosquitto.conf words (for Debian's mosquitto as the side that runs it). */
 export function mosquittoBridgeLines (name: string, port: number, protocol: 'mqttv311' | 'mqttv50', topics: string[], extra: string[] = []): string[] {
   return [
