@@ -11,16 +11,17 @@
 // NATS unreachable: the node goes on serving its own clients, tries again every reconnectWaitMs,
 // and subscribes again to everything its subscribers need once it is back; messages published
 // meanwhile reach this node's subscribers only.
-import { hostname } from 'node:os'
 import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
-import type { ClusterOptions } from './options'
+import { type ClusterOptions, clusterNodeId } from './options'
 import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
 
 const DEFAULT_RECONNECT_WAIT_MS = 1000
+/** nats.js's prefix for reply subjects. */
+const INBOX_PREFIX = '_INBOX.'
 /** How long one attempt to reach NATS may take: listen() waits for the first one. */
 const CONNECT_TIMEOUT_MS = 2000
 
@@ -48,6 +49,12 @@ export interface ClusterHost {
   publishShared (message: Message, levelsFilter: string, group: string): void
 }
 
+/** Told when the link's connection comes up (first join, and return after an outage) and when it is lost. */
+export interface LinkListener {
+  linkUp (nc: NatsConnection): void
+  linkDown (): void
+}
+
 export class ClusterLink implements SubjectSink {
   readonly nodeId: string
   readonly interest = new SubjectInterest(this)
@@ -63,12 +70,17 @@ export class ClusterLink implements SubjectSink {
   private linkState: ClusterState = 'stopped'
   /** Messages that could not leave this node (no connection, or no subject for their topic). */
   notForwarded = 0
+  private readonly listeners: LinkListener[] = []
 
   constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
-    this.nodeId = options.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`
+    this.nodeId = clusterNodeId(options)
   }
 
   get state (): ClusterState { return this.linkState }
+
+  addListener (listener: LinkListener): void {
+    this.listeners.push(listener)
+  }
 
   /** Connects (resolves after the first attempt, whatever its outcome; later ones run on their own). */
   async start (): Promise<void> {
@@ -144,6 +156,9 @@ export class ClusterLink implements SubjectSink {
   }
 
   private incoming (msg: Msg): Message | undefined {
+    // NATS request replies (JetStream, the key-value buckets) are plumbing, not MQTT messages,
+    // though a subscription to '>' (an MQTT '#') sees them.
+    if (msg.subject.startsWith(INBOX_PREFIX)) return undefined
     const message = incomingMessage(msg, CLUSTER_ORIGIN, this.host.maxTopicLevels)
     if (typeof message !== 'string') return message
     this.host.logger.warning(`Cluster: dropped a message from NATS: ${message}.`)
@@ -209,6 +224,7 @@ export class ClusterLink implements SubjectSink {
     this.linkState = 'connected'
     this.host.logger.notice(`Cluster: node ${this.nodeId} connected to NATS at ${nc.getServer()}.`)
     for (const entry of this.interest.entries()) this.subscribeOnNats(entry)
+    for (const listener of this.listeners) listener.linkUp(nc)
     void this.watch(nc)
   }
 
@@ -219,9 +235,11 @@ export class ClusterLink implements SubjectSink {
       if (status.type === 'disconnect') {
         this.linkState = 'disconnected'
         this.host.logger.warning(`Cluster: lost NATS at ${status.server}; serving this node's clients alone until it is back.`)
+        for (const listener of this.listeners) listener.linkDown()
       } else if (status.type === 'reconnect') {
         this.linkState = 'connected'
         this.host.logger.notice(`Cluster: node ${this.nodeId} reconnected to NATS at ${status.server}.`)
+        for (const listener of this.listeners) listener.linkUp(nc)
       }
     }
   }
