@@ -2,39 +2,28 @@
 // bucket, cached on every node and kept fresh by a watch. Real nats-server -js, three Roost nodes,
 // MQTT.js clients.
 import assert from 'node:assert/strict'
-import { afterEach, beforeEach, type TestContext, test } from 'node:test'
+import { afterEach, beforeEach, test } from 'node:test'
 import type { IPublishPacket } from 'mqtt'
-import { ClientPool, type RunningBroker } from '../clients/support'
-import { type NatsServer, startNatsServer } from './nats-server'
-import { startNode as startClusterNode, until, upTo, within } from './support'
+import { ClientPool } from '../clients/support'
+import { PerTestCluster, until, upTo, within } from './support'
 
-let nats: NatsServer
+const cluster = new PerTestCluster()
 const pool = new ClientPool()
 
-const nodes: RunningBroker[] = []
-
-// A NATS of its own for each test: the bucket starts empty. Nodes close before it stops.
-beforeEach(async () => { nats = await startNatsServer() })
+beforeEach(async () => { await cluster.start() })
 afterEach(async () => {
   await pool.endAll()
-  for (const node of nodes.splice(0)) await node.broker.close()
-  await nats.stop()
+  await cluster.stop()
 })
 
-async function startNode (t: TestContext, nodeId: string): Promise<RunningBroker> {
-  const node = await startClusterNode(t, nats, nodeId)
-  nodes.push(node)
-  return node
-}
-
-test('a message retained on A reaches a new subscriber on C, retain flag set; a node that joins later loads it', async (t) => {
-  const a = await startNode(t, 'ret-a')
-  const b = await startNode(t, 'ret-b')
+test('a message retained on A reaches a new subscriber on C, retain flag set; a node that joins later loads it', async () => {
+  const a = await cluster.node('ret-a')
+  const b = await cluster.node('ret-b')
   const pub = (await pool.connect(a.port, { clientId: 'ret-pub' })).client
   await pub.publishAsync('plant/pump', 'running', { retain: true, qos: 1 })
   await until(() => b.broker.retainedCount === 1, 'retained message cached on B')
   // C joins after the message was retained: it reads the bucket before serving its first client.
-  const c = await startNode(t, 'ret-c')
+  const c = await cluster.node('ret-c')
   assert.equal(c.broker.retainedCount, 1)
   const { client, inbox } = await pool.connect(c.port, { clientId: 'ret-sub-c' })
   await client.subscribeAsync('plant/#', { qos: 1 })
@@ -44,10 +33,10 @@ test('a message retained on A reaches a new subscriber on C, retain flag set; a 
     { topic: 'plant/pump', payload: 'running', retain: true, qos: 1 })
 })
 
-test('an empty retained payload on B deletes the message on every node', async (t) => {
-  const a = await startNode(t, 'del-a')
-  const b = await startNode(t, 'del-b')
-  const c = await startNode(t, 'del-c')
+test('an empty retained payload on B deletes the message on every node', async () => {
+  const a = await cluster.node('del-a')
+  const b = await cluster.node('del-b')
+  const c = await cluster.node('del-c')
   const pubA = (await pool.connect(a.port, { clientId: 'del-pub-a' })).client
   await pubA.publishAsync('door/front', 'open', { retain: true })
   await pubA.publishAsync('door/back', 'closed', { retain: true })
@@ -61,9 +50,9 @@ test('an empty retained payload on B deletes the message on every node', async (
   assert.deepEqual(await upTo(inbox, 'door/back'), [{ topic: 'door/back', payload: 'closed' }])
 })
 
-test('the Message Expiry Interval holds on every node: the remaining time is sent, an expired message is not', async (t) => {
-  const a = await startNode(t, 'exp-a')
-  const b = await startNode(t, 'exp-b')
+test('the Message Expiry Interval holds on every node: the remaining time is sent, an expired message is not', async () => {
+  const a = await cluster.node('exp-a')
+  const b = await cluster.node('exp-b')
   const pub = (await pool.connect(a.port, { clientId: 'exp-pub', protocolVersion: 5 })).client
   await pub.publishAsync('meter/long', 'kept', { retain: true, properties: { messageExpiryInterval: 3600 } })
   await pub.publishAsync('meter/short', 'gone soon', { retain: true, properties: { messageExpiryInterval: 1 } })
@@ -90,18 +79,17 @@ test('the Message Expiry Interval holds on every node: the remaining time is sen
   assert.ok(left > 0 && left <= 3600, `expiry interval ${left}`)
 })
 
-test('NATS back with an empty store: a message retained while it was away reaches the other nodes', async (t) => {
-  const port = nats.port
-  const a = await startNode(t, 'empty-a')
-  const b = await startNode(t, 'empty-b')
+test('NATS back with an empty store: a message retained while it was away reaches the other nodes', async () => {
+  const a = await cluster.node('empty-a')
+  const b = await cluster.node('empty-b')
   const pub = (await pool.connect(a.port, { clientId: 'empty-pub' })).client
   await pub.publishAsync('hall/light', 'on', { retain: true })
   await until(() => b.broker.retainedCount === 1, 'first retained message on B')
-  await nats.stop()
-  await until(() => a.broker.clusterState === 'disconnected' && b.broker.clusterState === 'disconnected', 'both nodes see NATS gone')
-  await pub.publishAsync('hall/heating', 'eco', { retain: true, qos: 1 })
-  assert.equal(a.broker.retainedCount, 2)
-  nats = await startNatsServer({ port })
+  await cluster.outage(async () => {
+    await until(() => a.broker.clusterState === 'disconnected' && b.broker.clusterState === 'disconnected', 'both nodes see NATS gone')
+    await pub.publishAsync('hall/heating', 'eco', { retain: true, qos: 1 })
+    assert.equal(a.broker.retainedCount, 2)
+  })
   // Each node writes back what the new bucket does not hold: A both messages, B the first.
   await until(() => b.broker.retainedCount === 2, 'retained message of the outage on B')
   const { client, inbox } = await pool.connect(b.port, { clientId: 'empty-sub' })

@@ -2,36 +2,27 @@
 // closes the older connection, DISCONNECT 0x8E on MQTT 5 [MQTT-3.1.4-3]. Real nats-server -js,
 // Roost nodes, MQTT.js clients.
 import assert from 'node:assert/strict'
-import { afterEach, beforeEach, type TestContext, test } from 'node:test'
+import { afterEach, beforeEach, test } from 'node:test'
 import type { IDisconnectPacket, MqttClient } from 'mqtt'
-import { ClientPool, type RunningBroker } from '../clients/support'
-import { type NatsServer, startNatsServer } from './nats-server'
-import { startNode as startClusterNode, until, upTo, within } from './support'
+import { ClientPool } from '../clients/support'
+import { PerTestCluster, until, upTo, within } from './support'
 
-let nats: NatsServer
+const cluster = new PerTestCluster()
 const pool = new ClientPool()
-const nodes: RunningBroker[] = []
 
-beforeEach(async () => { nats = await startNatsServer() })
+beforeEach(async () => { await cluster.start() })
 afterEach(async () => {
   await pool.endAll()
-  for (const node of nodes.splice(0)) await node.broker.close()
-  await nats.stop()
+  await cluster.stop()
 })
-
-async function startNode (t: TestContext, nodeId: string): Promise<RunningBroker> {
-  const node = await startClusterNode(t, nats, nodeId)
-  nodes.push(node)
-  return node
-}
 
 function closed (client: MqttClient): Promise<void> {
   return new Promise((resolve) => { client.once('close', () => { resolve() }) })
 }
 
-test('MQTT 5: the same client id on node B takes over from node A, which sends DISCONNECT 0x8E Session taken over', async (t) => {
-  const a = await startNode(t, 'take-a')
-  const b = await startNode(t, 'take-b')
+test('MQTT 5: the same client id on node B takes over from node A, which sends DISCONNECT 0x8E Session taken over', async () => {
+  const a = await cluster.node('take-a')
+  const b = await cluster.node('take-b')
   const old = (await pool.connect(a.port, { clientId: 'twin-5', protocolVersion: 5 })).client
   const told = new Promise<IDisconnectPacket>((resolve) => { old.once('disconnect', resolve) })
   const gone = closed(old)
@@ -47,9 +38,9 @@ test('MQTT 5: the same client id on node B takes over from node A, which sends D
   assert.deepEqual(await upTo(inbox, 'twin/echo'), [{ topic: 'twin/echo', payload: 'still here' }])
 })
 
-test('MQTT 3.1.1: the older connection on the other node is closed', async (t) => {
-  const a = await startNode(t, 'take311-a')
-  const b = await startNode(t, 'take311-b')
+test('MQTT 3.1.1: the older connection on the other node is closed', async () => {
+  const a = await cluster.node('take311-a')
+  const b = await cluster.node('take311-b')
   const old = (await pool.connect(a.port, { clientId: 'twin-4', protocolVersion: 4 })).client
   let disconnectPackets = 0
   old.on('disconnect', () => { disconnectPackets++ })
@@ -62,16 +53,16 @@ test('MQTT 3.1.1: the older connection on the other node is closed', async (t) =
   assert.equal(b.broker.clientCount, 1)
 })
 
-test('two connections with one client id racing on three nodes: one stays, whichever the bucket ordered last', async (t) => {
-  const all = [await startNode(t, 'race-a'), await startNode(t, 'race-b'), await startNode(t, 'race-c')]
+test('two connections with one client id racing on three nodes: one stays, whichever the bucket ordered last', async () => {
+  const all = [await cluster.node('race-a'), await cluster.node('race-b'), await cluster.node('race-c')]
   const clients = await Promise.all(all.map(async (node) => (await pool.connect(node.port, { clientId: 'racer', protocolVersion: 5 })).client))
   await until(() => all.reduce((sum, node) => sum + node.broker.clientCount, 0) === 1, 'one connection left in the cluster')
   await until(() => clients.filter((client) => client.connected).length === 1, 'one client still connected')
 })
 
-test('a Clean Start takeover on another node ends the session there: its delayed will is published once', async (t) => {
-  const a = await startNode(t, 'will-take-a')
-  const b = await startNode(t, 'will-take-b')
+test('a Clean Start takeover on another node ends the session there: its delayed will is published once', async () => {
+  const a = await cluster.node('will-take-a')
+  const b = await cluster.node('will-take-b')
   const { client: watcher, inbox } = await pool.connect(b.port, { clientId: 'will-watcher' })
   await watcher.subscribeAsync('wills/#', { qos: 1 })
   await b.broker.clusterSync()
