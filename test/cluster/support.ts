@@ -35,8 +35,8 @@ export class PerTestCluster {
   }
 
   /** A node on this test's NATS. */
-  async node (nodeId: string, options: Partial<BrokerOptions> = {}): Promise<RunningBroker> {
-    const node = await startClusterNode(this.nats, nodeId, options)
+  async node (nodeId: string, options: Partial<BrokerOptions> = {}, logger?: Logger): Promise<RunningBroker> {
+    const node = await startClusterNode(this.nats, nodeId, options, logger)
     this.nodes.push(node)
     return node
   }
