@@ -66,6 +66,41 @@ export async function watchBucket (kv: KV, apply: (entry: KvWatchEntry) => void,
   return { loaded, stop: () => { iterator.stop() } }
 }
 
+/**
+ * A bucket a part of the cluster follows: opened and read through a watch each time the link's
+ * connection comes up; `kv` is there for writes only while the bucket is in step.
+ */
+export class FollowedBucket {
+  private current: KV | undefined
+  private watch: BucketWatch | undefined
+
+  constructor (private readonly name: string, private readonly apply: (entry: KvWatchEntry) => void, private readonly logger: Logger) {}
+
+  /** The bucket, while it is in step with this node; undefined while NATS is away. */
+  get kv (): KV | undefined { return this.current }
+
+  /** Opens the bucket on a new connection and applies what it holds; resolves with it once loaded. */
+  async follow (nc: NatsConnection): Promise<KV> {
+    this.stop()
+    const kv = await openBucket(nc, this.name)
+    this.watch = await watchBucket(kv, this.apply, this.logger)
+    await this.watch.loaded
+    this.current = kv
+    return kv
+  }
+
+  /** NATS went away: no writes until the next follow(). */
+  lost (): void {
+    this.current = undefined
+  }
+
+  stop (): void {
+    this.current = undefined
+    this.watch?.stop()
+    this.watch = undefined
+  }
+}
+
 /** Runs each key's writes one after another, in the order they were asked for; keys do not wait for each other. */
 export class KeyedChain {
   private readonly tails = new Map<string, Promise<void>>()

@@ -34,6 +34,24 @@ async function loadNats (): Promise<Nats> {
   return await natsModule
 }
 
+/** How many times sync() asks again when a connection dropped under its round trip. */
+const FLUSH_ATTEMPTS = 3
+
+/**
+ * One round trip on `nc`. The two connections come back from an outage one after the other: a
+ * round trip asked of the one still reconnecting may fail with it, and is asked again.
+ */
+async function flushed (nc: NatsConnection): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await nc.flush()
+      return
+    } catch (error) {
+      if (attempt >= FLUSH_ATTEMPTS || nc.isClosed()) throw error
+    }
+  }
+}
+
 /** The origin of every message another node (or a NATS client) published. */
 export const CLUSTER_ORIGIN: Origin = Object.freeze({ kind: 'cluster', clientId: '$cluster' })
 
@@ -107,7 +125,7 @@ export class ClusterLink implements SubjectSink {
   /** Resolves once NATS has every subscription and message sent so far (one round trip); at once when not connected. */
   async sync (): Promise<void> {
     if (this.nc === undefined || this.shares === undefined || this.linkState !== 'connected') return
-    await Promise.all([this.nc.flush(), this.shares.flush()])
+    await Promise.all([flushed(this.nc), flushed(this.shares)])
   }
 
   /**

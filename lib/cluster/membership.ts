@@ -7,10 +7,10 @@
 // A node cut off from NATS judges nobody: NATS is what it cannot see. When it is back, every node
 // gets a fresh allowance. A node cut off longer than the allowance is dead to the others, as a
 // crashed node would be, and its clients' wills go out: a network partition looks like a crash.
-import type { KV, KvEntry } from '@nats-io/kv'
+import type { KvEntry } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
-import { BUCKETS, type BucketWatch, lostRace, openBucket, watchBucket } from './buckets'
+import { BUCKETS, FollowedBucket, lostRace } from './buckets'
 
 /** A node's heartbeat, as the bucket holds it. */
 export interface Heartbeat {
@@ -43,20 +43,16 @@ export interface MembershipHost {
 export class ClusterMembership {
   /** Every node whose heartbeat is in the bucket, this one included. */
   readonly nodes = new Map<string, NodeView>()
-  private kv: KV | undefined
-  private watch: BucketWatch | undefined
+  private readonly bucket: FollowedBucket
   private timer: NodeJS.Timeout | undefined
   private readonly startedAtMs = Date.now()
 
-  constructor (private readonly host: MembershipHost, private readonly heartbeatMs: number, private readonly deadAfterHeartbeats: number) {}
+  constructor (private readonly host: MembershipHost, private readonly heartbeatMs: number, private readonly deadAfterHeartbeats: number) {
+    this.bucket = new FollowedBucket(BUCKETS.nodes, (entry) => { this.apply(entry) }, host.logger)
+  }
 
   async connected (nc: NatsConnection): Promise<void> {
-    this.watch?.stop()
-    this.kv = undefined
-    const kv = await openBucket(nc, BUCKETS.nodes)
-    this.watch = await watchBucket(kv, (entry) => { this.apply(entry) }, this.host.logger)
-    await this.watch.loaded
-    this.kv = kv
+    await this.bucket.follow(nc)
     // A fresh allowance for everyone: what happened while this node was cut off says nothing about them.
     const now = Date.now()
     for (const view of this.nodes.values()) view.seenAtMs = now
@@ -68,7 +64,7 @@ export class ClusterMembership {
   }
 
   disconnected (): void {
-    this.kv = undefined
+    this.bucket.lost()
   }
 
   /** Writes 'left', so survivors take care of what this node leaves behind at once, and stops beating. */
@@ -76,13 +72,11 @@ export class ClusterMembership {
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
     await this.beat('left')
-    this.kv = undefined
-    this.watch?.stop()
-    this.watch = undefined
+    this.bucket.stop()
   }
 
   private tick (): void {
-    if (this.kv === undefined) return
+    if (this.bucket.kv === undefined) return
     void this.beat('up')
     const deadline = Date.now() - this.heartbeatMs * this.deadAfterHeartbeats
     for (const [nodeId, view] of this.nodes) {
@@ -91,7 +85,7 @@ export class ClusterMembership {
   }
 
   private async beat (state: Heartbeat['state']): Promise<void> {
-    const kv = this.kv
+    const kv = this.bucket.kv
     if (kv === undefined) return
     const heartbeat: Heartbeat = { state, clients: this.host.clientCount, startedAtMs: this.startedAtMs }
     try {
@@ -121,7 +115,7 @@ export class ClusterMembership {
   }
 
   private async declareDead (nodeId: string, view: NodeView, why: string): Promise<void> {
-    const kv = this.kv
+    const kv = this.bucket.kv
     if (kv === undefined || this.nodes.get(nodeId) !== view) return
     try {
       await kv.delete(nodeId, { previousSeq: view.revision })

@@ -17,7 +17,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
 import type { RetainedStore } from '../retained/retained'
 import type { Message } from '../types'
-import { BUCKETS, type BucketWatch, KeyedChain, lostRace, openBucket, watchBucket } from './buckets'
+import { BUCKETS, FollowedBucket, KeyedChain, lostRace } from './buckets'
 import { messageToValue, valueToMessage } from './kv-codec'
 import { retainedKey } from './kv-keys'
 
@@ -38,8 +38,7 @@ interface OfflineChange {
 class BucketWon extends Error {}
 
 export class ClusterRetained implements RetainedStore {
-  private kv: KV | undefined
-  private watch: BucketWatch | undefined
+  private readonly bucket: FollowedBucket
   /** The bucket's last revision of each key (a value or a deletion), as the current watch showed it. */
   private revisions = new Map<string, number>()
   /** The topic of each key cached here, so a deletion from the bucket finds what to drop. */
@@ -48,7 +47,9 @@ export class ClusterRetained implements RetainedStore {
   private readonly offline = new Map<string, OfflineChange>()
   private readonly writes = new KeyedChain()
 
-  constructor (private readonly cache: RetainedStore, private readonly host: RetainedHost) {}
+  constructor (private readonly cache: RetainedStore, private readonly host: RetainedHost) {
+    this.bucket = new FollowedBucket(BUCKETS.retained, (entry) => { this.apply(entry) }, host.logger)
+  }
 
   get size (): number { return this.cache.size }
   get bytes (): number { return this.cache.bytes }
@@ -62,7 +63,7 @@ export class ClusterRetained implements RetainedStore {
     const key = retainedKey(message.topic)
     if (key === undefined) return
     if (message.payload.length > 0) this.topics.set(key, message.topic)
-    const kv = this.kv
+    const kv = this.bucket.kv
     if (kv === undefined) {
       this.rememberOffline(key, message)
       return
@@ -82,28 +83,21 @@ export class ClusterRetained implements RetainedStore {
 
   /** NATS is up (first join or return): read the bucket, merge, then write through and follow it. */
   async connected (nc: NatsConnection): Promise<void> {
-    this.watch?.stop()
-    this.kv = undefined
-    const kv = await openBucket(nc, BUCKETS.retained)
+    // The revisions of this connection's watch only: NATS may have come back with another store.
     this.revisions = new Map()
-    this.watch = await watchBucket(kv, (entry) => { this.apply(entry) }, this.host.logger)
-    await this.watch.loaded
-    this.kv = kv
-    this.merge(kv)
+    this.merge(await this.bucket.follow(nc))
     await this.writes.idle()
   }
 
   /** NATS is gone: changes are remembered until it is back. */
   disconnected (): void {
-    this.kv = undefined
+    this.bucket.lost()
   }
 
   /** Every write asked for so far has ended; the watch stops. */
   async stop (): Promise<void> {
     await this.writes.idle()
-    this.kv = undefined
-    this.watch?.stop()
-    this.watch = undefined
+    this.bucket.stop()
   }
 
   private rememberOffline (key: string, message: Message): void {

@@ -9,10 +9,10 @@
 // connection, which its node closes when it sees this node's claim.
 // A client that leaves removes its claim with a compare-and-swap on its revision, so it never
 // removes a newer node's claim. While NATS is away claims are made when it returns.
-import type { KV, KvEntry } from '@nats-io/kv'
+import type { KvEntry } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
-import { BUCKETS, type BucketWatch, KeyedChain, openBucket, watchBucket } from './buckets'
+import { BUCKETS, FollowedBucket, KeyedChain } from './buckets'
 import { clientKey } from './kv-keys'
 
 /** What takeover needs of the broker. */
@@ -43,14 +43,15 @@ interface OwnClaim {
 }
 
 export class ClusterTakeover {
-  private kv: KV | undefined
-  private watch: BucketWatch | undefined
+  private readonly bucket: FollowedBucket
   private connections = 0
   /** This node's claim for each client connected here, by key. */
   private readonly claims = new Map<string, OwnClaim>()
   private readonly writes = new KeyedChain()
 
-  constructor (private readonly host: TakeoverHost) {}
+  constructor (private readonly host: TakeoverHost) {
+    this.bucket = new FollowedBucket(BUCKETS.clients, (entry) => { this.apply(entry) }, host.logger)
+  }
 
   /** A client connected here. */
   clientConnected (clientId: string, cleanStart: boolean): void {
@@ -66,7 +67,7 @@ export class ClusterTakeover {
     const claim = this.claims.get(key)
     if (claim === undefined || claim.clientId !== clientId) return
     this.claims.delete(key)
-    const kv = this.kv
+    const kv = this.bucket.kv
     if (kv === undefined) return
     this.writes.run(key, async () => {
       if (claim.revision === undefined) return
@@ -77,18 +78,13 @@ export class ClusterTakeover {
 
   /** The node a client id is claimed by, as the bucket says now; undefined when unclaimed or unknown. */
   async ownerOf (clientId: string): Promise<string | undefined> {
-    const entry = await this.kv?.get(clientKey(clientId)).catch(() => null)
+    const entry = await this.bucket.kv?.get(clientKey(clientId)).catch(() => null)
     if (entry === undefined || entry === null || entry.operation !== 'PUT') return undefined
     return parseClaim(entry)?.node
   }
 
   async connected (nc: NatsConnection): Promise<void> {
-    this.watch?.stop()
-    this.kv = undefined
-    const kv = await openBucket(nc, BUCKETS.clients)
-    this.watch = await watchBucket(kv, (entry) => { this.apply(entry) }, this.host.logger)
-    await this.watch.loaded
-    this.kv = kv
+    await this.bucket.follow(nc)
     // Clients that connected while NATS was away, or whose claim the bucket lost, claim now.
     for (const [key, claim] of this.claims) {
       if (!claim.seen) this.writeClaim(key, claim)
@@ -96,18 +92,16 @@ export class ClusterTakeover {
   }
 
   disconnected (): void {
-    this.kv = undefined
+    this.bucket.lost()
   }
 
   async stop (): Promise<void> {
     await this.writes.idle()
-    this.kv = undefined
-    this.watch?.stop()
-    this.watch = undefined
+    this.bucket.stop()
   }
 
   private writeClaim (key: string, claim: OwnClaim): void {
-    const kv = this.kv
+    const kv = this.bucket.kv
     if (kv === undefined) return
     const value: ClientClaim = { node: this.host.nodeId, token: claim.token, cleanStart: claim.cleanStart }
     this.writes.run(key, async () => {

@@ -2,19 +2,11 @@
 // bucket, cached on every node and kept fresh by a watch. Real nats-server -js, three Roost nodes,
 // MQTT.js clients.
 import assert from 'node:assert/strict'
-import { afterEach, beforeEach, test } from 'node:test'
+import { test } from 'node:test'
 import type { IPublishPacket } from 'mqtt'
-import { ClientPool } from '../clients/support'
-import { PerTestCluster, until, upTo, within } from './support'
+import { clusterPerTest, until, upTo, within } from './support'
 
-const cluster = new PerTestCluster()
-const pool = new ClientPool()
-
-beforeEach(async () => { await cluster.start() })
-afterEach(async () => {
-  await pool.endAll()
-  await cluster.stop()
-})
+const { cluster, pool } = clusterPerTest()
 
 test('a message retained on A reaches a new subscriber on C, retain flag set; a node that joins later loads it', async () => {
   const a = await cluster.node('ret-a')
@@ -71,6 +63,7 @@ test('the Message Expiry Interval holds on every node: the remaining time is sen
   await within(first, 'retained message on B')
   // A marker published after the retained ones have been sent: nothing else came before it.
   await client.subscribeAsync('marker/exp')
+  await b.broker.clusterSync()
   await pub.publishAsync('marker/exp', 'end')
   await until(() => received.some((packet) => packet.topic === 'marker/exp'), 'marker')
   assert.deepEqual(received.map((packet) => packet.topic), ['meter/long', 'marker/exp'])

@@ -1,8 +1,8 @@
 // Shared pieces of the cluster specs: Roost nodes on one nats-server, and bounded waits.
-import type { TestContext } from 'node:test'
+import { afterEach, beforeEach, type TestContext } from 'node:test'
 import type { Broker, BrokerOptions, Logger } from '../../lib'
 import { WAIT_MS } from '../client/helpers'
-import { type ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
+import { ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
 import { type NatsServer, startNatsServer } from './nats-server'
 
 /** A Roost node in the cluster on `nats`, closed after the test. */
@@ -18,8 +18,8 @@ async function startClusterNode (nats: NatsServer, nodeId: string, options: Part
 
 /**
  * A nats-server of its own for each test (its buckets start empty), and the Roost nodes on it,
- * closed before it stops: a node that shuts down still writes to NATS. Call start() in beforeEach
- * and stop() in afterEach.
+ * closed before it stops: a node that shuts down still writes to NATS. clusterPerTest() starts and
+ * stops it around each test.
  */
 export class PerTestCluster {
   private server: NatsServer | undefined
@@ -93,4 +93,16 @@ export async function subscribeAll (pool: ClientPool, port: number, filters: str
   const { client, inbox } = await pool.connect(port, { clientId, protocolVersion: 4 })
   await within(client.subscribeAsync(filters, { qos: 0 }), `SUBACK for ${clientId}`)
   return inbox
+}
+
+/** A PerTestCluster and an MQTT.js client pool around each test of the file: clients end, then nodes close, then NATS stops. */
+export function clusterPerTest (): { cluster: PerTestCluster, pool: ClientPool } {
+  const cluster = new PerTestCluster()
+  const pool = new ClientPool()
+  beforeEach(async () => { await cluster.start() })
+  afterEach(async () => {
+    await pool.endAll()
+    await cluster.stop()
+  })
+  return { cluster, pool }
 }

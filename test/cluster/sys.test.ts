@@ -2,18 +2,10 @@
 // clients of the whole cluster, this node's id and link. Real nats-server -js, two Roost nodes,
 // an MQTT.js subscriber to $SYS/cluster/#.
 import assert from 'node:assert/strict'
-import { afterEach, beforeEach, test } from 'node:test'
-import { ClientPool } from '../clients/support'
-import { PerTestCluster, until, within } from './support'
+import { test } from 'node:test'
+import { clusterPerTest, until, within } from './support'
 
-const cluster = new PerTestCluster()
-const pool = new ClientPool()
-
-beforeEach(async () => { await cluster.start() })
-afterEach(async () => {
-  await pool.endAll()
-  await cluster.stop()
-})
+const { cluster, pool } = clusterPerTest()
 
 test('$SYS/cluster shows the nodes up, their clients and the cluster total; a node that shuts down shows down', async () => {
   const a = await cluster.node('sys-a', { sysIntervalSec: 1 })

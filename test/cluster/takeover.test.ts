@@ -2,19 +2,11 @@
 // closes the older connection, DISCONNECT 0x8E on MQTT 5 [MQTT-3.1.4-3]. Real nats-server -js,
 // Roost nodes, MQTT.js clients.
 import assert from 'node:assert/strict'
-import { afterEach, beforeEach, test } from 'node:test'
+import { test } from 'node:test'
 import type { IDisconnectPacket, MqttClient } from 'mqtt'
-import { ClientPool } from '../clients/support'
-import { PerTestCluster, until, upTo, within } from './support'
+import { clusterPerTest, until, upTo, within } from './support'
 
-const cluster = new PerTestCluster()
-const pool = new ClientPool()
-
-beforeEach(async () => { await cluster.start() })
-afterEach(async () => {
-  await pool.endAll()
-  await cluster.stop()
-})
+const { cluster, pool } = clusterPerTest()
 
 function closed (client: MqttClient): Promise<void> {
   return new Promise((resolve) => { client.once('close', () => { resolve() }) })

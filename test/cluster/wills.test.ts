@@ -3,26 +3,20 @@
 // see its heartbeat stop, one of them claims the will in the bucket and publishes it: a subscriber
 // on each survivor gets it once. Real nats-server -js, MQTT.js clients.
 import assert from 'node:assert/strict'
-import { after, afterEach, beforeEach, type TestContext, test } from 'node:test'
+import { after, type TestContext, test } from 'node:test'
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { connect } from '@nats-io/transport-node'
 import type { KV } from '@nats-io/kv'
 import { BUCKETS, openBucket } from '../../lib/cluster/buckets'
 import { freePort, makeTempDir, type RoostProcess, roostPerTest } from '../cli/helpers'
-import { ClientPool, type Inbox, type RunningBroker } from '../clients/support'
+import type { Inbox, RunningBroker } from '../clients/support'
 import { RecordingLogger } from '../helpers/broker'
-import { PerTestCluster, until, upTo, within } from './support'
+import { clusterPerTest, until, upTo, within } from './support'
 
 const temp = makeTempDir()
 const roost = roostPerTest()
-const pool = new ClientPool()
-const cluster = new PerTestCluster()
+const { cluster, pool } = clusterPerTest()
 after(() => { temp.remove() })
-beforeEach(async () => { await cluster.start() })
-afterEach(async () => {
-  await pool.endAll()
-  await cluster.stop()
-})
 
 /** A `roost` process in the cluster, as a separate node that can be killed. */
 async function startRoostNode (nodeId: string): Promise<{ port: number, child: RoostProcess }> {
