@@ -114,3 +114,20 @@ test('a dead node\'s delayed wills: sent after the Will Delay Interval, unless t
   const messages = (await upTo(watcher?.inbox as Inbox, 'wills/marker'))
   assert.deepEqual(messages, [{ topic: 'wills/stays-away', payload: 'stays-away is gone' }, { topic: 'wills/marker', payload: 'end' }])
 })
+
+test('a node that shuts down leaves its delayed wills to the survivors, who send them when due', async () => {
+  const a = await cluster.node('leaving-a')
+  const b = await cluster.node('staying-b')
+  const [watcher] = await watchersOn([b], ['wills/#'])
+  await pool.connect(a.port, {
+    clientId: 'slow-goodbye',
+    protocolVersion: 5,
+    clean: false,
+    properties: { sessionExpiryInterval: 600 },
+    will: { topic: 'wills/slow-goodbye', payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: 1 } }
+  })
+  // Its connection ends with the node; its will waits out its delay (MQTT 5.0, 3.1.3.2.2), on B.
+  await a.broker.close()
+  const [message] = await within(watcher?.inbox.waitFor(1) ?? Promise.reject(new Error('no watcher')), 'delayed will from B')
+  assert.deepEqual([message?.topic, message?.payload.toString()], ['wills/slow-goodbye', 'gone'])
+})
