@@ -93,7 +93,12 @@ export class ClusterWills {
   }
 
   private forget (key: string): void {
-    if (!this.held.delete(key) && !this.written.has(key)) return
+    if (!this.held.delete(key) && !this.written.has(key)) {
+      // Settled before this node reached NATS (a session restored from disk, its will sent here):
+      // what its previous run left in the bucket goes, rather than being taken for a leftover and sent again.
+      if (this.kv === undefined) this.written.add(key)
+      return
+    }
     this.write(key)
   }
 
