@@ -7,6 +7,8 @@ import { brokerBridgeHost } from './bridge/host'
 import type { BridgeOptions } from './bridge/options'
 import { brokerClusterHost } from './cluster/host'
 import { ClusterLink, type ClusterState } from './cluster/link'
+import { ClusterServices } from './cluster/services'
+import { brokerServicesHost } from './cluster/services-host'
 import { type ClientStream, Connection } from './connection/connection'
 import { BrokerCore } from './core'
 import { ConfigError, ReasonCode } from './errors'
@@ -14,6 +16,7 @@ import { type BridgeStatus, type BrokerEvents, TypedEmitter } from './events'
 import { LocalSubscriber, type MessageHandler } from './local'
 import { silentLogger } from './logger'
 import { storeFromOptions } from './store/from-options'
+import { MemoryStore } from './store/memory'
 import { type BrokerHooks, type BrokerOptions, resolveOptions } from './options'
 import { admit } from './routing/admit'
 import { isSubscriptionIdentifier, sendRetainedOnSubscribe, subscribe } from './routing/subscribe'
@@ -27,12 +30,16 @@ import { openListener } from './transport/listeners'
 import type { BoundListener } from './transport/tcp'
 import { type ClientDetails, type ClientInfo, LOCAL_ORIGIN, type Message, type PublishRequest, type QoS, type SubscriptionOptions } from './types'
 
+/** How long listen() waits, at most, for a node joining a cluster to read the cluster's buckets. */
+const CLUSTER_SYNC_WAIT_MS = 5000
+
 export class Broker extends TypedEmitter<BrokerEvents> {
   readonly options: Readonly<BrokerOptions>
   private readonly core: BrokerCore
   private readonly sys: SysTree
   private readonly bridgeSet: BridgeSet
   private readonly cluster: ClusterLink | undefined
+  private readonly clusterServices: ClusterServices | undefined
   private bound: BoundListener[] = []
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new'
   private closing: Promise<void> | undefined
@@ -44,15 +51,23 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     this.options = resolveOptions(options)
     const authorizers: readonly Auth[] = hooks.auth === undefined ? [] : Array.isArray(hooks.auth) ? hooks.auth : [hooks.auth as Auth]
     const logger = hooks.logger ?? silentLogger
-    this.core = new BrokerCore(this.options, logger, authorizers, this, hooks.store ?? storeFromOptions(this.options, logger))
+    let store = hooks.store ?? storeFromOptions(this.options, logger)
+    if (this.options.cluster !== undefined) {
+      // Retained messages and the session journal go through the cluster's buckets as well.
+      this.clusterServices = new ClusterServices(this.options.cluster, logger)
+      store = this.clusterServices.wrapStore(store ?? new MemoryStore())
+    }
+    this.core = new BrokerCore(this.options, logger, authorizers, this, store)
     this.sys = new SysTree(this.core)
     this.bridgeSet = new BridgeSet(brokerBridgeHost(this.core))
     void this.bridgeSet.replace(this.options.bridges)
-    if (this.options.cluster !== undefined) {
+    if (this.options.cluster !== undefined && this.clusterServices !== undefined) {
       // Attached before the store opens, so the subscriptions of restored sessions count as interest too.
       this.cluster = new ClusterLink(this.options.cluster, brokerClusterHost(this.core))
       this.core.router.interest = this.cluster.interest
       this.core.forwarder = this.cluster
+      this.clusterServices.attach(brokerServicesHost(this.core, this.cluster))
+      this.cluster.addListener(this.clusterServices)
     }
   }
 
@@ -96,6 +111,8 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     }
     // Resolves after the first attempt to reach NATS: unreachable, the node serves its own clients meanwhile.
     await this.cluster?.start()
+    // Retained messages, client ids and members read from the buckets before the first client is served, within bounds.
+    if (this.cluster?.state === 'connected') await this.clusterServices?.synced(CLUSTER_SYNC_WAIT_MS)
     await this.bridgeSet.start()
     return this.addresses
   }
@@ -286,7 +303,9 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     for (const conn of [...this.core.connections]) conn.closeWithReason(ReasonCode.ServerShuttingDown, 'serverShutdown')
     this.core.sessions.shutdown()
     await closed
-    // After the connections: wills published as they close still reach the cluster.
+    // After the connections: wills published as they close still reach the cluster, and the
+    // buckets learn that this node's clients left and that the node itself did.
+    await this.clusterServices?.stop()
     await this.cluster?.stop()
     await this.core.store.close()
     this.state = 'closed'

@@ -87,7 +87,7 @@ export class BrokerCore implements BrokerContext, SysSource {
     this.sessions = new SessionRegistry(this)
   }
 
-  /** The id of a message the broker takes in (see Message.id). */
+  /** A fresh message id: for a message the broker takes in (see Message.id), or a retained message another node wrote. */
   nextMessageId (): number {
     return ++this.lastMessageId
   }
@@ -98,9 +98,8 @@ export class BrokerCore implements BrokerContext, SysSource {
     // [MQTT-3.3.2-5] the expiry clock starts when the broker takes the message
     if (expiry !== undefined && message.expiresAt === undefined) message.expiresAt = Date.now() + expiry * 1000
     const origin = message.origin
-    // Until retained messages live in the cluster's key-value bucket, each node keeps only those
-    // published on it: a node holds a peer's message only while it has a matching subscription, so
-    // a later clear could pass it by and leave a stale one behind.
+    // A peer's retained message reaches this node's store through the cluster's bucket
+    // (lib/cluster/retained-bucket.ts), never through routing, which carries it only to live subscriptions.
     if (message.retain && this.options.retainAvailable && origin?.kind !== 'cluster') this.retainedFor(message.topic).set(message)
     // The broker's own messages ($SYS, no origin) stay on this node, as does what came from the cluster.
     // What went to the cluster reaches shared groups through NATS queue groups, so once in all.

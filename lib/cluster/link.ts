@@ -11,14 +11,13 @@
 // NATS unreachable: the node goes on serving its own clients, tries again every reconnectWaitMs,
 // and subscribes again to everything its subscribers need once it is back; messages published
 // meanwhile reach this node's subscribers only.
-import { hostname } from 'node:os'
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
 import { StreamConsumers } from './consumers'
 import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
-import type { ClusterOptions } from './options'
+import { type ClusterOptions, clusterNodeId } from './options'
 import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
 import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
@@ -57,6 +56,12 @@ export interface ClusterHost extends SessionAccess {
   watchSessions (events: SessionEvents): void
 }
 
+/** Told when the link's connection comes up (first join, and return after an outage) and when it is lost. */
+export interface LinkListener {
+  linkUp (nc: NatsConnection): void
+  linkDown (): void
+}
+
 export class ClusterLink implements SubjectSink {
   readonly nodeId: string
   readonly interest = new SubjectInterest(this)
@@ -86,8 +91,10 @@ export class ClusterLink implements SubjectSink {
   /** The consumers of persistent sessions, their queues across the cluster. */
   private readonly sessions: SessionConsumers
 
+  private readonly listeners: LinkListener[] = []
+
   constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
-    this.nodeId = options.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`
+    this.nodeId = clusterNodeId(options)
     this.consumers = new StreamConsumers({
       logger: host.logger,
       get maxTopicLevels () { return host.maxTopicLevels },
@@ -99,6 +106,10 @@ export class ClusterLink implements SubjectSink {
   }
 
   get state (): ClusterState { return this.linkState }
+
+  addListener (listener: LinkListener): void {
+    this.listeners.push(listener)
+  }
 
   /** Connects (resolves after the first attempt, whatever its outcome; later ones run on their own). */
   async start (): Promise<void> {
@@ -194,6 +205,9 @@ export class ClusterLink implements SubjectSink {
   }
 
   private incoming (msg: Msg): Message | undefined {
+    // NATS request replies and JetStream's and the key-value buckets' own subjects are plumbing,
+    // not MQTT messages, though a subscription to '>' (an MQTT '#') sees them.
+    if (isInternalSubject(msg.subject)) return undefined
     const message = incomingMessage(msg, CLUSTER_ORIGIN, this.host.maxTopicLevels)
     if (typeof message !== 'string') return message
     this.host.logger.warning(`Cluster: dropped a message from NATS: ${message}.`)
@@ -257,6 +271,7 @@ export class ClusterLink implements SubjectSink {
     this.streamNc = streamNc
     this.linkState = 'connected'
     for (const entry of this.interest.entries()) this.subscribeOnNats(entry)
+    for (const listener of this.listeners) listener.linkUp(nc)
     void this.watch(nc)
     await this.attachStream(streamNc)
     // Said once QoS 1/2 go through the stream too: what a node acknowledges from then on is stored.
@@ -288,9 +303,11 @@ export class ClusterLink implements SubjectSink {
       if (status.type === 'disconnect') {
         this.linkState = 'disconnected'
         this.host.logger.warning(`Cluster: lost NATS at ${status.server}; serving this node's clients alone until it is back.`)
+        for (const listener of this.listeners) listener.linkDown()
       } else if (status.type === 'reconnect') {
         this.linkState = 'connected'
         this.host.logger.notice(`Cluster: node ${this.nodeId} reconnected to NATS at ${status.server}.`)
+        for (const listener of this.listeners) listener.linkUp(nc)
       }
     }
   }

@@ -156,6 +156,22 @@ export class SessionRegistry {
     this.host.store.sessionRemoved(session.clientId)
   }
 
+  /**
+   * The client connected again on another node of the cluster, after its connection here closed:
+   * a Clean Start there ends the session here, a delayed will with it (MQTT 5.0, 3.1.2.4);
+   * otherwise the client is back in time and its delayed will is not sent [MQTT-3.1.3-9].
+   */
+  movedAway (clientId: string, cleanStart: boolean): void {
+    const session = this.sessions.get(clientId)
+    if (session === undefined || session.online) return
+    if (cleanStart) {
+      this.end(session)
+      return
+    }
+    settlePendingWill(this.host, session, false)
+    this.saveSession(session)
+  }
+
   /** Removes offline persistent sessions older than persistent_client_expiration. */
   expireSessions (now: number): void {
     const maxAgeMs = this.host.options.persistentClientExpirationSec * 1000

@@ -9,7 +9,7 @@ import { type BrokerStatsSnapshot, loadCounters, takeSnapshot } from './snapshot
 import type { SysSource } from './source'
 
 /** $SYS messages go out at QoS 2, as Mosquitto sends them. */
-const SYS_QOS = 2
+export const SYS_QOS = 2
 
 /** Topic → value, in Mosquitto's wording, for one snapshot. */
 export function sysTopics (snapshot: BrokerStatsSnapshot): Map<string, string> {

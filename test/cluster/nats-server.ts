@@ -56,10 +56,10 @@ export async function startNatsServer (options: { mqtt?: boolean, monitor?: bool
   return { port, url: `nats://127.0.0.1:${port}`, mqttPort, monitorPort, stop }
 }
 
-/** The subjects the named NATS connection subscribes to, as the monitoring endpoint lists them. */
+/** The subjects the named NATS connection subscribes to, as the monitoring endpoint lists them, without its request inboxes (JetStream's replies and key-value watches). */
 export async function subjectsOf (server: NatsServer, connectionName: string): Promise<string[]> {
   const response = await fetch(`http://127.0.0.1:${server.monitorPort ?? 0}/connz?subs=1`)
   const body = await response.json() as { connections?: Array<{ name?: string, subscriptions_list?: string[] }> }
   const connection = (body.connections ?? []).find((entry) => entry.name === connectionName)
-  return [...(connection?.subscriptions_list ?? [])].sort()
+  return (connection?.subscriptions_list ?? []).filter((subject) => !subject.startsWith('_INBOX.')).sort()
 }

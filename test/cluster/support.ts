@@ -1,15 +1,59 @@
 // Shared pieces of the cluster specs: Roost nodes on one nats-server, and bounded waits.
-import type { TestContext } from 'node:test'
+import { afterEach, beforeEach, type TestContext } from 'node:test'
 import type { Broker, BrokerOptions, Logger } from '../../lib'
 import { WAIT_MS } from '../client/helpers'
-import { type ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
-import type { NatsServer } from './nats-server'
+import { ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
+import { type NatsServer, startNatsServer } from './nats-server'
 
 /** A Roost node in the cluster on `nats`, closed after the test. */
 export async function startNode (t: TestContext, nats: NatsServer, nodeId: string, options: Partial<BrokerOptions> = {}, logger?: Logger): Promise<RunningBroker> {
-  const node = await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100 } }, logger === undefined ? {} : { logger })
+  const node = await startClusterNode(nats, nodeId, options, logger)
   t.after(async () => { await node.broker.close() })
   return node
+}
+
+async function startClusterNode (nats: NatsServer, nodeId: string, options: Partial<BrokerOptions>, logger?: Logger): Promise<RunningBroker> {
+  return await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100 } }, logger === undefined ? {} : { logger })
+}
+
+/**
+ * A nats-server of its own for each test (its buckets start empty), and the Roost nodes on it,
+ * closed before it stops: a node that shuts down still writes to NATS. clusterPerTest() starts and
+ * stops it around each test.
+ */
+export class PerTestCluster {
+  private server: NatsServer | undefined
+  private readonly nodes: RunningBroker[] = []
+
+  get nats (): NatsServer {
+    if (this.server === undefined) throw new Error('PerTestCluster.start() was not called')
+    return this.server
+  }
+
+  async start (): Promise<void> {
+    this.server = await startNatsServer()
+  }
+
+  /** A node on this test's NATS. */
+  async node (nodeId: string, options: Partial<BrokerOptions> = {}, logger?: Logger): Promise<RunningBroker> {
+    const node = await startClusterNode(this.nats, nodeId, options, logger)
+    this.nodes.push(node)
+    return node
+  }
+
+  /** Stops NATS, then starts a new one, with an empty store, on the same port. */
+  async outage (whileAway: () => Promise<void>): Promise<void> {
+    const port = this.nats.port
+    await this.nats.stop()
+    await whileAway()
+    this.server = await startNatsServer({ port })
+  }
+
+  async stop (): Promise<void> {
+    for (const node of this.nodes.splice(0)) await node.broker.close()
+    await this.server?.stop()
+    this.server = undefined
+  }
 }
 
 /** `promise`, or a failure naming `what` after WAIT_MS: no wait in these specs is unbounded. */
@@ -49,4 +93,16 @@ export async function subscribeAll (pool: ClientPool, port: number, filters: str
   const { client, inbox } = await pool.connect(port, { clientId, protocolVersion: 4 })
   await within(client.subscribeAsync(filters, { qos: 0 }), `SUBACK for ${clientId}`)
   return inbox
+}
+
+/** A PerTestCluster and an MQTT.js client pool around each test of the file: clients end, then nodes close, then NATS stops. */
+export function clusterPerTest (): { cluster: PerTestCluster, pool: ClientPool } {
+  const cluster = new PerTestCluster()
+  const pool = new ClientPool()
+  beforeEach(async () => { await cluster.start() })
+  afterEach(async () => {
+    await pool.endAll()
+    await cluster.stop()
+  })
+  return { cluster, pool }
 }
