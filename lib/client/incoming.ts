@@ -18,7 +18,7 @@ function deliverable (properties: PublishProperties): PublishProperties | undefi
   return Object.keys(rest).length > 0 ? rest : undefined
 }
 
-export type MessageSink = (message: DeliveredMessage & { dup: boolean }) => void
+export type MessageSink = (message: DeliveredMessage & { dup: boolean, messageId: number }) => void
 
 export class Incoming {
   /** [MQTT-4.3.3-2] QoS 2 packet ids received and not yet released by PUBREL. */
@@ -61,7 +61,7 @@ export class Incoming {
     } else if (topic === '') {
       throw new ProtocolError(ReasonCode.ProtocolError, 'PUBLISH with an empty topic')
     }
-    const message: DeliveredMessage & { dup: boolean } = { topic, payload, qos, retain, dup }
+    const message: DeliveredMessage & { dup: boolean, messageId: number } = { topic, payload, qos, retain, dup, messageId }
     if (properties !== undefined) message.properties = properties
     if (qos === 0) {
       this.deliver(message)
