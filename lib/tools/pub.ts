@@ -78,7 +78,14 @@ async function publishWork (config: ToolConfig, streams: ToolStreams): Promise<n
   const payload = config.messageMode === 'stdin-line' ? undefined : await singlePayload(config, streams)
   const output = new ToolOutput(streams, config)
   // With -l the input may last long: a lost connection is made again, as mosquitto_pub does.
-  const client = await connectTool(config, output, config.messageMode === 'stdin-line')
+  let client
+  try {
+    client = await connectTool(config, output, config.messageMode === 'stdin-line')
+  } catch (error) {
+    // A refused CONNACK: mosquitto_pub adds its library's line for the refusal.
+    if (error instanceof ToolFailure && error.exitCode > 1) throw new ToolFailure(`${error.message}\nError: The connection was refused.`, error.exitCode)
+    throw error
+  }
   client.on('error', (error) => { if (config.debug) output.error(`Error: ${error.message}`) })
   const ending = new Ending(client, config, output)
   const publisher = new Publisher(client, config, output)
