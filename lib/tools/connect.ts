@@ -7,7 +7,7 @@ import { ClientError, createClient, type ClientOptionsInput, type ConnectPropert
 import { ConfigError } from '../errors'
 import type { PublishProperties } from '../types'
 import type { ToolConfig } from './args'
-import { EXIT_TLS, ToolFailure } from './errors'
+import { ToolFailure } from './errors'
 import type { PropertyBag } from './properties'
 import { userPropertyObject } from './properties'
 import { connackString, reasonString } from './reasons'
@@ -152,8 +152,7 @@ const ERRNO_TEXT: Record<string, string> = {
 }
 
 /** The line and exit code for a first connection that failed, in Mosquitto's words. */
-export function connectFailure (error: Error, config: ToolConfig): ToolFailure {
-  const protocolVersion = config.protocolVersion
+export function connectFailure (error: Error, protocolVersion: number): ToolFailure {
   if (error instanceof ClientError && error.code === 'REFUSED' && error.reasonCode !== undefined) {
     const code = error.reasonCode
     if (protocolVersion !== 5) return new ToolFailure(`Connection error: ${connackString(code)}`, code)
@@ -165,9 +164,9 @@ export function connectFailure (error: Error, config: ToolConfig): ToolFailure {
   const errno = ERRNO_TEXT[code]
   if (errno !== undefined) return new ToolFailure(`Error: ${errno}`, 1)
   if (error instanceof ClientError) return new ToolFailure(`Error: ${error.message}`, 1)
-  // mosquitto_sub finds out about a wrong pre-shared key after connecting: MOSQ_ERR_TLS, 8.
-  if (config.tls.psk !== undefined) return new ToolFailure('Error: A TLS error occurred.', EXIT_TLS)
-  // Everything else on the way up is TLS: a certificate not trusted, a name that does not match.
+  // Everything else on the way up is TLS: a certificate not trusted, a name that does not match,
+  // a wrong pre-shared key. (mosquitto_sub exits with 1 or 8 for these, depending on when its
+  // library notices; the first attempt of this client always sees it while connecting: 1.)
   const reason = error.message.split('\n')[0]?.trim() ?? ''
   return new ToolFailure(`Unable to connect (A TLS error occurred: ${reason}).`, 1)
 }
@@ -186,7 +185,7 @@ export async function connectTool (config: ToolConfig, output: ToolOutput, recon
       // Errors of later connections are reported by the tool; this first one ends it.
       client.on('error', () => {})
       void client.end(true)
-      reject(connectFailure(error, config))
+      reject(connectFailure(error, config.protocolVersion))
     }
     const onConnect = (): void => {
       client.off('error', onError)

@@ -5,8 +5,6 @@
 export const EXIT_USAGE = 1
 /** MOSQ_ERR_CONN_LOST: the connection went away before the work was done. */
 export const EXIT_CONNECTION_LOST = 7
-/** MOSQ_ERR_TLS: a TLS-PSK handshake failed (a wrong key). */
-export const EXIT_TLS = 8
 /** MOSQ_ERR_TIMEOUT: -W ran out before the messages came. */
 export const EXIT_TIMEOUT = 27
 
