@@ -116,17 +116,23 @@ function sessionExpiry (text: string): number {
 
 type FlagReader = (config: ToolConfig, value: string) => void
 
+/** A flag taking a whole number from min to max; `message` is mosquitto's words for a bad one. */
+function integerFlag (what: string, min: number, max: number, message: (value: string) => string,
+  set: (config: ToolConfig, value: number) => void): { what: string, read: FlagReader } {
+  return {
+    what,
+    read: (config, text) => {
+      const value = integer(text)
+      if (value === undefined || value < min || value > max) throw new ToolUsageError(message(text))
+      set(config, value)
+    }
+  }
+}
+
 /** Flags that take a value, with what they do with it. */
 export const WITH_VALUE: Record<string, { what: string, read: FlagReader }> = {
   '-h': { what: 'host', read: (c, v) => { c.host = v } },
-  '-p': {
-    what: 'port',
-    read: (c, v) => {
-      const port = integer(v)
-      if (port === undefined || port < 1 || port > 65535) throw new ToolUsageError(`Error: Invalid port given: ${v}`)
-      c.port = port
-    }
-  },
+  '-p': integerFlag('port', 1, 65535, (v) => `Error: Invalid port given: ${v}`, (c, value) => { c.port = value }),
   '-L': { what: 'URL', read: readUrl },
   '-t': { what: 'topic', read: (c, v) => addTopic(c, v, 'topic') },
   '-e': { what: 'response topic', read: (c, v) => addTopic(c, v, 'response') },
@@ -149,14 +155,7 @@ export const WITH_VALUE: Record<string, { what: string, read: FlagReader }> = {
   },
   '-u': { what: 'username', read: (c, v) => { c.username = v } },
   '-P': { what: 'password', read: (c, v) => { c.password = v } },
-  '-k': {
-    what: 'keepalive',
-    read: (c, v) => {
-      const value = integer(v)
-      if (value === undefined || value < 5 || value > 65535) throw new ToolUsageError('Error: Invalid keepalive given, it must be between 5 and 65535 inclusive.')
-      c.keepaliveSec = value
-    }
-  },
+  '-k': integerFlag('keepalive', 5, 65535, () => 'Error: Invalid keepalive given, it must be between 5 and 65535 inclusive.', (c, value) => { c.keepaliveSec = value }),
   '-V': {
     what: 'version',
     read: (c, v) => {
@@ -167,30 +166,9 @@ export const WITH_VALUE: Record<string, { what: string, read: FlagReader }> = {
     }
   },
   '-x': { what: 'session expiry interval', read: (c, v) => { c.sessionExpirySec = sessionExpiry(v) } },
-  '-C': {
-    what: 'count',
-    read: (c, v) => {
-      const value = integer(v)
-      if (value === undefined || value < 1) throw new ToolUsageError(`Error: Invalid message count "${v}".`)
-      c.messageCount = value
-    }
-  },
-  '-W': {
-    what: 'timeout',
-    read: (c, v) => {
-      const value = integer(v)
-      if (value === undefined || value < 1) throw new ToolUsageError(`Error: Invalid timeout "${v}".`)
-      c.timeoutSec = value
-    }
-  },
-  '-M': {
-    what: 'max_inflight',
-    read: (c, v) => {
-      const value = integer(v)
-      if (value === undefined || value < 1 || value > 65535) throw new ToolUsageError('Error: Maximum inflight messages must be greater than 0.')
-      c.maxInflight = value
-    }
-  },
+  '-C': integerFlag('count', 1, 2 ** 31 - 1, (v) => `Error: Invalid message count "${v}".`, (c, value) => { c.messageCount = value }),
+  '-W': integerFlag('timeout', 1, 2 ** 31 - 1, (v) => `Error: Invalid timeout "${v}".`, (c, value) => { c.timeoutSec = value }),
+  '-M': integerFlag('max_inflight', 1, 65535, () => 'Error: Maximum inflight messages must be greater than 0.', (c, value) => { c.maxInflight = value }),
   '-F': {
     what: 'format',
     read: (c, v) => {
@@ -217,14 +195,7 @@ export const WITH_VALUE: Record<string, { what: string, read: FlagReader }> = {
       c.unsubscribe.push(v)
     }
   },
-  '--repeat': {
-    what: 'count',
-    read: (c, v) => {
-      const value = integer(v)
-      if (value === undefined || value < 1) throw new ToolUsageError('Error: --repeat argument must be >0.')
-      c.repeatCount = value
-    }
-  },
+  '--repeat': integerFlag('count', 1, 2 ** 31 - 1, () => 'Error: --repeat argument must be >0.', (c, value) => { c.repeatCount = value }),
   '--repeat-delay': {
     what: 'time',
     read: (c, v) => {
