@@ -69,6 +69,8 @@ export interface ClientOptions {
   useTopicAliases: boolean
   /** MQTT 5 CONNECT properties. */
   properties?: ConnectProperties
+  /** Give each message event the packet identifier it came with (0 for QoS 0), for tools that print it. */
+  messageIds?: boolean
   /** Mark CONNECT as a bridge's (try_private: bit 7 of the MQTT 3.1/3.1.1 protocol level), for servers that know it. */
   bridgeMarker?: boolean
   /** Chooses the server for each connection attempt (a bridge's several addresses); host and port when unset. */

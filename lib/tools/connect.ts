@@ -128,7 +128,8 @@ export function clientOptions (config: ToolConfig, reconnect: boolean): ClientOp
     protocolVersion: config.protocolVersion,
     reconnectPeriodMs: reconnect ? 1000 : 0,
     maxInflightMessages: config.maxInflight,
-    useTopicAliases: config.properties.publish.values.topicAlias !== undefined
+    useTopicAliases: config.properties.publish.values.topicAlias !== undefined,
+    messageIds: true
   }
   if (tls !== undefined) options.tls = tls
   if (config.username !== undefined) options.username = config.username

@@ -12,8 +12,8 @@ export interface PrintedMessage {
   payload: Buffer
   qos: QoS
   retain: boolean
-  /** The packet identifier it came with; 0 for QoS 0. */
-  messageId: number
+  /** The packet identifier it came with; 0 (or unset) for QoS 0. */
+  messageId?: number
   properties?: PublishProperties
 }
 
@@ -173,7 +173,7 @@ function jsonMessage (message: PrintedMessage, moment: Moment, parsePayload: boo
   const entries: Array<[string, JsonValue]> = [
     ['tst', jsonTime(moment)], ['topic', message.topic], ['qos', message.qos], ['retain', message.retain ? 1 : 0], ['payloadlen', message.payload.length]
   ]
-  if (message.qos > 0) entries.push(['mid', message.messageId])
+  if (message.qos > 0) entries.push(['mid', message.messageId ?? 0])
   if (message.properties !== undefined) entries.push(['properties', jsonProperties(message.properties)])
   let payload: JsonValue = message.payload.length === 0 ? null : message.payload
   if (parsePayload && message.payload.length > 0) {
@@ -214,7 +214,7 @@ function percentStep (code: string, spec: Spec): Step {
       else c.out.push(printJson(json, c.pretty))
     }
     case 'l': return (m, c) => printInt(c, m.payload.length, spec)
-    case 'm': return (m, c) => printInt(c, m.messageId, spec)
+    case 'm': return (m, c) => printInt(c, m.messageId ?? 0, spec)
     case 'P': return (m, c) => text(c, userPairs(m.properties).map(([key, value]) => `${key}:${value}`).join(' '))
     case 'p': return (m, c) => printPayload(c, m.payload, 0, spec)
     case 'q': return (m, c) => text(c, String(m.qos))

@@ -53,7 +53,7 @@ class MessageHandler {
   onMessage (message: Received): void {
     const { config } = this
     if (this.ending.ended) return
-    this.output.debug(this.client, `received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.messageId}, '${message.topic}', ... (${message.payload.length} bytes))`)
+    this.output.debug(this.client, `received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.messageId ?? 0}, '${message.topic}', ... (${message.payload.length} bytes))`)
     if (config.retainedOnly && !message.retain) {
       this.stop()
       return
