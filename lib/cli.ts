@@ -13,6 +13,7 @@ import { ConfigError } from './errors'
 import type { Logger } from './logger'
 import { passwdMain } from './passwd/command'
 import { StoreOpenError } from './store/lock'
+import { clientToolMain, isClientTool } from './tools/command'
 import { version } from '../package.json'
 
 /** One line on stderr, for failures before or instead of the log. */
@@ -158,6 +159,10 @@ async function run (argv: string[]): Promise<void> {
 export function main (argv: string[]): void {
   if (argv[0] === 'passwd') {
     passwdMain(argv.slice(1))
+    return
+  }
+  if (isClientTool(argv[0])) {
+    clientToolMain(argv[0] as string, argv.slice(1))
     return
   }
   run(argv).catch((error: unknown) => {

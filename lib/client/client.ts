@@ -73,7 +73,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
       (message) => {
         // A throwing listener is the listener's fault, not the server's: the connection stays.
         try { this.emit('message', message) } catch (error) { this.report(error) }
-      })
+      }, this.options.messageIds === true)
     this.requests = new Requests(this, this.ids, (error) => this.report(error))
     this.auth = this.options.enhancedAuth === undefined ? undefined : new EnhancedAuth(this.options.enhancedAuth, this)
   }

@@ -18,7 +18,7 @@ function deliverable (properties: PublishProperties): PublishProperties | undefi
   return Object.keys(rest).length > 0 ? rest : undefined
 }
 
-export type MessageSink = (message: DeliveredMessage & { dup: boolean }) => void
+export type MessageSink = (message: DeliveredMessage & { dup: boolean, messageId?: number }) => void
 
 export class Incoming {
   /** [MQTT-4.3.3-2] QoS 2 packet ids received and not yet released by PUBREL. */
@@ -26,7 +26,8 @@ export class Incoming {
   private readonly aliases: InboundAliases
 
   constructor (private readonly link: ClientLink,
-    private readonly receiveMaximum: number, topicAliasMaximum: number, private readonly deliver: MessageSink) {
+    private readonly receiveMaximum: number, topicAliasMaximum: number, private readonly deliver: MessageSink,
+    private readonly withMessageIds = false) {
     this.aliases = new InboundAliases(topicAliasMaximum)
   }
 
@@ -61,8 +62,9 @@ export class Incoming {
     } else if (topic === '') {
       throw new ProtocolError(ReasonCode.ProtocolError, 'PUBLISH with an empty topic')
     }
-    const message: DeliveredMessage & { dup: boolean } = { topic, payload, qos, retain, dup }
+    const message: DeliveredMessage & { dup: boolean, messageId?: number } = { topic, payload, qos, retain, dup }
     if (properties !== undefined) message.properties = properties
+    if (this.withMessageIds) message.messageId = messageId
     if (qos === 0) {
       this.deliver(message)
     } else if (qos === 1) {

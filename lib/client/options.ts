@@ -72,6 +72,8 @@ export interface ClientOptions {
   properties?: ConnectProperties
   /** MQTT 5 enhanced authentication (MQTT 5.0, 4.12): the method, and the callback that answers each AUTH challenge. */
   enhancedAuth?: EnhancedAuthOptions
+  /** Give each message event the packet identifier it came with (0 for QoS 0), for tools that print it. */
+  messageIds?: boolean
   /** Mark CONNECT as a bridge's (try_private: bit 7 of the MQTT 3.1/3.1.1 protocol level), for servers that know it. */
   bridgeMarker?: boolean
   /** Chooses the server for each connection attempt (a bridge's several addresses); host and port when unset. */

@@ -30,8 +30,8 @@ export interface ConnackProperties {
 export interface ClientEvents {
   /** CONNACK accepted the connection. */
   connect: [{ sessionPresent: boolean, properties?: ConnackProperties }]
-  /** A PUBLISH from the server (after acknowledging QoS 1, once only for QoS 2). */
-  message: [DeliveredMessage & { dup: boolean }]
+  /** A PUBLISH from the server (after acknowledging QoS 1, once only for QoS 2); messageId (0 for QoS 0) with options.messageIds. */
+  message: [DeliveredMessage & { dup: boolean, messageId?: number }]
   /** The connection that was up is gone. */
   offline: []
   /** A network connection closed (every time, connected or not). */

@@ -56,6 +56,11 @@ const DEFINITIONS: PropertyDefinition[] = [
 const BY_ID = new Map<number, PropertyDefinition>(DEFINITIONS.map((d) => [d.id, d]))
 const BY_NAME = new Map<string, PropertyDefinition>(DEFINITIONS.map((d) => [d.name, d]))
 
+/** The name (as mqtt-packet spells it), type and places of a property identifier. */
+export function propertyDefinition (id: number): Readonly<PropertyDefinition> | undefined {
+  return BY_ID.get(id)
+}
+
 /** Properties as read: values by name, user properties as ordered pairs. */
 /**
  * User properties one packet may carry. MQTT 5 sets no number, only the packet size; but each costs
