@@ -16,6 +16,7 @@ import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nat
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
+import { describeConnectFailure, natsSecurityOptions } from './nats-auth'
 import type { ClusterOptions } from './options'
 import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
@@ -185,7 +186,7 @@ export class ClusterLink implements SubjectSink {
     try {
       const nats = this.nats ??= await loadNats()
       // After the first connection nats.js itself reconnects, without end, and keeps the subscriptions.
-      const settings = { servers, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs }
+      const settings = { servers, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs, ...natsSecurityOptions(this.options, nats) }
       nc = await nats.connect({ ...settings, name: `roost ${this.nodeId}`, noEcho: true })
       try {
         shares = await nats.connect({ ...settings, name: `roost ${this.nodeId} shares` })
@@ -195,7 +196,7 @@ export class ClusterLink implements SubjectSink {
       }
     } catch (error) {
       if (this.stopped) return
-      if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${(error as Error).message}; serving this node's clients alone meanwhile.`)
+      if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${describeConnectFailure(error)}; serving this node's clients alone meanwhile.`)
       this.linkState = 'disconnected'
       this.retryTimer = setTimeout(() => { void this.tryNow() }, this.retryWaitMs)
       return

@@ -18,7 +18,18 @@ export interface NatsServer {
   stop (): Promise<void>
 }
 
-export async function startNatsServer (options: { mqtt?: boolean, monitor?: boolean, port?: number } = {}): Promise<NatsServer> {
+export interface NatsServerOptions {
+  /** Start nats-server's own MQTT listener too. */
+  mqtt?: boolean
+  /** Open the HTTP monitoring endpoint. */
+  monitor?: boolean
+  /** The client port; a free one when unset. */
+  port?: number
+  /** More lines for the server's config file (tls, authorization, cluster blocks). */
+  config?: string[]
+}
+
+export async function startNatsServer (options: NatsServerOptions = {}): Promise<NatsServer> {
   const store = tempDir('nats')
   const port = options.port ?? await freePort()
   const mqttPort = options.mqtt === true ? await freePort() : undefined
@@ -31,6 +42,7 @@ export async function startNatsServer (options: { mqtt?: boolean, monitor?: bool
   ]
   if (mqttPort !== undefined) lines.push(`mqtt { listen: 127.0.0.1:${mqttPort} }`)
   if (monitorPort !== undefined) lines.push(`http: 127.0.0.1:${monitorPort}`)
+  lines.push(...(options.config ?? []))
   writeFileSync(conf, lines.join('\n') + '\n')
   const child: ChildProcess = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   let errors = ''

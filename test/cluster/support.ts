@@ -5,9 +5,9 @@ import { WAIT_MS } from '../client/helpers'
 import { type ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
 import type { NatsServer } from './nats-server'
 
-/** A Roost node in the cluster on `nats`, closed after the test. */
+/** A Roost node in the cluster on `nats`, closed after the test; `options.cluster` adds to (or overrides) the cluster settings. */
 export async function startNode (t: TestContext, nats: NatsServer, nodeId: string, options: Partial<BrokerOptions> = {}, logger?: Logger): Promise<RunningBroker> {
-  const node = await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100 } }, logger === undefined ? {} : { logger })
+  const node = await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100, ...options.cluster } }, logger === undefined ? {} : { logger })
   t.after(async () => { await node.broker.close() })
   return node
 }
