@@ -38,6 +38,8 @@ function natsTls (tls: ClusterTlsOptions | undefined): ConnectionOptions['tls'] 
   if (ca !== undefined) settings.ca = ca
   if (cert !== undefined) settings.cert = cert
   if (key !== undefined) settings.key = key
+  // nats.js hands its TLS settings on to node:tls, which decrypts the key with this.
+  if (tls.passphrase !== undefined) Object.assign(settings, { passphrase: tls.passphrase })
   return settings
 }
 

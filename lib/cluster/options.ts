@@ -15,6 +15,8 @@ export interface ClusterTlsOptions {
   certfile?: string
   /** `cluster_nats_keyfile`: PEM private key of certfile. */
   keyfile?: string
+  /** Passphrase of an encrypted key (the editor's tls-config node). */
+  passphrase?: string
 }
 
 /** Several Roost brokers as one, over NATS (see README, Cluster). */
@@ -55,7 +57,7 @@ export const CLUSTER_SCHEMA = {
     tls: {
       type: 'object',
       additionalProperties: false,
-      properties: { ca: text, cert: text, key: text, cafile: text, certfile: text, keyfile: text }
+      properties: { ca: text, cert: text, key: text, cafile: text, certfile: text, keyfile: text, passphrase: { type: 'string' } }
     },
     username: text,
     password: { type: 'string' },
