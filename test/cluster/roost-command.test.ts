@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { readMosquittoConf } from '../../lib/config/mosquitto-conf'
-import { ConfigError } from '../../lib/errors'
 import { freePort, makeTempDir, roostPerTest } from '../cli/helpers'
 import { ProcessPool } from '../clients/processes'
 import { type NatsServer, startNatsServer } from './nats-server'
-import { within } from './support'
+import { assertConfRefused, within } from './support'
 
 const temp = makeTempDir()
 after(() => temp.remove())
@@ -27,12 +26,7 @@ describe('cluster words in a config file', () => {
   ] as const) {
     it(`refuses ${name}, naming the line`, () => {
       const file = temp.write(`bad-${name.length}.conf`, text)
-      assert.throws(() => readMosquittoConf(file), (error: unknown) => {
-        assert.ok(error instanceof ConfigError)
-        assert.ok(error.message.startsWith(file), error.message)
-        assert.ok(error.message.includes(expected), error.message)
-        return true
-      })
+      assertConfRefused(file, expected)
     })
   }
 })

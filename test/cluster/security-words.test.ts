@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { resolveOptions } from '../../lib/options'
 import { readMosquittoConf } from '../../lib/config/mosquitto-conf'
-import { ConfigError } from '../../lib/errors'
 import { makeTempDir } from '../cli/helpers'
+import { assertConfRefused } from './support'
 
 const temp = makeTempDir()
 after(() => temp.remove())
@@ -49,12 +49,7 @@ describe('cluster TLS and credential words', () => {
   ] as const) {
     it(`refuses ${name}, naming the file`, () => {
       const file = temp.write(`bad-${name.length}.conf`, text)
-      assert.throws(() => readMosquittoConf(file), (error: unknown) => {
-        assert.ok(error instanceof ConfigError)
-        assert.ok(error.message.startsWith(file), error.message)
-        assert.ok(error.message.includes(expected), error.message)
-        return true
-      })
+      assertConfRefused(file, expected)
     })
   }
 

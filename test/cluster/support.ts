@@ -1,8 +1,11 @@
 // Shared pieces of the cluster specs: Roost nodes on one nats-server, and bounded waits.
+import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import type { Broker, BrokerOptions, Logger } from '../../lib'
 import { WAIT_MS } from '../client/helpers'
 import { type ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
+import { readMosquittoConf } from '../../lib/config/mosquitto-conf'
+import { ConfigError } from '../../lib/errors'
 import type { NatsServer } from './nats-server'
 
 /** A Roost node in the cluster on `nats`, closed after the test; `options.cluster` adds to (or overrides) the cluster settings. */
@@ -49,4 +52,14 @@ export async function subscribeAll (pool: ClientPool, port: number, filters: str
   const { client, inbox } = await pool.connect(port, { clientId, protocolVersion: 4 })
   await within(client.subscribeAsync(filters, { qos: 0 }), `SUBACK for ${clientId}`)
   return inbox
+}
+
+/** Reading the config file `file` fails with a ConfigError that starts with the file's name and says `expected`. */
+export function assertConfRefused (file: string, expected: string): void {
+  assert.throws(() => readMosquittoConf(file), (error: unknown) => {
+    assert.ok(error instanceof ConfigError)
+    assert.ok(error.message.startsWith(file), error.message)
+    assert.ok(error.message.includes(expected), error.message)
+    return true
+  })
 }
