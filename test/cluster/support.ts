@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import type { Broker, BrokerOptions, Logger } from '../../lib'
 import { WAIT_MS } from '../client/helpers'
+import type { Finished, ProcessPool } from '../clients/processes'
 import { type ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
 import { readMosquittoConf } from '../../lib/config/mosquitto-conf'
 import { ConfigError } from '../../lib/errors'
@@ -62,4 +63,21 @@ export function assertConfRefused (file: string, expected: string): void {
     assert.ok(error.message.includes(expected), error.message)
     return true
   })
+}
+
+/**
+ * A mosquitto_sub on `toPort` for site/+/state, and mosquitto_pub site/pump/state 'running' on
+ * `fromPort` until the subscriber has it (it prints nothing once subscribed), bounded; resolves
+ * with the subscriber's end. Client ids start with `prefix`.
+ */
+export async function crossWithMosquitto (processes: ProcessPool, fromPort: number, toPort: number, prefix: string): Promise<Finished> {
+  const sub = processes.start('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(toPort), '-i', `${prefix}-sub`, '-t', 'site/+/state', '-C', '1', '-v'])
+  let stdout = ''
+  sub.child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  for (let attempt = 0; attempt < 100 && stdout === ''; attempt++) {
+    const pub = await processes.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(fromPort), '-i', `${prefix}-pub`, '-t', 'site/pump/state', '-m', 'running'])
+    assert.equal(pub.code, 0, pub.stderr)
+    if (stdout === '') await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return await within(sub.finished, 'mosquitto_sub')
 }
