@@ -1,6 +1,6 @@
 // The node status every Roost node shows: "N clients" for an embedded broker, and
 // connected / connecting / disconnected (Node-RED's own words) for a remote one; an embedded
-// broker whose disk store cannot write says so.
+// broker whose disk store cannot write says so, as does one that lost its cluster's NATS.
 import type { NodeStatus, RedApi } from './red'
 import type { RoostTransport, TransportStatus } from './transport'
 
@@ -14,6 +14,8 @@ export function describeStatus (RED: RedApi, kind: RoostTransport['kind'], statu
     const clients = status.clients ?? 0
     // The broker serves from memory while its disk store cannot write: still up, but not durable.
     if (status.storeFailure !== undefined) return { fill: 'yellow', shape: 'dot', text: RED._('roost-broker.status.store-failing', { error: status.storeFailure }) }
+    // In a cluster without NATS the broker still serves this node's clients: up, but on its own.
+    if (status.clusterAlone === true) return { fill: 'yellow', shape: 'dot', text: RED._('roost-broker.status.cluster-alone', { count: clients }) }
     return { fill: 'green', shape: 'dot', text: RED._(clients === 1 ? 'roost-broker.status.client' : 'roost-broker.status.clients', { count: clients }) }
   }
   return { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' }
