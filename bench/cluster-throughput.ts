@@ -1,6 +1,7 @@
 // Cluster throughput: two and three `roost` processes on one nats-server (Debian's, with JetStream,
-// its monitoring port open), a publisher on node A and a subscriber on each other node, QoS 0;
-// beside them one Roost alone with publisher and subscriber on the same node. Figures: messages
+// its monitoring port open), a publisher on node A and a subscriber on each other node, at QoS 0
+// (plain NATS subjects) and at QoS 1 (through the JetStream stream, PUBACK once stored); beside
+// them one Roost alone with publisher and subscriber on the same node. Figures: messages
 // per second end to end, CPU per message of each node and of nats-server, and bytes nats-server
 // took in and sent out per message (/varz in_bytes, out_bytes: message payload and header bytes,
 // without the NATS protocol lines around them).
@@ -23,6 +24,8 @@ export const NATS_SERVER = '/usr/sbin/nats-server'
 export interface ClusterRunResult {
   /** Roost nodes: 1 (publisher and subscriber on it), 2 (publisher on A, subscriber on B), 3 (publisher on A, one subscriber on B and one on C). */
   nodes: number
+  /** QoS of the publisher and of the subscriptions. */
+  qos: 0 | 1
   /** Messages published. */
   messages: number
   /** Messages published per second that reached every subscriber. */
@@ -75,20 +78,20 @@ async function natsBytes (nats: Nats | undefined): Promise<{ in: number, out: nu
   return { in: varz.in_bytes, out: varz.out_bytes }
 }
 
-/** Publishes probes until one crosses: the subscriber's node has its NATS subscription. */
-async function waitForPath (publisher: MqttClient, subscriber: MqttClient): Promise<void> {
+/** Publishes probes at `qos` until one crosses: the subscriber's node has its NATS subscription (or stream consumer). */
+async function waitForPath (publisher: MqttClient, subscriber: MqttClient, qos: 0 | 1): Promise<void> {
   let crossed = false
   const listener = (topic: string): void => { if (topic === 'bench/cluster/probe') crossed = true }
   subscriber.on('message', listener)
   for (let attempt = 0; attempt < 300 && !crossed; attempt++) {
-    await publisher.publishAsync('bench/cluster/probe', 'probe')
+    await publisher.publishAsync('bench/cluster/probe', 'probe', { qos })
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   subscriber.off('message', listener)
   if (!crossed) throw new Error('no message crossed the cluster')
 }
 
-async function run (count: number, messages: number): Promise<ClusterRunResult> {
+async function run (count: number, qos: 0 | 1, messages: number): Promise<ClusterRunResult> {
   const nats = count === 1 ? undefined : await startNats()
   const nodes: RunningBroker[] = []
   const clients: MqttClient[] = []
@@ -106,8 +109,8 @@ async function run (count: number, messages: number): Promise<ClusterRunResult> 
       const subscriber = await connect(node.port, `bench-sub-${index}`)
       clients.push(subscriber)
       subscribers.push(subscriber)
-      await subscriber.subscribeAsync('bench/cluster/#', { qos: 0 })
-      await waitForPath(publisher, subscriber)
+      await subscriber.subscribeAsync('bench/cluster/#', { qos })
+      await waitForPath(publisher, subscriber, qos)
     }
 
     const received = subscribers.map(() => 0)
@@ -118,7 +121,7 @@ async function run (count: number, messages: number): Promise<ClusterRunResult> 
     const pump = (): void => {
       while (sent < messages && sent - slowest < WINDOW) {
         sent++
-        publisher.publish(TOPIC, PAYLOAD, { qos: 0 })
+        publisher.publish(TOPIC, PAYLOAD, { qos })
       }
     }
     subscribers.forEach((subscriber, index) => {
@@ -145,6 +148,7 @@ async function run (count: number, messages: number): Promise<ClusterRunResult> 
     const bytesAfter = await natsBytes(nats)
     return {
       nodes: count,
+      qos,
       messages,
       rate: slowest / seconds,
       nodeCpuMicros: nodes.map((node, index) => (cpuMicros(node.pid) - (cpu[index] as number)) / per),
@@ -165,9 +169,13 @@ export function clusterUnavailable (): string | undefined {
   return existsSync(NATS_SERVER) ? undefined : `${NATS_SERVER} is not installed (Debian package nats-server)`
 }
 
-/** One node alone, then two and three nodes on one nats-server, `messages` each. */
+/** One node alone, then two and three nodes on one nats-server, at QoS 0 then QoS 1, `messages` each. */
 export async function measureCluster (messages: number): Promise<ClusterRunResult[]> {
-  return [await run(1, messages), await run(2, messages), await run(3, messages)]
+  const results: ClusterRunResult[] = []
+  for (const qos of [0, 1] as const) {
+    for (const count of [1, 2, 3]) results.push(await run(count, qos, messages))
+  }
+  return results
 }
 
 const LAYOUTS: Record<number, string> = {
@@ -182,7 +190,7 @@ export function describeClusterRun (result: ClusterRunResult): string {
   const nats = result.nodes === 1
     ? ''
     : `, nats-server ${result.natsCpuMicros.toFixed(2)}; NATS bytes per message in ${result.natsInBytes.toFixed(0)}, out ${result.natsOutBytes.toFixed(0)}`
-  return `cluster (${LAYOUTS[result.nodes] ?? `${result.nodes} nodes`}; QoS 0, ${PAYLOAD.length} B): ${Math.round(result.rate)} msg/s; ` +
+  return `cluster (${LAYOUTS[result.nodes] ?? `${result.nodes} nodes`}; QoS ${result.qos}, ${PAYLOAD.length} B): ${Math.round(result.rate)} msg/s; ` +
     `CPU per message (µs): node ${cpu}${nats}; missing ${result.missing}`
 }
 

@@ -25,6 +25,11 @@ import type { Message } from './types'
 export interface MessageForwarder {
   /** False when the message stays on this node (no connection, or a topic no NATS subject can carry). */
   forward (message: Message): boolean
+  /**
+   * Set by forward() when the message went to the cluster's stream (QoS 1/2): this node's own
+   * subscribers get it from there too, and its publisher's acknowledgement waits for this.
+   */
+  readonly stored: Promise<void> | undefined
 }
 
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
@@ -55,6 +60,8 @@ export class BrokerCore implements BrokerContext, SysSource {
   readonly listenerClients = new Map<object, number>()
   /** The id of the last message admitted; ids are never reused while the store holds one. */
   private lastMessageId = 0
+  /** What the last dispatchMessage() handed to the cluster's stream, until the publish handler takes it. */
+  private lastStored: Promise<void> | undefined
   private uncorkPending: Connection[] = []
   private uncorkScheduled = false
 
@@ -76,6 +83,11 @@ export class BrokerCore implements BrokerContext, SysSource {
     this.sessions = new SessionRegistry(this)
   }
 
+  /** The id of a message the broker takes in (see Message.id). */
+  nextMessageId (): number {
+    return ++this.lastMessageId
+  }
+
   dispatchMessage (message: Message): number {
     message.id = ++this.lastMessageId
     const expiry = message.properties?.messageExpiryInterval
@@ -89,16 +101,26 @@ export class BrokerCore implements BrokerContext, SysSource {
     // The broker's own messages ($SYS, no origin) stay on this node, as does what came from the cluster.
     // What went to the cluster reaches shared groups through NATS queue groups, so once in all.
     let sharedHere = true
+    let stored: Promise<void> | undefined
     if (this.forwarder !== undefined && origin !== undefined) {
       sharedHere = origin.kind !== 'cluster' && !this.forwarder.forward(message)
+      if (origin.kind !== 'cluster') stored = this.forwarder.stored
     }
-    const deliveries = this.router.route(message, sharedHere)
+    this.lastStored = stored
+    // A message on the cluster's stream comes back to this node's subscribers from the stream.
+    const deliveries = stored === undefined ? this.router.route(message, sharedHere) : 0
     // The broker's own messages ($SYS) are not reported: listeners want their clients' traffic.
     if (message.origin !== undefined && this.events.listenerCount('publish') > 0) {
       const clientId = message.origin.kind === 'local' ? undefined : message.origin.clientId
       this.events.emit('publish', { clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
     return deliveries
+  }
+
+  takeClusterStored (): Promise<void> | undefined {
+    const stored = this.lastStored
+    this.lastStored = undefined
+    return stored
   }
 
   /** A message a cluster queue group gave to the shared subscription `$share/<group>/<levelsFilter>` here. */

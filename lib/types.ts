@@ -56,6 +56,11 @@ export interface Origin {
   readonly clientId: string
   /** The publishing client as the authorizers know it (a client's PUBLISH or will): check_retain_source asks them again. */
   readonly client?: ClientInfo
+  /**
+   * Set on a QoS 1/2 message a cluster node took from its own consumers of the stream: a persistent
+   * session takes such messages from consumers of its own instead (Session.servedByCluster).
+   */
+  readonly nodeStream?: true
 }
 
 /** The origin of messages published through the in-process API: No Local skips them for in-process subscribers. */

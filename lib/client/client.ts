@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from '../logger'
 import { MQTT_MAX_PACKET_BYTES } from '../options'
 import type { ProtocolVersion } from '../types'
 import { dispatchFrame, type DispatchTarget } from './dispatch'
+import { type AuthLink, EnhancedAuth } from './enhanced-auth'
 import { ClientError } from './errors'
 import { Incoming } from './incoming'
 import { Keepalive } from './keepalive'
@@ -35,7 +36,7 @@ const REFUSALS: Record<number, string> = {
   5: 'not authorized'
 }
 
-export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink, DispatchTarget, FrameSink {
+export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink, DispatchTarget, FrameSink, AuthLink {
   readonly options: Readonly<ClientOptions>
   readonly decoder = new PacketDecoder()
   readonly outgoing: Outgoing
@@ -51,6 +52,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
   private readonly backoff: Backoff
   private readonly logger: Logger
   private ending: Promise<void> | undefined
+  private readonly auth: EnhancedAuth | undefined
+  /** Counts connections, so an answer computed for one is never written on the next. */
+  connectionId = 0
   /** The server of the current (or last) attempt. */
   private address: { host: string, port: number }
   /** Our client id; the server's assigned one once it sent one (MQTT 5). */
@@ -71,12 +75,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
         try { this.emit('message', message) } catch (error) { this.report(error) }
       })
     this.requests = new Requests(this, this.ids, (error) => this.report(error))
+    this.auth = this.options.enhancedAuth === undefined ? undefined : new EnhancedAuth(this.options.enhancedAuth, this)
   }
 
   get state (): ClientState { return this.currentState }
   get connected (): boolean { return this.currentState === 'connected' }
   get protocolVersion (): ProtocolVersion { return this.options.protocolVersion }
   get awaitingConnack (): boolean { return this.currentState === 'connecting' }
+  get acceptsAuth (): boolean { return this.auth !== undefined }
   /** host:port of the server connected to, or of the attempt under way. */
   get server (): string { return `${this.address.host}:${this.address.port}` }
   /** QoS 1/2 messages sent and not yet acknowledged, and those waiting to be sent. */
@@ -116,6 +122,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
   unsubscribe (filters: string[] | string): Promise<number[]> {
     if (this.currentState === 'closed') return Promise.reject(new ClientError('CLOSED', 'the client has ended'))
     return this.requests.unsubscribe(Array.isArray(filters) ? filters : [filters])
+  }
+
+  /**
+   * MQTT 5 re-authentication (MQTT 5.0, 4.12.1): AUTH 0x19 with the enhancedAuth method, the
+   * server's challenges answered by its callback; resolves on the server's AUTH 0x00. A server
+   * that refuses disconnects, and the promise rejects with the connection.
+   */
+  reauthenticate (): Promise<void> {
+    if (this.auth === undefined) return Promise.reject(new ClientError('INVALID_OPTIONS', 're-authentication needs the enhancedAuth option'))
+    if (this.currentState === 'closed') return Promise.reject(new ClientError('CLOSED', 'the client has ended'))
+    return this.auth.reauthenticate()
   }
 
   /**
@@ -165,6 +182,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
       await closed
     }
     const error = new ClientError('CLOSED', 'the client was ended')
+    this.auth?.fail(error)
     this.outgoing.failAll(error)
     this.requests.failAll(error)
     this.logger.info(`Client ${this.clientId} ended.`)
@@ -175,6 +193,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
 
   private open (): void {
     this.currentState = 'connecting'
+    this.connectionId++
     this.address = this.options.pickAddress?.() ?? { host: this.options.host, port: this.options.port }
     const { host, port } = this.address
     this.logger.debug(`Client ${this.clientId} connecting to ${host}:${port}.`)
@@ -206,7 +225,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     const socket = openSocket(this.options, this.address.host, this.address.port, () => {
       if (socket !== this.socket) return
       try {
-        this.write(encodeConnect(this.options, this.clientId))
+        this.write(encodeConnect(this.options, this.clientId, this.auth?.connectProperties()))
       } catch (error) {
         // A CONNECT that cannot be encoded never will be: trying again would only repeat it.
         this.report(error)
@@ -245,6 +264,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     // [MQTT-3.2.2-1] [MQTT-3.2.2-2] with clean session the server has no session to offer
     if (this.options.cleanSession && packet.sessionPresent) throw new ProtocolError(ReasonCode.ProtocolError, 'session present after a clean session request')
     const props: ConnackProperties = packet.properties ?? {}
+    this.auth?.onConnack(props as { authenticationMethod?: string, authenticationData?: Buffer })
     if (props.assignedClientIdentifier !== undefined) this.clientId = props.assignedClientIdentifier
     this.currentState = 'connected'
     this.backoff.reset()
@@ -272,6 +292,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
     const reason = packet.properties?.reasonString
     this.dropConnection(this.socket as net.Socket, new ClientError('SERVER_DISCONNECT',
       `the server disconnected with reason code 0x${reasonCode.toString(16)}${reason !== undefined ? `: ${reason}` : ''}`, reasonCode))
+  }
+
+  /** DispatchTarget: AUTH from the server, during CONNECT or a re-authentication. */
+  onAuth (firstByte: number, body: Buffer): void {
+    (this.auth as EnhancedAuth).onAuth(firstByte, body)
   }
 
   /** ClientLink: writes on the current socket, batching the packets of one tick into one send. */
@@ -317,6 +342,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> implements ClientLink
       socket.destroy()
     }
     const wasConnected = this.currentState === 'connected'
+    this.auth?.fail(new ClientError('CONNECTION_LOST', 'the connection ended during re-authentication'))
     this.outgoing.onDisconnected()
     this.requests.onDisconnected()
     if (error !== undefined) this.report(error)

@@ -11,12 +11,16 @@ import type { Requests } from './requests'
 export interface DispatchTarget {
   readonly protocolVersion: number
   readonly awaitingConnack: boolean
+  /** True when CONNECT named an authentication method: only then may the server send AUTH [MQTT-4.12.0-6]. */
+  readonly acceptsAuth: boolean
   readonly decoder: PacketDecoder
   readonly incoming: Incoming
   readonly outgoing: Outgoing
   readonly requests: Requests
   onConnack (packet: mqttPacket.IConnackPacket): void
   onServerDisconnect (packet: mqttPacket.IDisconnectPacket): void
+  /** AUTH from the server, read by enhanced-auth.ts (not mqtt-packet, which refuses an empty one). */
+  onAuth (firstByte: number, body: Buffer): void
 }
 
 const CONNACK = 2
@@ -29,6 +33,7 @@ const SUBACK = 9
 const UNSUBACK = 11
 const PINGRESP = 13
 const DISCONNECT = 14
+const AUTH = 15
 
 /** Packet id and reason code of PUBACK/PUBREC/PUBREL/PUBCOMP (MQTT 5.0, 3.4.2: code 0 when absent). */
 function readAck (firstByte: number, body: Buffer, expectedFlags: number, version: number): { packetId: number, reasonCode: number } {
@@ -44,6 +49,11 @@ export function dispatchFrame (target: DispatchTarget, firstByte: number, body: 
   const type = firstByte >> 4
   const version = target.protocolVersion
   if (target.awaitingConnack) {
+    // An enhanced authentication exchanges AUTH packets before CONNACK (MQTT 5.0, 4.12).
+    if (type === AUTH && target.acceptsAuth) {
+      target.onAuth(firstByte, body)
+      return
+    }
     // [MQTT-3.2.0-1] the first packet from the server is CONNACK
     if (type !== CONNACK) throw new ProtocolError(ReasonCode.ProtocolError, `packet type ${type} before CONNACK`)
     target.onConnack(target.decoder.decode(whole, version) as mqttPacket.IConnackPacket)
@@ -84,8 +94,13 @@ export function dispatchFrame (target: DispatchTarget, firstByte: number, body: 
       if (version !== 5) throw new ProtocolError(ReasonCode.ProtocolError, 'DISCONNECT from the server before MQTT 5')
       target.onServerDisconnect(target.decoder.decode(whole, version) as mqttPacket.IDisconnectPacket)
       return
+    case AUTH:
+      // [MQTT-4.12.0-6] no AUTH from the server unless CONNECT named a method
+      if (!target.acceptsAuth) throw new ProtocolError(ReasonCode.ProtocolError, 'AUTH without enhanced authentication')
+      target.onAuth(firstByte, body)
+      return
     default:
-      // CONNECT, SUBSCRIBE, UNSUBSCRIBE and PINGREQ go to servers only; AUTH needs an extension we lack.
+      // CONNECT, SUBSCRIBE, UNSUBSCRIBE and PINGREQ go to servers only.
       throw new ProtocolError(ReasonCode.ProtocolError, `unexpected packet type ${type} from the server`)
   }
 }

@@ -14,6 +14,7 @@ export type ClientErrorCode =
   | 'PROTOCOL_ERROR'      // the server broke the protocol
   | 'SERVER_DISCONNECT'   // the server sent DISCONNECT (MQTT 5)
   | 'CLOSED'              // end() was called
+  | 'CONNECTION_LOST'     // the connection ended while a re-authentication waited for the server
 
 export class ClientError extends Error {
   constructor (readonly code: ClientErrorCode, message: string, readonly reasonCode?: number) {

@@ -8,6 +8,7 @@
 //   await client.publish({ topic: 'home/lamp', payload: 'on', qos: 1, retain: true })
 //   await client.end()
 export { createClient, MqttClient } from './client'
+export type { AuthChallenge, EnhancedAuthOptions } from './enhanced-auth'
 export { ClientError, type ClientErrorCode } from './errors'
 export { CLIENT_DEFAULTS, type ClientOptions, type ClientOptionsInput, type ConnectProperties, type WillOptions } from './options'
 export type { PublishSettle } from './outgoing'

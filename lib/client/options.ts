@@ -6,6 +6,7 @@ import type { Logger } from '../logger'
 import { MQTT_MAX_PACKET_BYTES } from '../options'
 import { topicNameProblem } from '../topics/validate'
 import type { ProtocolVersion, PublishProperties, QoS } from '../types'
+import type { EnhancedAuthOptions } from './enhanced-auth'
 import { ClientError } from './errors'
 
 /** The Last Will the server publishes if this client vanishes without DISCONNECT [MQTT-3.1.2-8]. */
@@ -69,6 +70,8 @@ export interface ClientOptions {
   useTopicAliases: boolean
   /** MQTT 5 CONNECT properties. */
   properties?: ConnectProperties
+  /** MQTT 5 enhanced authentication (MQTT 5.0, 4.12): the method, and the callback that answers each AUTH challenge. */
+  enhancedAuth?: EnhancedAuthOptions
   /** Mark CONNECT as a bridge's (try_private: bit 7 of the MQTT 3.1/3.1.1 protocol level), for servers that know it. */
   bridgeMarker?: boolean
   /** Chooses the server for each connection attempt (a bridge's several addresses); host and port when unset. */
@@ -137,6 +140,13 @@ export function resolveClientOptions (input: ClientOptionsInput): ClientOptions 
     const problem = topicNameProblem(will.topic)
     if (problem !== undefined) fail(`will topic "${will.topic}" ${problem}`)
     if (will.qos !== undefined && will.qos !== 0 && will.qos !== 1 && will.qos !== 2) fail('will qos must be 0, 1 or 2')
+  }
+  const auth = options.enhancedAuth
+  if (auth !== undefined) {
+    // AUTH and the Authentication Method exist from MQTT 5 on (MQTT 5.0, 3.15).
+    if (options.protocolVersion !== 5) fail('enhancedAuth needs protocolVersion 5')
+    if (typeof auth.method !== 'string' || auth.method === '') fail('enhancedAuth.method must be a non-empty string')
+    if (typeof auth.onChallenge !== 'function') fail('enhancedAuth.onChallenge must be a function')
   }
   const properties = options.properties
   if (properties !== undefined) {

@@ -24,7 +24,8 @@ function toBuffer (value: Buffer | string): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : value
 }
 
-export function encodeConnect (options: ClientOptions, clientId: string): Buffer {
+/** `auth`: the Authentication Method and Data of an enhanced authentication (MQTT 5 only). */
+export function encodeConnect (options: ClientOptions, clientId: string, auth?: { authenticationMethod: string, authenticationData?: Buffer }): Buffer {
   const version = options.protocolVersion
   const packet: mqttPacket.IConnectPacket = {
     cmd: 'connect',
@@ -52,6 +53,7 @@ export function encodeConnect (options: ClientOptions, clientId: string): Buffer
     }
   }
   if (version === 5 && options.properties !== undefined) packet.properties = { ...options.properties }
+  if (version === 5 && auth !== undefined) packet.properties = { ...packet.properties, ...auth }
   return encode(packet, version)
 }
 

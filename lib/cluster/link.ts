@@ -12,16 +12,21 @@
 // and subscribes again to everything its subscribers need once it is back; messages published
 // meanwhile reach this node's subscribers only.
 import { hostname } from 'node:os'
-import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
+import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
+import { StreamConsumers } from './consumers'
+import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
 import { describeConnectFailure, natsSecurityOptions } from './nats-auth'
 import type { ClusterOptions } from './options'
+import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
 import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
 
 const DEFAULT_RECONNECT_WAIT_MS = 1000
+/** How long stop() waits for JetStream to answer the last QoS 1/2 publishes. */
+const STOP_SETTLE_MS = 2000
 /** How long one attempt to reach NATS may take: listen() waits for the first one. */
 const CONNECT_TIMEOUT_MS = 2000
 
@@ -40,13 +45,17 @@ export const CLUSTER_ORIGIN: Origin = Object.freeze({ kind: 'cluster', clientId:
 export type ClusterState = 'stopped' | 'connecting' | 'connected' | 'disconnected'
 
 /** What a link uses of the broker it runs in. */
-export interface ClusterHost {
+export interface ClusterHost extends SessionAccess {
   readonly logger: Logger
   readonly maxTopicLevels: number
   /** A message from another node enters through admission, then the router. */
   publishInbound (message: Message): void
   /** The same for a message a queue group gave to one shared subscription here. */
   publishShared (message: Message, levelsFilter: string, group: string): void
+  /** A message of this node that the stream could not take: to this node's subscribers, shared groups included, as while NATS is away. */
+  deliverHere (message: Message): void
+  /** Tells `events` of every client's connection, disconnection, subscriptions and unsubscriptions. */
+  watchSessions (events: SessionEvents): void
 }
 
 export class ClusterLink implements SubjectSink {
@@ -56,6 +65,12 @@ export class ClusterLink implements SubjectSink {
   private nc: NatsConnection | undefined
   /** The connection of the queue subscriptions (shared subscriptions), with echo. */
   private shares: NatsConnection | undefined
+  /**
+   * The connection of the QoS 1/2 stream (publishes and consumers). Its own, with inboxes under
+   * `$ROOST.`, so JetStream's replies and deliveries reach neither the routing connection's
+   * subscription list nor MQTT '#' subscribers anywhere (a '$' topic [MQTT-4.7.2-1]).
+   */
+  private streamNc: NatsConnection | undefined
   private nats: Nats | undefined
   private retryTimer: NodeJS.Timeout | undefined
   /** The attempt to connect under way, so stop() can wait for it to end. */
@@ -64,9 +79,24 @@ export class ClusterLink implements SubjectSink {
   private linkState: ClusterState = 'stopped'
   /** Messages that could not leave this node (no connection, or no subject for their topic). */
   notForwarded = 0
+  /** Set by forward() for a QoS 1/2 message it handed to the stream (MessageForwarder.stored). */
+  stored: Promise<void> | undefined
+  /** QoS 1/2 onto the stream; undefined while there is no JetStream (then they go on plain subjects). */
+  private publisher: StreamPublisher | undefined
+  private readonly consumers: StreamConsumers
+  /** The consumers of persistent sessions, their queues across the cluster. */
+  private readonly sessions: SessionConsumers
 
   constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
     this.nodeId = options.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`
+    this.consumers = new StreamConsumers({
+      logger: host.logger,
+      get maxTopicLevels () { return host.maxTopicLevels },
+      deliverHere: (message) => { host.publishInbound(message) },
+      deliverShared: (message, levelsFilter, group) => { host.publishShared(message, levelsFilter, group) }
+    })
+    this.sessions = new SessionConsumers(host)
+    host.watchSessions(this.sessions)
   }
 
   get state (): ClusterState { return this.linkState }
@@ -86,17 +116,24 @@ export class ClusterLink implements SubjectSink {
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
     await this.attempting
-    const connections = [this.nc, this.shares]
+    await this.consumers.stop()
+    await this.sessions.stop()
+    // Wills published as the connections closed are on their way to the stream: given time to land.
+    await this.publisher?.settled(STOP_SETTLE_MS)
+    this.publisher?.close()
+    this.publisher = undefined
+    const connections = [this.nc, this.shares, this.streamNc]
     this.nc = undefined
     this.shares = undefined
+    this.streamNc = undefined
     this.subscriptions.clear()
     for (const nc of connections) if (nc !== undefined) await nc.close()
   }
 
   /** Resolves once NATS has every subscription and message sent so far (one round trip); at once when not connected. */
   async sync (): Promise<void> {
-    if (this.nc === undefined || this.shares === undefined || this.linkState !== 'connected') return
-    await Promise.all([this.nc.flush(), this.shares.flush()])
+    if (this.nc === undefined || this.shares === undefined || this.streamNc === undefined || this.linkState !== 'connected') return
+    await Promise.all([flushed(this.nc), flushed(this.shares), flushed(this.streamNc), this.consumers.sync(), this.sessions.sync()])
   }
 
   /**
@@ -105,11 +142,20 @@ export class ClusterLink implements SubjectSink {
    * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get it.
    */
   forward (message: Message): boolean {
+    this.stored = undefined
     const nc = this.linkState === 'connected' ? this.nc : undefined
     const subject = nc === undefined ? undefined : topicToSubject(message.topic)
-    if (nc === undefined || subject === undefined) {
+    if (nc === undefined || subject === undefined || isInternalSubject(subject)) {
       this.notForwarded++
       return false
+    }
+    const publisher = this.publisher
+    if (message.qos !== 0 && publisher !== undefined) {
+      const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
+      this.stored = publisher.publish(subject, message.payload, headers).then((ok) => {
+        if (!ok) this.host.deliverHere(message)
+      })
+      return true
     }
     const headers = outgoingHeaders(message, (this.nats as Nats).headers)
     try {
@@ -126,9 +172,11 @@ export class ClusterLink implements SubjectSink {
 
   open (entry: SubjectEntry): void {
     this.subscribeOnNats(entry)
+    this.consumers.open(entry)
   }
 
   close (entry: SubjectEntry): void {
+    this.consumers.close(entry)
     const subscription = this.subscriptions.get(entry)
     if (subscription === undefined) return
     this.subscriptions.delete(entry)
@@ -140,6 +188,8 @@ export class ClusterLink implements SubjectSink {
       this.host.logger.warning(`Cluster: NATS subscription failed: ${error.message}.`)
       return
     }
+    // A '#' subscription ('>' on NATS) sees the stream's traffic too: that comes through the consumers.
+    if (msg.subject.startsWith(RESERVED_PREFIX)) return
     const message = this.incoming(msg)
     if (message !== undefined) this.host.publishInbound(message)
   }
@@ -181,19 +231,16 @@ export class ClusterLink implements SubjectSink {
 
   private async attempt (): Promise<void> {
     const servers = this.options.servers
-    let nc: NatsConnection
-    let shares: NatsConnection
+    let connections: NatsConnection[]
     try {
       const nats = this.nats ??= await loadNats()
       // After the first connection nats.js itself reconnects, without end, and keeps the subscriptions.
       const settings = { servers, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs, ...natsSecurityOptions(this.options, nats) }
-      nc = await nats.connect({ ...settings, name: `roost ${this.nodeId}`, noEcho: true })
-      try {
-        shares = await nats.connect({ ...settings, name: `roost ${this.nodeId} shares` })
-      } catch (error) {
-        await nc.close()
-        throw error
-      }
+      connections = await connectAll([
+        async () => await nats.connect({ ...settings, name: `roost ${this.nodeId}`, noEcho: true }),
+        async () => await nats.connect({ ...settings, name: `roost ${this.nodeId} shares` }),
+        async () => await nats.connect({ ...settings, name: `roost ${this.nodeId} stream`, noEcho: true, inboxPrefix: STREAM_INBOX_PREFIX })
+      ])
     } catch (error) {
       if (this.stopped) return
       if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${describeConnectFailure(error)}; serving this node's clients alone meanwhile.`)
@@ -202,15 +249,37 @@ export class ClusterLink implements SubjectSink {
       return
     }
     if (this.stopped) {
-      await Promise.all([nc.close(), shares.close()])
+      await Promise.all(connections.map(async (connection) => { await connection.close() }))
       return
     }
+    const [nc, shares, streamNc] = connections as [NatsConnection, NatsConnection, NatsConnection]
     this.nc = nc
     this.shares = shares
+    this.streamNc = streamNc
     this.linkState = 'connected'
-    this.host.logger.notice(`Cluster: node ${this.nodeId} connected to NATS at ${nc.getServer()}.`)
     for (const entry of this.interest.entries()) this.subscribeOnNats(entry)
     void this.watch(nc)
+    await this.attachStream(streamNc)
+    // Said once QoS 1/2 go through the stream too: what a node acknowledges from then on is stored.
+    this.host.logger.notice(`Cluster: node ${this.nodeId} connected to NATS at ${nc.getServer()}.`)
+  }
+
+  /** QoS 1/2 through JetStream; without it (a nats-server without -js) they go on plain subjects, at most once. */
+  private async attachStream (nc: NatsConnection): Promise<void> {
+    try {
+      const { jetstream, jetstreamManager } = await loadJetStream()
+      const jsm = await jetstreamManager(nc)
+      await ensureStream(jsm, this.host.logger)
+      if (this.streamNc !== nc) return
+      const js = jetstream(nc)
+      const kv = await new (await loadKv()).Kvm(js).create(SESSION_BUCKET, { history: 1 })
+      if (this.streamNc !== nc) return
+      this.publisher = new StreamPublisher(nc, this.nodeId, this.host.logger)
+      this.consumers.attach(js, jsm, this.interest.entries())
+      this.sessions.attach(js, jsm, kv)
+    } catch (error) {
+      this.host.logger.warning(`Cluster: no JetStream at ${nc.getServer()} (${(error as Error).message}); QoS 1 and 2 messages cross the cluster at most once.`)
+    }
   }
 
   /** Follows the connection's state for the log until it closes. */
@@ -228,4 +297,32 @@ export class ClusterLink implements SubjectSink {
   }
 
   private get retryWaitMs (): number { return this.options.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS }
+}
+
+/**
+ * One round trip on `nc`. The three connections come back from an outage one after the other: a
+ * flush asked of one still reconnecting is refused when its handshake resets it, and asked again.
+ */
+async function flushed (nc: NatsConnection): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await nc.flush()
+      return
+    } catch (error) {
+      if (attempt === 5 || nc.isClosed()) throw error
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+/** Opens every connection or none: those made before one that fails are closed again. */
+async function connectAll (openers: Array<() => Promise<NatsConnection>>): Promise<NatsConnection[]> {
+  const opened: NatsConnection[] = []
+  try {
+    for (const open of openers) opened.push(await open())
+    return opened
+  } catch (error) {
+    await Promise.all(opened.map(async (connection) => { await connection.close() }))
+    throw error
+  }
 }

@@ -57,6 +57,15 @@ const BY_ID = new Map<number, PropertyDefinition>(DEFINITIONS.map((d) => [d.id, 
 const BY_NAME = new Map<string, PropertyDefinition>(DEFINITIONS.map((d) => [d.name, d]))
 
 /** Properties as read: values by name, user properties as ordered pairs. */
+/**
+ * User properties one packet may carry. MQTT 5 sets no number, only the packet size; but each costs
+ * objects and time to decode, and a 2 MB packet of empty pairs (some 400,000) would hold the event
+ * loop, and every other client, for most of a second. Far beyond any real use, small enough that the
+ * worst packet decodes in milliseconds. Over it, the packet is refused with 0x83 Implementation
+ * specific error, which CONNACK and DISCONNECT both allow (MQTT 5.0, 3.2.2.2 and 3.14.2.1).
+ */
+export const MAX_USER_PROPERTIES_PER_PACKET = 8192
+
 export interface PropertyValues {
   values: Record<string, unknown>
   userProperties?: Array<[string, string]>
@@ -131,6 +140,9 @@ export function readProperties (buffer: Buffer, offset: number, end: number, pla
         break
       }
       case 'pair': {
+        if (result.userProperties !== undefined && result.userProperties.length >= MAX_USER_PROPERTIES_PER_PACKET) {
+          throw new ProtocolError(ReasonCode.ImplementationSpecificError, `more than ${MAX_USER_PROPERTIES_PER_PACKET} user properties in one packet`)
+        }
         const [name, afterName] = readString(buffer, position, blockEnd, 'user property name')
         const [text, afterValue] = readString(buffer, afterName, blockEnd, 'user property value')
         position = afterValue

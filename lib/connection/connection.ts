@@ -67,6 +67,8 @@ export class Connection implements DeliveryChannel, FrameSink {
   private uncommitted: Buffer[] | undefined
   private committing = false
   private commitScheduled = false
+  /** The last acknowledgement waiting for the cluster's stream (QoS 1/2 in a cluster); later ones go behind it. */
+  private streamHeld: Promise<void> | undefined
   /** Bytes waiting for room in the socket; made when first needed, as most clients never wait. */
   private backlog: Backlog | undefined
 
@@ -315,6 +317,25 @@ export class Connection implements DeliveryChannel, FrameSink {
    * one read share it, and always in the order they were made [MQTT-4.6.0-2].
    */
   acknowledge (packet: Buffer): void {
+    // Behind an acknowledgement still waiting for the cluster's stream, in order [MQTT-4.6.0-2].
+    if (this.streamHeld !== undefined) this.acknowledgeAfter(this.streamHeld, packet)
+    else this.acknowledgeStored(packet)
+  }
+
+  /**
+   * Sends an acknowledgement once `stored` settles: a QoS 1/2 message that went to the cluster's
+   * stream is acknowledged when the stream holds it. Later acknowledgements wait behind it.
+   */
+  acknowledgeAfter (stored: Promise<void>, packet: Buffer): void {
+    const previous = this.streamHeld
+    const held: Promise<void> = (previous === undefined || previous === stored ? stored : previous.then(async () => { await stored })).then(() => {
+      if (this.streamHeld === held) this.streamHeld = undefined
+      if (this.state !== 'closed') this.acknowledgeStored(packet)
+    })
+    this.streamHeld = held
+  }
+
+  private acknowledgeStored (packet: Buffer): void {
     if (this.ctx.store.commit === undefined) {
       this.write(packet)
       return

@@ -48,9 +48,12 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
     if (v5.userPropertyPairs !== undefined) message.userPropertyPairs = v5.userPropertyPairs
   }
   let reasonCode: number
+  let stored: Promise<void> | undefined
   const refused = admit(ctx, message, conn.info)
   if (refused === undefined) {
     ctx.dispatchMessage(message)
+    // In a cluster a QoS 1/2 message is acknowledged once the stream holds it (acknowledged = stored).
+    stored = ctx.takeClusterStored()
     // Success, whether or not anybody was subscribed: 0x10 No Matching Subscribers is optional
     // (MQTT 5.0, 3.4.2.1) and some client libraries report any code but 0x00 as a failure.
     reasonCode = 0
@@ -61,10 +64,15 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   // that is not told would re-send forever. MQTT 5 clients get the reason code.
   if (conn.protocolVersion !== 5) reasonCode = 0
   if (qos === 1) {
-    conn.acknowledge(encodeAck(PUBACK, messageId, reasonCode))
+    const ack = encodeAck(PUBACK, messageId, reasonCode)
+    if (stored === undefined) conn.acknowledge(ack)
+    else conn.acknowledgeAfter(stored, ack)
   } else if (qos === 2) {
+    // Kept at once: a PUBLISH re-sent while the stream is still storing the first is not stored twice.
     if (reasonCode < 0x80) session.addInboundQos2(messageId)
-    conn.acknowledge(encodeAck(PUBREC, messageId, reasonCode))
+    const ack = encodeAck(PUBREC, messageId, reasonCode)
+    if (stored === undefined) conn.acknowledge(ack)
+    else conn.acknowledgeAfter(stored, ack)
   } else if (reasonCode === ReasonCode.PayloadFormatInvalid) {
     // QoS 0 has no acknowledgement to carry 0x99: the connection ends with it (MQTT 5.0, 3.3.2.3.2).
     throw new ProtocolError(ReasonCode.PayloadFormatInvalid, 'payload is not the UTF-8 its format indicator says')

@@ -93,6 +93,11 @@ export class Session implements Subscriber {
   expiryTimer: NodeJS.Timeout | undefined
   /** A Last Will waiting for its Will Delay Interval (MQTT 5.0, 3.1.3.2.2). */
   pendingWill: PendingWill | undefined
+  /**
+   * In a cluster, a persistent session whose QoS 1/2 messages come from durable consumers of its
+   * own, which hold them while it is offline wherever it reconnects (lib/cluster/session-consumers.ts).
+   */
+  servedByCluster = false
 
   constructor (readonly key: string, expiryIntervalSec: number, private readonly limits: SessionLimits) {
     this.expiryIntervalSec = expiryIntervalSec
@@ -131,6 +136,7 @@ export class Session implements Subscriber {
 
   /** Called by the router for every message this session's subscriptions match. */
   deliver (message: Message, qos: QoS, retain: boolean, subscriptionIds?: number[]): void {
+    if (this.servedByCluster && message.origin?.nodeStream === true) return
     const channel = this.channel
     if (channel !== null) {
       if (qos === 0) {

@@ -110,6 +110,7 @@ function createRemote (RED: RedApi, node: BrokerNode, config: BrokerNodeConfig, 
   const options: ConstructorParameters<typeof RemoteTransport>[0] = {
     client: remoteClientOptions(config, credentials, tls, logger),
     factory,
+    autoConnect: readBool(config.autoConnect, true),
     onError: (error) => { node.warn(RED._('roost-broker.errors.remote-error', { error: error.message })) }
   }
   const birth = lifecycleMessage(config.birthTopic, config.birthPayload, config.birthQos, config.birthRetain)

@@ -41,6 +41,8 @@ export interface BrokerNodeConfig extends SecurityConfig, ClusterConfig {
   cleansession?: boolean | string
   protocolVersion?: string | number
   reconnectPeriod?: string | number
+  /** False: connect only on a node's msg.action "connect" (core `mqtt-broker`'s field of the same name). */
+  autoConnect?: boolean | string
   birthTopic?: string
   birthPayload?: string
   birthQos?: string | number

@@ -1,13 +1,14 @@
 // `roost in`: subscribes through the config node's transport and sends one msg per message.
-// With "dynamic" subscriptions it takes msg.action subscribe / unsubscribe / getSubscriptions,
-// with the message shapes of core `mqtt in`.
+// With "dynamic" subscriptions it takes msg.action subscribe / unsubscribe / getSubscriptions and
+// connect / disconnect, with the message shapes of core `mqtt in`.
 import type { QoS } from '../../lib'
 import { brokerTransport } from '../broker/runtime'
 import { readBool, readString } from '../shared/config'
+import { isConnectionAction, runConnectionAction } from '../shared/connection-action'
 import { isOutputType, type OutputType, toNodeMessage } from '../shared/inbound'
 import { parseQos } from '../shared/outbound'
 import type { DoneFunction, NodeMessage, RedApi, RedNode, SendFunction } from '../shared/red'
-import { followStatus } from '../shared/status'
+import { followStatus, type StatusFollower } from '../shared/status'
 import type { RoostTransport, SubscribeOptions, TransportMessage } from '../shared/transport'
 
 interface InNodeConfig {
@@ -40,9 +41,9 @@ export function registerIn (RED: RedApi): void {
     const transport = brokerTransport(RED, node, config.broker, 'roost-in.errors.missing-config')
     if (transport === undefined) return
     const outputType: OutputType = isOutputType(config.datatype) ? config.datatype : 'auto-detect'
-    const stopStatus = followStatus(RED, transport, (status) => { node.status(status) })
     const unsubscribers = new Map<string, () => void>()
     const dynamic = new Map<string, DynamicSubscription>()
+    const status = followStatus(RED, transport, (shown) => { node.status(shown) }, () => unsubscribers.size)
 
     const deliver = (type: OutputType) => (message: TransportMessage): void => {
       const result = toNodeMessage(message, type)
@@ -52,7 +53,7 @@ export function registerIn (RED: RedApi): void {
 
     if (readBool(config.dynamic, false)) {
       node.on('input', (msg: NodeMessage, send: SendFunction, done: DoneFunction) => {
-        handleAction(RED, transport, msg, send, done, { dynamic, unsubscribers, deliver, defaultType: outputType })
+        handleAction(RED, transport, msg, send, done, { dynamic, unsubscribers, deliver, defaultType: outputType, status })
       })
     } else {
       const topic = readString(config.topic)
@@ -62,6 +63,7 @@ export function registerIn (RED: RedApi): void {
       if (subscriptionIdentifier !== undefined) options.subscriptionIdentifier = subscriptionIdentifier
       try {
         unsubscribers.set(topic, transport.subscribe(topic, qos, deliver(outputType), options))
+        status.refresh()
       } catch {
         node.error(RED._('roost-in.errors.invalid-topic', { topic }))
       }
@@ -71,7 +73,7 @@ export function registerIn (RED: RedApi): void {
       for (const unsubscribe of unsubscribers.values()) unsubscribe()
       unsubscribers.clear()
       dynamic.clear()
-      stopStatus()
+      status.stop()
       done()
     })
   }
@@ -83,6 +85,7 @@ interface ActionState {
   unsubscribers: Map<string, () => void>
   deliver: (type: OutputType) => (message: TransportMessage) => void
   defaultType: OutputType
+  status: StatusFollower
 }
 
 function handleAction (RED: RedApi, transport: RoostTransport, msg: NodeMessage, send: SendFunction, done: DoneFunction, state: ActionState): void {
@@ -92,6 +95,10 @@ function handleAction (RED: RedApi, transport: RoostTransport, msg: NodeMessage,
     msg.payload = [...state.dynamic.values()]
     send(msg)
     done()
+    return
+  }
+  if (isConnectionAction(action)) {
+    runConnectionAction(RED, transport, action, msg, done)
     return
   }
   if (action !== 'subscribe' && action !== 'unsubscribe') {
@@ -134,12 +141,14 @@ function handleAction (RED: RedApi, transport: RoostTransport, msg: NodeMessage,
       try {
         state.unsubscribers.set(sub.topic, transport.subscribe(sub.topic, sub.qos, state.deliver(sub.datatype ?? state.defaultType), options))
       } catch {
+        state.status.refresh()
         done(new Error(RED._('roost-in.errors.invalid-topic', { topic: sub.topic })))
         return
       }
       state.dynamic.set(sub.topic, sub)
     }
   }
+  state.status.refresh()
   msg.subscriptions = [...state.dynamic.values()]
   done()
 }

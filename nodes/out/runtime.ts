@@ -1,7 +1,9 @@
-// `roost out`: publishes msg through the config node's transport. Every bad message ends in
-// done(err), so a Catch node sees it with the msg that caused it.
+// `roost out`: publishes msg through the config node's transport, or runs msg.action `connect` /
+// `disconnect` as core `mqtt out` does. Every bad message ends in done(err), so a Catch node sees
+// it with the msg that caused it.
 import { brokerTransport } from '../broker/runtime'
 import { readString } from '../shared/config'
+import { isConnectionAction, runConnectionAction } from '../shared/connection-action'
 import { TransportError } from '../shared/errors'
 import { nodeProperties, OutboundError, type OutboundSettings, parseQos, toTransportMessage } from '../shared/outbound'
 import type { DoneFunction, NodeMessage, RedApi, RedNode, SendFunction } from '../shared/red'
@@ -38,9 +40,15 @@ export function registerOut (RED: RedApi): void {
       // The dialog checks this field; a hand-edited flow may still carry a bad one.
       node.error(translate(RED, error).message)
     }
-    const stopStatus = followStatus(RED, transport, (status) => { node.status(status) })
+    const status = followStatus(RED, transport, (shown) => { node.status(shown) })
 
     node.on('input', (msg: NodeMessage, _send: SendFunction, done: DoneFunction) => {
+      // Any msg.action is an action, never a message to publish (as in core `mqtt out`).
+      if (msg.action !== undefined && msg.action !== null && msg.action !== '') {
+        if (isConnectionAction(msg.action)) runConnectionAction(RED, transport, msg.action, msg, done)
+        else done(new Error(RED._('roost-out.errors.invalid-action', { action: String(msg.action) })))
+        return
+      }
       // A msg without a payload property is not a message to publish (as in core `mqtt out`).
       if (!Object.prototype.hasOwnProperty.call(msg, 'payload')) { done(); return }
       let message
@@ -54,7 +62,7 @@ export function registerOut (RED: RedApi): void {
     })
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      stopStatus()
+      status.stop()
       done()
     })
   }

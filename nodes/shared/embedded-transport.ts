@@ -1,6 +1,10 @@
 // The embedded transport: the config node runs the engine's broker in this process, and the in
-// and out nodes use its in-process API (no socket, no encoding).
-import { type Broker, type BrokerOptions, createBroker, type Logger, MQTT_MAX_PACKET_BYTES } from '../../lib'
+// and out nodes use its in-process API (no socket, no encoding). A `disconnect` action detaches
+// the nodes from that API (their subscriptions stop, publishing is refused) while the broker goes
+// on serving its network clients; `connect` attaches them again.
+import { type Broker, type BrokerOptions, createBroker, type Logger, MQTT_MAX_PACKET_BYTES, type QoS } from '../../lib'
+import { parseSubscriptionFilter } from '../../lib/topics/shared'
+import { ConnectionActionError, TransportError } from './errors'
 import { type RoostTransport, StatusListeners, type SubscribeOptions, type TransportHandler, type TransportMessage, type TransportStatus } from './transport'
 
 export interface EmbeddedTransportOptions {
@@ -8,6 +12,16 @@ export interface EmbeddedTransportOptions {
   logger?: Logger
   /** Called once if the listeners cannot be bound (port in use, no permission). */
   onListenError?: (error: Error) => void
+}
+
+/** A subscription of a node, kept while detached so that `connect` can make it again. */
+interface NodeSubscription {
+  filter: string
+  qos: QoS
+  handler: TransportHandler
+  options: SubscribeOptions
+  /** The broker's unsubscribe while attached. */
+  unsubscribe: (() => void) | undefined
 }
 
 /** How often the disk store's state is looked at for the node status: the store has no event for it. */
@@ -19,7 +33,10 @@ export class EmbeddedTransport implements RoostTransport {
   readonly kind = 'embedded'
   readonly supportsProperties = true
   readonly broker: Broker
+  /** The broker's own state; `status` reports it as disconnected while the nodes are detached. */
   private current: TransportStatus = { state: 'connecting', clients: 0 }
+  private attached = true
+  private readonly subscriptions = new Set<NodeSubscription>()
   private readonly statusListeners = new StatusListeners()
   private readonly listening: Promise<void>
   private closing: Promise<void> | undefined
@@ -55,7 +72,9 @@ export class EmbeddedTransport implements RoostTransport {
     }
   }
 
-  get status (): TransportStatus { return this.current }
+  get status (): TransportStatus {
+    return this.attached || this.current.state !== 'connected' ? this.current : { ...this.current, state: 'disconnected' }
+  }
 
   get messageSizeLimit (): number {
     return this.broker.options.messageSizeLimit > 0 ? this.broker.options.messageSizeLimit : MQTT_MAX_PACKET_BYTES
@@ -85,11 +104,28 @@ export class EmbeddedTransport implements RoostTransport {
   /** Resolves once the listeners are bound (or binding failed). */
   ready (): Promise<void> { return this.listening }
 
-  subscribe (filter: string, qos: 0 | 1 | 2, handler: TransportHandler, options: SubscribeOptions = {}): () => void {
-    return this.broker.subscribe(filter, qos, handler, options)
+  subscribe (filter: string, qos: QoS, handler: TransportHandler, options: SubscribeOptions = {}): () => void {
+    const subscription: NodeSubscription = { filter, qos, handler, options, unsubscribe: undefined }
+    if (this.attached) {
+      subscription.unsubscribe = this.broker.subscribe(filter, qos, handler, options)
+    } else {
+      // Detached, the broker does not see it yet: a bad filter must still fail now, not at connect.
+      const problem = parseSubscriptionFilter(filter)
+      if (typeof problem === 'string') throw new Error(`Invalid topic filter "${filter}": ${problem}`)
+    }
+    this.subscriptions.add(subscription)
+    return () => {
+      if (!this.subscriptions.delete(subscription)) return
+      subscription.unsubscribe?.()
+      subscription.unsubscribe = undefined
+    }
   }
 
+  /** Subscriptions the nodes hold through this transport (made or waiting for a connect). */
+  get subscriptionCount (): number { return this.subscriptions.size }
+
   publish (message: TransportMessage): Promise<void> {
+    if (!this.attached) return Promise.reject(new TransportError('disconnected', 'Disconnected by a disconnect action'))
     // In-process delivery is synchronous: once publish() returns, every subscriber has it.
     try {
       this.broker.publish(message)
@@ -97,6 +133,30 @@ export class EmbeddedTransport implements RoostTransport {
     } catch (error) {
       return Promise.reject(error)
     }
+  }
+
+  connect (broker?: Readonly<Record<string, unknown>>): Promise<void> {
+    // The broker runs in this process: there is no address, user or client id to change.
+    if (broker !== undefined) return Promise.reject(new ConnectionActionError('embedded-options'))
+    if (this.closing !== undefined) return Promise.reject(new ConnectionActionError('closed'))
+    if (this.attached) return Promise.resolve()
+    this.attached = true
+    for (const subscription of this.subscriptions) {
+      subscription.unsubscribe = this.broker.subscribe(subscription.filter, subscription.qos, subscription.handler, subscription.options)
+    }
+    this.statusListeners.notify(this.status)
+    return Promise.resolve()
+  }
+
+  disconnect (): Promise<void> {
+    if (!this.attached || this.closing !== undefined) return Promise.resolve()
+    this.attached = false
+    for (const subscription of this.subscriptions) {
+      subscription.unsubscribe?.()
+      subscription.unsubscribe = undefined
+    }
+    this.statusListeners.notify(this.status)
+    return Promise.resolve()
   }
 
   onStatus (listener: (status: TransportStatus) => void): () => void {
@@ -113,6 +173,8 @@ export class EmbeddedTransport implements RoostTransport {
     clearInterval(this.clusterCheck)
     // A close during listen() must wait for the bind, or the port would stay bound behind us.
     await this.listening
+    for (const subscription of this.subscriptions) subscription.unsubscribe?.()
+    this.subscriptions.clear()
     await this.broker.close()
     this.broker.off('clientConnected', this.onClientsChanged)
     this.broker.off('clientDisconnected', this.onClientsChanged)
@@ -127,6 +189,6 @@ export class EmbeddedTransport implements RoostTransport {
     if (this.clusterAlone && status.state === 'connected') status.clusterAlone = true
     else delete status.clusterAlone
     this.current = status
-    this.statusListeners.notify(status)
+    this.statusListeners.notify(this.status)
   }
 }

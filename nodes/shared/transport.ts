@@ -47,6 +47,15 @@ export interface RoostTransport {
   subscribe: (filter: string, qos: QoS, handler: TransportHandler, options?: SubscribeOptions) => () => void
   /** Resolves when the message is handed over (QoS 0) or acknowledged (QoS 1 and 2). */
   publish: (message: TransportMessage) => Promise<void>
+  /**
+   * msg.action `connect`: connects when down (with msg.broker's settings first, remote only) and
+   * resolves once connected. When up, resolves at once, unless msg.broker is given: then
+   * `force: true` cycles the connection with the new settings and anything else is refused, as
+   * in core `mqtt in`/`mqtt out`.
+   */
+  connect: (broker?: Readonly<Record<string, unknown>>) => Promise<void>
+  /** msg.action `disconnect`: ends the connection of every node on this config node; their subscriptions stay for the next connect. */
+  disconnect: () => Promise<void>
   /** Calls the listener on every status change; returns the function that stops it. */
   onStatus: (listener: (status: TransportStatus) => void) => () => void
   /** Frees every port, socket, timer and listener. Safe to call more than once. */

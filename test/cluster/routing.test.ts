@@ -88,7 +88,8 @@ test('in-process subscribers and publishers of broker.subscribe()/publish() are 
   a.broker.publish({ topic: 'api/one', payload: '1' })
   a.broker.publish({ topic: 'api/two', payload: '2', qos: 1 })
   await within(done, 'in-process delivery')
-  assert.deepEqual(received, ['api/one=1', 'api/two=2'])
+  // QoS 0 crosses on a plain subject, QoS 1 through the stream: two topics, no order between them [MQTT-4.6.0-6].
+  assert.deepEqual(received.sort(), ['api/one=1', 'api/two=2'])
 })
 
 test('a retained message stays with the node it was published on; live subscribers elsewhere get it without the retain flag', async (t) => {

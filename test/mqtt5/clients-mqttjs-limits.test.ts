@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
+import { MAX_USER_PROPERTIES_PER_PACKET } from '../../lib/codec/properties'
 import { startBroker } from '../helpers/broker'
 import { bounded, connectV5, publish, WAIT_MS } from './mqttjs'
 
@@ -104,4 +105,60 @@ test('refusals and denials carry MQTT 5 reason codes: CONNACK 0x86, PUBACK 0x87,
   const suback = c.nextPacket('suback')
   await assert.rejects(c.client.subscribeAsync({ 'public/#': { qos: 1 }, 'private/#': { qos: 1 } }), /Subscribe error/)
   assert.deepEqual((await suback as { granted?: number[] }).granted, [1, 0x87])
+})
+
+/** MQTT.js user properties: `count` distinct names, so none folds into an array. */
+function manyUserProperties (count: number): Record<string, string> {
+  const properties: Record<string, string> = {}
+  for (let i = 0; i < count; i++) properties[`k${i}`] = String(i)
+  return properties
+}
+
+test(`${MAX_USER_PROPERTIES_PER_PACKET} user properties in one PUBLISH all reach the subscriber, in order [MQTT-3.3.2-17]`, async (t) => {
+  const h = await startBroker(t)
+  const sub = await connectV5(t, h.port, { clientId: 'sub' })
+  await sub.client.subscribeAsync('props/#', { qos: 1 })
+  const pub = await connectV5(t, h.port, { clientId: 'pub' })
+  const sent = manyUserProperties(MAX_USER_PROPERTIES_PER_PACKET)
+  await publish(pub, 'props/many', 'x', { qos: 1, properties: { userProperties: sent } })
+  const message = await sub.next()
+  assert.deepEqual(Object.entries(message.packet.properties?.userProperties ?? {}), Object.entries(sent))
+})
+
+test('one user property more ends the connection with DISCONNECT 0x83 (MQTT 5.0, 3.14.2.1), and nothing is routed', async (t) => {
+  // A 2 MB packet of empty pairs would otherwise hold the event loop for most of a second.
+  const h = await startBroker(t)
+  const sub = await connectV5(t, h.port, { clientId: 'sub' })
+  await sub.client.subscribeAsync('props/#', { qos: 1 })
+  const pub = await connectV5(t, h.port, { clientId: 'pub' })
+  pub.client.publish('props/many', 'x', { qos: 1, properties: { userProperties: manyUserProperties(MAX_USER_PROPERTIES_PER_PACKET + 1) } }, () => {})
+  assert.equal((await bounded(pub.disconnected, 'DISCONNECT')).reasonCode, 0x83)
+  await publish(sub, 'props/after', 'still served', { qos: 1 })
+  const message = await sub.next()
+  assert.deepEqual([message.topic, message.payload], ['props/after', 'still served'])
+  assert.deepEqual(sub.pending, [])
+})
+
+test('a user property whose name is not UTF-8 ends the connection with DISCONNECT 0x81 [MQTT-1.5.4-1]', async (t) => {
+  const h = await startBroker(t)
+  const sub = await connectV5(t, h.port, { clientId: 'sub' })
+  await sub.client.subscribeAsync('props/#', { qos: 0 })
+  const c = await connectV5(t, h.port, { clientId: 'raw' })
+  // PUBLISH QoS 0 to 'props/x', properties: one user property, name 0xFF (never valid UTF-8), value 'v'.
+  const properties = [0x26, 0x00, 0x01, 0xff, 0x00, 0x01, 0x76]
+  const body = [0x00, 0x07, ...Buffer.from('props/x'), properties.length, ...properties, ...Buffer.from('bad')]
+  c.client.stream.write(Buffer.from([0x30, body.length, ...body]))
+  assert.equal((await bounded(c.disconnected, 'DISCONNECT')).reasonCode, 0x81)
+  await publish(sub, 'props/after', 'ok')
+  const message = await sub.next()
+  assert.deepEqual([message.topic, message.payload], ['props/after', 'ok'])
+})
+
+test('a CONNECT with one user property too many is refused with CONNACK 0x83 (MQTT 5.0, 3.2.2.2)', async (t) => {
+  const h = await startBroker(t)
+  const client = mqtt.connect({ host: '127.0.0.1', port: h.port, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: WAIT_MS, clientId: 'crowded', properties: { userProperties: manyUserProperties(MAX_USER_PROPERTIES_PER_PACKET + 1) } })
+  t.after(() => client.end(true))
+  const [error] = await bounded(once(client as unknown as NodeJS.EventEmitter, 'error') as Promise<[Error & { code?: number }]>, 'refusal')
+  assert.equal(error.code, 0x83)
+  assert.deepEqual(h.broker.clients(), [])
 })

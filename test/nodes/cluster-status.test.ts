@@ -47,7 +47,7 @@ describe('an embedded broker in a cluster', () => {
     await helper.load(roost, clusterFlow('cb1', nats.url), credentials('cb1'))
     const { broker } = await listeningBroker('cb1')
     assert.equal(broker.clusterState, 'connected')
-    assert.deepEqual(lastStatus('cb1-in'), { fill: 'green', shape: 'dot', text: 'roost-broker.status.clients' })
+    assert.deepEqual(lastStatus('cb1-in'), { fill: 'green', shape: 'dot', text: 'roost-broker.status.filter' })
     assert.deepEqual(await clusterView('cb1'), { state: 'connected', nodeId: 'cb1-node' })
   })
 
@@ -66,6 +66,6 @@ describe('an embedded broker in a cluster', () => {
     for (let i = 0; i < 500 && state() !== 'connected'; i++) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.equal(state(), 'connected')
     transport.checkCluster()
-    assert.deepEqual(lastStatus('cb2-in'), { fill: 'green', shape: 'dot', text: 'roost-broker.status.clients' })
+    assert.deepEqual(lastStatus('cb2-in'), { fill: 'green', shape: 'dot', text: 'roost-broker.status.filter' })
   })
 })

@@ -30,9 +30,10 @@ describe('editor in headless Chromium', () => {
     await page.waitForSelector('.red-ui-palette-node[data-palette-type="roost in"]')
     assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="roost out"]').count(), 1)
     assert.equal((await page.locator('.red-ui-palette-node[data-palette-type="roost in"] .red-ui-palette-label').innerText()).trim(), 'roost in')
-    // The starter flow's nodes are on the canvas, with the embedded broker's client count.
-    await page.waitForSelector('#roost-starter-in')
-    await page.waitForSelector('#roost-starter-out .red-ui-flow-node-status-label:has-text("clients")')
+    // The starter flow's nodes are on the canvas, each saying what it does: roost out is
+    // connected to the embedded broker, roost in holds its one subscription.
+    await page.waitForSelector('#roost-starter-in .red-ui-flow-node-status-label:text-is("subscribed to 1 filter")')
+    await page.waitForSelector('#roost-starter-out .red-ui-flow-node-status-label:text-is("connected")')
     await page.screenshot({ path: path.join(outputDir, 'editor-starter-flow.png') })
   })
 
@@ -96,8 +97,8 @@ describe('editor in headless Chromium', () => {
     await page.click('#node-dialog-ok')
     await page.click('#red-ui-header-button-deploy')
     await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")')
-    // The redeployed broker is back on the same port and counts clients again.
-    await page.waitForSelector('#roost-starter-out .red-ui-flow-node-status-label:has-text("clients")')
+    // The redeployed broker is back on the same port and the starter flow's nodes on it again.
+    await page.waitForSelector('#roost-starter-out .red-ui-flow-node-status-label:text-is("connected")')
   })
 
   it('roost out dialog: MQTT 5 properties section with validation', async () => {

@@ -2,8 +2,7 @@
 // examples cannot rot. Ports are rewritten to free ones; remote brokers point at a broker the
 // test starts.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
-import path from 'node:path'
+import { readdirSync } from 'node:fs'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { hashForDialog } from '../../nodes/broker/password-hash'
 import type { BrokerNode } from '../../nodes/broker/runtime'
@@ -15,13 +14,13 @@ import { subscribed } from '../clients/support'
 import { makeCertificates } from '../helpers/certificates'
 import { bridgeReaches } from '../bridge/helpers'
 import { mqttJsClientFactory } from './mqttjs-client'
-import { collect, coreNodes, type FlowNode, freePort, helper, type Mosquitto, type Msg, roost, startMosquitto, startServer, stopServer } from './support'
+import { connected, examplesDir, prepare, readExample, sent, tap } from './example-support'
+import { coreNodes, type FlowNode, freePort, helper, type Mosquitto, type Msg, roost, startMosquitto, startServer, stopServer } from './support'
 
 // The engine's own client when the build has lib/client, else the MQTT.js stand-in.
 const remoteClient = engineClientFactory() ?? mqttJsClientFactory
 const clientName = engineClientFactory() === undefined ? 'MQTT.js stand-in client' : 'lib/client'
 
-const examplesDir = path.resolve(__dirname, '../../examples')
 const REQUIRED = [
   'Local broker with in and out.json',
   'Home automation - device state with retained messages and Last Will.json',
@@ -30,56 +29,11 @@ const REQUIRED = [
   'Broker dashboard from roost sys.json',
   'Device presence from Last Will messages.json',
   'Secure broker - TLS, users and access rules.json',
-  'Bridge a home broker to a cloud broker.json'
+  'Bridge a home broker to a cloud broker.json',
+  // Deployed and checked with clients speaking their conventions in examples-home.test.ts.
+  'openHAB - items over MQTT.json',
+  'Home Assistant - MQTT discovery.json'
 ]
-
-function readExample (file: string): FlowNode[] {
-  return JSON.parse(readFileSync(path.join(examplesDir, file), 'utf8')) as FlowNode[]
-}
-
-/** Puts the example on a tab and points its brokers at ports that are free here. */
-function prepare (flow: FlowNode[], embeddedPort: number, remotePort: number): FlowNode[] {
-  const prepared: FlowNode[] = [{ id: 'example-tab', type: 'tab', label: 'example' }]
-  for (const node of flow) {
-    const copy: FlowNode = { ...node }
-    if (copy.type === 'roost-broker') {
-      if (copy.mode === 'remote') {
-        // The home automation gateway talks to the example's own broker; others to the test's.
-        const toOwn = flow.some((other) => other.type === 'roost-broker' && other.mode === 'embedded')
-        copy.remotePort = String(toOwn ? embeddedPort : remotePort)
-      } else {
-        copy.port = String(embeddedPort)
-        copy.bindAddress = '127.0.0.1'
-      }
-    } else if (copy.type !== 'tls-config') {
-      // Config nodes stay global, as an import leaves them; the rest go on the tab.
-      copy.z = 'example-tab'
-    }
-    // Timed injects would fire on their own; the test triggers them instead.
-    if (copy.type === 'inject') { copy.once = false; copy.repeat = '' }
-    prepared.push(copy)
-  }
-  return prepared
-}
-
-/** Wires a helper node to the first output of a node, so the test sees what it sends. */
-function tap (flow: FlowNode[], id: string): FlowNode[] {
-  return flow.map((node) => node.id === id ? { ...node, wires: [[...((node.wires as string[][] | undefined)?.[0] ?? []), `tap-${id}`]] } : node)
-    .concat([{ id: `tap-${id}`, type: 'helper', z: 'example-tab' }])
-}
-
-function sent (id: string, count = 1): Promise<Msg[]> {
-  return collect(helper.getNode(`tap-${id}`), count)
-}
-
-function connected (id: string): Promise<void> {
-  const transport = (helper.getNode(id) as unknown as BrokerNode).transport
-  assert.ok(transport !== undefined)
-  if (transport.status.state === 'connected') return Promise.resolve()
-  return new Promise((resolve) => {
-    const stop = transport.onStatus((status) => { if (status.state === 'connected') { stop(); resolve() } })
-  })
-}
 
 describe(`examples (remote brokers through ${clientName})`, () => {
   // The remote example speaks MQTT 5, so its far end is Debian's mosquitto.

@@ -154,12 +154,13 @@ describe('roost in / roost out in process', () => {
     assert.ok(logged.includes('roost-out.errors.invalid-properties'), logged.join('\n'))
   })
 
-  it('embedded broker nodes show the client count', async () => {
+  it('under an embedded broker roost out shows "connected" and roost in its subscriptions, not the client count', async () => {
     await helper.load(roost, loopFlow('t'))
-    const out = helper.getNode('out1')
-    const status = await new Promise<{ args: unknown[] }>((resolve) => {
-      out.on('call:status', (call: { args: unknown[] }) => { if ((call.args[0] as { fill: string }).fill === 'green') resolve(call) })
+    const green = (id: string): Promise<unknown> => new Promise((resolve) => {
+      helper.getNode(id).on('call:status', (call: { args: unknown[] }) => { if ((call.args[0] as { fill: string }).fill === 'green') resolve(call.args[0]) })
     })
-    assert.deepEqual(status.args[0], { fill: 'green', shape: 'dot', text: 'roost-broker.status.clients' })
+    const [outStatus, inStatus] = await Promise.all([green('out1'), green('in1')])
+    assert.deepEqual(outStatus, { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' })
+    assert.deepEqual(inStatus, { fill: 'green', shape: 'dot', text: 'roost-broker.status.filter' })
   })
 })

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { BRIDGE_ERROR_KEYS } from '../../nodes/broker/bridges'
 import { DIALOG_ERROR_KEYS } from '../../nodes/broker/security'
-import { TRANSPORT_ERROR_CODES } from '../../nodes/shared/errors'
+import { CONNECTION_ERROR_KEYS, TRANSPORT_ERROR_CODES } from '../../nodes/shared/errors'
 import { INBOUND_ERROR_KEYS, OUTPUT_TYPES } from '../../nodes/shared/inbound'
 import { OUTBOUND_ERROR_KEYS } from '../../nodes/shared/outbound'
 
@@ -48,6 +48,7 @@ function usedKeys (): Set<string> {
   // Keys built from a code at run time: every code the code can produce.
   for (const key of OUTBOUND_ERROR_KEYS) used.add(`roost-out.errors.${key}`)
   for (const code of TRANSPORT_ERROR_CODES) used.add(`roost-out.errors.${code}`)
+  for (const key of CONNECTION_ERROR_KEYS) used.add(`roost-broker.connection.${key}`)
   for (const key of INBOUND_ERROR_KEYS) used.add(`roost-in.errors.${key}`)
   for (const type of OUTPUT_TYPES) used.add(`roost-in.output.${type}`)
   for (const key of DIALOG_ERROR_KEYS) used.add(`roost-broker.errors.${key}`)

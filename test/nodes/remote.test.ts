@@ -6,20 +6,14 @@ import { execFile } from 'node:child_process'
 import net from 'node:net'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { type Broker, createBroker, type DeliveredMessage } from '../../lib'
-import type { BrokerNode } from '../../nodes/broker/runtime'
 import { engineClientFactory, setClientFactory } from '../../nodes/shared/client-engine'
-import type { RemoteTransport } from '../../nodes/shared/remote-transport'
-import type { TransportStatus } from '../../nodes/shared/transport'
 import { mqttJsClientFactory } from './mqttjs-client'
 import { collect, type FlowNode, freePort, helper, type Mosquitto, type Msg, roost, startMosquitto, startServer, stopServer } from './support'
+import { reaches, remoteBroker, subscribed, transport } from './remote-support'
 
 // The engine's own client when the build has lib/client, else the MQTT.js stand-in.
 const remoteClient = engineClientFactory() ?? mqttJsClientFactory
 const clientName = engineClientFactory() === undefined ? 'MQTT.js stand-in client' : 'lib/client'
-
-function remoteBroker (id: string, port: number, extra: Record<string, unknown> = {}): FlowNode {
-  return { id, type: 'roost-broker', mode: 'remote', host: '127.0.0.1', remotePort: String(port), protocolVersion: '4', keepalive: '30', cleansession: true, reconnectPeriod: '1', ...extra }
-}
 
 function loop (port: number, brokerExtra: Record<string, unknown> = {}, inTopic = 'remote/#'): FlowNode[] {
   return [
@@ -31,31 +25,6 @@ function loop (port: number, brokerExtra: Record<string, unknown> = {}, inTopic 
     { id: 'catch1', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'tab' }
   ]
-}
-
-function transport (id = 'r1'): RemoteTransport {
-  const node = helper.getNode(id) as unknown as BrokerNode
-  assert.equal(node.transport?.kind, 'remote')
-  return node.transport as RemoteTransport
-}
-
-function reaches (state: TransportStatus['state'], id = 'r1'): Promise<void> {
-  const t = transport(id)
-  if (t.status.state === state) return Promise.resolve()
-  return new Promise((resolve) => {
-    const stop = t.onStatus((status) => { if (status.state === state) { stop(); resolve() } })
-  })
-}
-
-/** Waits until the broker has `count` subscriptions from clients (the SUBSCRIBE went through). */
-function subscribed (broker: Broker, count: number): Promise<void> {
-  if (broker.subscriptionCount >= count) return Promise.resolve()
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (broker.subscriptionCount >= count) { broker.off('subscribe', check); resolve() }
-    }
-    broker.on('subscribe', check)
-  })
 }
 
 /** An in-process subscriber on the far broker that records what arrives. */
