@@ -1,13 +1,15 @@
-// Cluster throughput: two `roost` processes on one nats-server (Debian's, with JetStream), a
-// publisher on node A and a subscriber on node B, at QoS 0 (plain NATS subjects) and at QoS 1
-// (through the JetStream stream, PUBACK once stored); beside each, one Roost alone with publisher
-// and subscriber on the same node. Figures: messages per second end to end, CPU per message of
-// each node and of nats-server, and bytes nats-server took in and sent out per message.
+// Cluster throughput: two and three `roost` processes on one nats-server (Debian's, with JetStream,
+// its monitoring port open), a publisher on node A and a subscriber on each other node, at QoS 0
+// (plain NATS subjects) and at QoS 1 (through the JetStream stream, PUBACK once stored); beside
+// them one Roost alone with publisher and subscriber on the same node. Figures: messages
+// per second end to end, CPU per message of each node and of nats-server, and bytes nats-server
+// took in and sent out per message (/varz in_bytes, out_bytes: message payload and header bytes,
+// without the NATS protocol lines around them).
 //
 //   node --import tsx bench/cluster-throughput.ts [messages]
 //
-// The publisher keeps at most WINDOW messages in flight end to end (sent, not yet received): the
-// figure is what the path carries, not how much it drops (QoS 0) or how deep a queue grows (QoS 1).
+// QoS 0 has no acknowledgement, so the publisher keeps at most WINDOW messages in flight end to
+// end (sent, not yet received): the figure is what the path carries, not how much it drops.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -20,19 +22,22 @@ import { cpuMicros } from './generator/proc'
 export const NATS_SERVER = '/usr/sbin/nats-server'
 
 export interface ClusterRunResult {
-  /** 'alone': one node, publisher and subscriber on it; 'two nodes': publisher on A, subscriber on B. */
-  layout: 'alone' | 'two nodes'
-  /** QoS of the publisher and of the subscription. */
+  /** Roost nodes: 1 (publisher and subscriber on it), 2 (publisher on A, subscriber on B), 3 (publisher on A, one subscriber on B and one on C). */
+  nodes: number
+  /** QoS of the publisher and of the subscriptions. */
   qos: 0 | 1
+  /** Messages published. */
   messages: number
+  /** Messages published per second that reached every subscriber. */
   rate: number
-  /** CPU per message of the publisher's node, the subscriber's node (the same one alone) and nats-server (µs). */
-  publisherNodeCpuMicros: number
-  subscriberNodeCpuMicros: number
+  /** CPU per published message of each node, publisher's node first (µs). */
+  nodeCpuMicros: number[]
+  /** CPU per published message of nats-server (µs); 0 alone. */
   natsCpuMicros: number
-  /** Payload bytes nats-server received and sent per message (its /varz in_bytes and out_bytes). */
+  /** Bytes nats-server received and sent per published message (its /varz in_bytes and out_bytes). */
   natsInBytes: number
   natsOutBytes: number
+  /** Deliveries that did not arrive within the wait, over all subscribers. */
   missing: number
 }
 
@@ -86,59 +91,71 @@ async function waitForPath (publisher: MqttClient, subscriber: MqttClient, qos: 
   if (!crossed) throw new Error('no message crossed the cluster')
 }
 
-async function run (layout: ClusterRunResult['layout'], qos: 0 | 1, messages: number): Promise<ClusterRunResult> {
-  const nats = layout === 'alone' ? undefined : await startNats()
+async function run (count: number, qos: 0 | 1, messages: number): Promise<ClusterRunResult> {
+  const nats = count === 1 ? undefined : await startNats()
   const nodes: RunningBroker[] = []
   const clients: MqttClient[] = []
   try {
-    const count = layout === 'alone' ? 1 : 2
     for (let i = 0; i < count; i++) {
       nodes.push(await startBroker('roost', { extraConf: nats === undefined ? [] : [`cluster_nats_url ${nats.url}`, `cluster_node_id bench-${i}`] }))
     }
     const pubNode = nodes[0] as RunningBroker
-    const subNode = nodes[count - 1] as RunningBroker
-    const subscriber = await connect(subNode.port, 'bench-sub')
-    clients.push(subscriber)
-    await subscriber.subscribeAsync('bench/cluster/#', { qos })
+    // Alone, the subscriber shares the publisher's node; otherwise one subscriber on each other node.
+    const subNodes = count === 1 ? nodes : nodes.slice(1)
     const publisher = await connect(pubNode.port, 'bench-pub')
     clients.push(publisher)
-    await waitForPath(publisher, subscriber, qos)
+    const subscribers: MqttClient[] = []
+    for (const [index, node] of subNodes.entries()) {
+      const subscriber = await connect(node.port, `bench-sub-${index}`)
+      clients.push(subscriber)
+      subscribers.push(subscriber)
+      await subscriber.subscribeAsync('bench/cluster/#', { qos })
+      await waitForPath(publisher, subscriber, qos)
+    }
 
-    let received = 0
+    const received = subscribers.map(() => 0)
     let sent = 0
+    let slowest = 0
     let done: () => void = () => {}
     const all = new Promise<void>((resolve) => { done = resolve })
     const pump = (): void => {
-      while (sent < messages && sent - received < WINDOW) {
+      while (sent < messages && sent - slowest < WINDOW) {
         sent++
         publisher.publish(TOPIC, PAYLOAD, { qos })
       }
     }
-    subscriber.on('message', (topic) => {
-      if (topic !== TOPIC) return
-      if (++received === messages) done()
-      else if (received % 100 === 0) pump()
+    subscribers.forEach((subscriber, index) => {
+      subscriber.on('message', (topic) => {
+        if (topic !== TOPIC) return
+        const count = (received[index] ?? 0) + 1
+        received[index] = count
+        if (count % 100 !== 0 && count !== messages) return
+        slowest = Math.min(...received)
+        if (slowest === messages) done()
+        else pump()
+      })
     })
-    const cpu = [cpuMicros(pubNode.pid), cpuMicros(subNode.pid), nats === undefined ? 0 : cpuMicros(nats.pid)]
+    const cpu = nodes.map((node) => cpuMicros(node.pid))
+    const natsCpu = nats === undefined ? 0 : cpuMicros(nats.pid)
     const bytes = await natsBytes(nats)
     const started = performance.now()
     pump()
     const timer = new Promise<void>((resolve) => setTimeout(resolve, WAIT_MS).unref())
     await Promise.race([all, timer])
     const seconds = (performance.now() - started) / 1000
-    const per = Math.max(received, 1)
+    slowest = Math.min(...received)
+    const per = Math.max(sent, 1)
     const bytesAfter = await natsBytes(nats)
     return {
-      layout,
+      nodes: count,
       qos,
       messages,
-      rate: received / seconds,
-      publisherNodeCpuMicros: (cpuMicros(pubNode.pid) - (cpu[0] as number)) / per,
-      subscriberNodeCpuMicros: count === 1 ? 0 : (cpuMicros(subNode.pid) - (cpu[1] as number)) / per,
-      natsCpuMicros: nats === undefined ? 0 : (cpuMicros(nats.pid) - (cpu[2] as number)) / per,
+      rate: slowest / seconds,
+      nodeCpuMicros: nodes.map((node, index) => (cpuMicros(node.pid) - (cpu[index] as number)) / per),
+      natsCpuMicros: nats === undefined ? 0 : (cpuMicros(nats.pid) - natsCpu) / per,
       natsInBytes: (bytesAfter.in - bytes.in) / per,
       natsOutBytes: (bytesAfter.out - bytes.out) / per,
-      missing: messages - received
+      missing: received.reduce((sum, count) => sum + messages - count, 0)
     }
   } finally {
     await Promise.all(clients.map((client) => client.endAsync(true)))
@@ -152,20 +169,29 @@ export function clusterUnavailable (): string | undefined {
   return existsSync(NATS_SERVER) ? undefined : `${NATS_SERVER} is not installed (Debian package nats-server)`
 }
 
-/** One node alone, then two nodes on one nats-server, at QoS 0 then QoS 1, `messages` each. */
+/** One node alone, then two and three nodes on one nats-server, at QoS 0 then QoS 1, `messages` each. */
 export async function measureCluster (messages: number): Promise<ClusterRunResult[]> {
   const results: ClusterRunResult[] = []
-  for (const qos of [0, 1] as const) results.push(await run('alone', qos, messages), await run('two nodes', qos, messages))
+  for (const qos of [0, 1] as const) {
+    for (const count of [1, 2, 3]) results.push(await run(count, qos, messages))
+  }
   return results
+}
+
+const LAYOUTS: Record<number, string> = {
+  1: '1 node alone: publisher and subscriber on it',
+  2: '2 nodes: publisher on A, subscriber on B',
+  3: '3 nodes: publisher on A, subscribers on B and C'
 }
 
 /** One line per run, for the console and the report's notes. */
 export function describeClusterRun (result: ClusterRunResult): string {
-  const nodes = result.layout === 'alone'
-    ? `node ${result.publisherNodeCpuMicros.toFixed(2)} µs`
-    : `publishing node ${result.publisherNodeCpuMicros.toFixed(2)} µs, subscribing node ${result.subscriberNodeCpuMicros.toFixed(2)} µs, ` +
-      `nats-server ${result.natsCpuMicros.toFixed(2)} µs; NATS payload bytes per message in ${result.natsInBytes.toFixed(0)}, out ${result.natsOutBytes.toFixed(0)}`
-  return `cluster (${result.layout}, QoS ${result.qos}, ${PAYLOAD.length} B): ${Math.round(result.rate)} msg/s; CPU per message: ${nodes}; missing ${result.missing}`
+  const cpu = result.nodeCpuMicros.map((micros, index) => `${String.fromCharCode(65 + index)} ${micros.toFixed(2)}`).join(', ')
+  const nats = result.nodes === 1
+    ? ''
+    : `, nats-server ${result.natsCpuMicros.toFixed(2)}; NATS bytes per message in ${result.natsInBytes.toFixed(0)}, out ${result.natsOutBytes.toFixed(0)}`
+  return `cluster (${LAYOUTS[result.nodes] ?? `${result.nodes} nodes`}; QoS ${result.qos}, ${PAYLOAD.length} B): ${Math.round(result.rate)} msg/s; ` +
+    `CPU per message (µs): node ${cpu}${nats}; missing ${result.missing}`
 }
 
 if (require.main === module) {

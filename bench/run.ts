@@ -234,7 +234,7 @@ async function main (): Promise<void> {
         console.log(`bridge failed: ${bridge}`)
       }
     }
-    // Two roost nodes on one nats-server beside one node alone; its lines go to the notes.
+    // Two and three roost nodes on one nats-server beside one node alone; its lines go to the notes.
     if (brokers.includes('roost') && (only === undefined || only.includes('cluster'))) {
       const why = clusterUnavailable()
       try {

@@ -239,6 +239,9 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   /** The link to the cluster: 'stopped' when the broker runs alone or is not listening. */
   get clusterState (): ClusterState { return this.cluster?.state ?? 'stopped' }
 
+  /** This node's name in the cluster (`cluster_node_id`, or host name and process id); undefined when it runs alone. */
+  get clusterNodeId (): string | undefined { return this.cluster?.nodeId }
+
   /**
    * Resolves once NATS has taken every subscription and message this node sent it so far (one
    * round trip), so what another node publishes next reaches this node's subscribers; at once

@@ -10,7 +10,7 @@ import { BROKER_OPTIONS_SCHEMA } from './options-schema'
 import type { ListenerProtocol } from './transport/listeners'
 import { listenerTlsProblem } from './transport/tls-context'
 import type { BridgeOptions } from './bridge/options'
-import type { ClusterOptions } from './cluster/options'
+import { type ClusterOptions, clusterOptionsProblem } from './cluster/options'
 import { checkBridges } from './bridge/settings'
 
 /** The largest whole packet MQTT can express: 1 header byte, 4 length bytes, 268,435,455 more (MQTT 5.0, 1.5.5). */
@@ -172,7 +172,7 @@ export interface BrokerOptions {
   bridges: BridgeOptions[]
   /** `bridge_split_horizon` (Roost's own word): a message that came in over a bridge (ours, or a client marked as one) never leaves over another, so a full mesh of `both` bridges cannot loop. */
   bridgeSplitHorizon: boolean
-  /** `cluster_nats_url` and `cluster_node_id` (Roost's own words): several brokers as one over NATS (lib/cluster/options.ts); none when unset. */
+  /** `cluster_nats_url`, `cluster_node_id` and the other `cluster_*` words (Roost's own): several brokers as one over NATS (lib/cluster/options.ts); none when unset. */
   cluster?: ClusterOptions
 }
 
@@ -252,6 +252,8 @@ export function resolveOptions (input: Partial<BrokerOptions> = {}): BrokerOptio
   if (input.acl !== undefined) options.acl = input.acl.map((entry) => ({ ...entry }))
   options.bridges = structuredClone(input.bridges ?? [])
   if (input.cluster !== undefined) options.cluster = structuredClone(input.cluster)
+  const clusterProblem = input.cluster === undefined ? undefined : clusterOptionsProblem(input.cluster)
+  if (clusterProblem !== undefined) throw new ConfigError(`cluster ${clusterProblem}`)
   checkBridges(options.bridges)
   // A message_size_limit chosen without max_packet_size keeps its meaning: the packet limit is then
   // that payload plus room for its topic and properties, not the default, which may be smaller.

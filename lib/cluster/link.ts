@@ -17,6 +17,7 @@ import type { Message, Origin } from '../types'
 import { StreamConsumers } from './consumers'
 import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
+import { describeConnectFailure, natsSecurityOptions } from './nats-auth'
 import { type ClusterOptions, clusterNodeId } from './options'
 import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
 import { topicToSubject } from './subjects'
@@ -248,7 +249,7 @@ export class ClusterLink implements SubjectSink {
     try {
       const nats = this.nats ??= await loadNats()
       // After the first connection nats.js itself reconnects, without end, and keeps the subscriptions.
-      const settings = { servers, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs }
+      const settings = { servers, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: this.retryWaitMs, ...natsSecurityOptions(this.options, nats) }
       connections = await connectAll([
         async () => await nats.connect({ ...settings, name: `roost ${this.nodeId}`, noEcho: true }),
         async () => await nats.connect({ ...settings, name: `roost ${this.nodeId} shares` }),
@@ -256,7 +257,7 @@ export class ClusterLink implements SubjectSink {
       ])
     } catch (error) {
       if (this.stopped) return
-      if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${(error as Error).message}; serving this node's clients alone meanwhile.`)
+      if (this.linkState !== 'disconnected') this.host.logger.warning(`Cluster: cannot reach NATS at ${servers.join(', ')}: ${describeConnectFailure(error)}; serving this node's clients alone meanwhile.`)
       this.linkState = 'disconnected'
       this.retryTimer = setTimeout(() => { void this.tryNow() }, this.retryWaitMs)
       return

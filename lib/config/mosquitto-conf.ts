@@ -3,6 +3,7 @@
 // the same JSON schema as every other entry point; every error names `file:line`.
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
+import { type ClusterOptions, clusterOptionsProblem } from '../cluster/options'
 import { ConfigError } from '../errors'
 import type { LogLevel } from '../logger'
 import { type BrokerOptions, type ListenerOptions, type ListenerTlsOptions, resolveOptions } from '../options'
@@ -56,7 +57,12 @@ interface ConfState {
   /** A security word (password_file, acl_file, allow_anonymous, ...) was read: per_listener_settings may no longer change. */
   securitySeen: boolean
   bridges: BridgeSections
+  /** The first cluster word other than cluster_nats_url, named when the file has no server for it. */
+  firstClusterWord?: string
 }
+
+/** Where a cluster word is checked on its own line: the servers come from other lines. */
+const PROBE_NATS_URL = 'nats://127.0.0.1'
 
 type WordHandler = (state: ConfState, line: ConfLine, isMainFile: boolean) => void
 
@@ -66,6 +72,30 @@ function option<K extends keyof BrokerOptions> (key: K, read: (line: ConfLine) =
     const value = read(line)
     checkAgainstSchema(line, { [key]: value })
     state.conf.options[key] = value
+  }
+}
+
+/** A line that sets one field of the cluster options, checked on its own beside a stand-in server. */
+function clusterWord (field: Exclude<keyof ClusterOptions, 'servers' | 'tls' | 'reconnectWaitMs' | 'heartbeatMs' | 'deadAfterHeartbeats'>, read: (line: ConfLine) => string): WordHandler {
+  return (state, line) => {
+    const value = read(line)
+    // A password is checked beside a stand-in user: whether the file names one shows once it is read.
+    const probe: ClusterOptions = { servers: [PROBE_NATS_URL], ...(field === 'password' ? { username: 'probe' } : {}), [field]: value }
+    checkAgainstSchema(line, { cluster: probe })
+    state.firstClusterWord ??= line.word
+    ;(state.conf.options.cluster ??= { servers: [] })[field] = value
+  }
+}
+
+/** A line naming one TLS file for the link to NATS. */
+function clusterTlsWord (field: 'cafile' | 'certfile' | 'keyfile'): WordHandler {
+  return (state, line) => {
+    const file = restOfLine(line)
+    // A certificate is checked beside a stand-in key and the other way round, as with the password.
+    const probe = field === 'cafile' ? { cafile: file } : { certfile: file, keyfile: file }
+    checkAgainstSchema(line, { cluster: { servers: [PROBE_NATS_URL], tls: probe } })
+    state.firstClusterWord ??= line.word
+    ;((state.conf.options.cluster ??= { servers: [] }).tls ??= {})[field] = file
   }
 }
 
@@ -253,11 +283,15 @@ const WORDS: Record<string, WordHandler> = {
     checkAgainstSchema(line, { cluster: { servers: [url] } })
     ;(state.conf.options.cluster ??= { servers: [] }).servers.push(url)
   },
-  cluster_node_id (state, line) {
-    const nodeId = singleValue(line)
-    checkAgainstSchema(line, { cluster: { servers: ['nats://127.0.0.1'], nodeId } })
-    ;(state.conf.options.cluster ??= { servers: [] }).nodeId = nodeId
-  },
+  cluster_node_id: clusterWord('nodeId', singleValue),
+  cluster_nats_username: clusterWord('username', singleValue),
+  cluster_nats_password: clusterWord('password', singleValue),
+  cluster_nats_token: clusterWord('token', singleValue),
+  cluster_nats_credentials: clusterWord('credentials', restOfLine),
+  cluster_nats_nkeyfile: clusterWord('nkeyfile', restOfLine),
+  cluster_nats_cafile: clusterTlsWord('cafile'),
+  cluster_nats_certfile: clusterTlsWord('certfile'),
+  cluster_nats_keyfile: clusterTlsWord('keyfile'),
   log_type (state, line) {
     state.conf.logTypes ??= new Set()
     addLogType(state.conf.logTypes, line, singleValue(line))
@@ -364,7 +398,9 @@ export function readMosquittoConf (file: string): MosquittoConf {
   // allow_anonymous says otherwise. Without a listener the broker runs in local-only mode, where
   // anonymous clients are allowed.
   conf.options.allowAnonymous = state.allowAnonymous ?? !conf.definesListener
-  if (conf.options.cluster?.servers.length === 0) throw new ConfigError("'cluster_node_id' needs a 'cluster_nats_url' line", file)
+  if (conf.options.cluster?.servers.length === 0) throw new ConfigError(`'${state.firstClusterWord ?? 'cluster_node_id'}' needs a 'cluster_nats_url' line`, file)
+  const clusterProblem = conf.options.cluster === undefined ? undefined : clusterOptionsProblem(conf.options.cluster)
+  if (clusterProblem !== undefined) throw new ConfigError(`cluster ${clusterProblem}`, file)
   // Whole-file check, for anything that only shows when options meet.
   resolveOptions(conf.options)
   return conf

@@ -10,6 +10,7 @@ import { readBool, readString } from '../shared/config'
 import type { RoostTransport } from '../shared/transport'
 import { attachWebSocketPath } from './websocket-path'
 import { BridgeDialogError } from './bridges'
+import { CLUSTER_CREDENTIALS } from './cluster'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
 import { DialogError, tlsPemOf } from './security'
 import { removeStoreIfMarked, storeDirectory } from './store-removal'
@@ -95,7 +96,8 @@ export function registerBroker (RED: RedApi): void {
       user: { type: 'text' },
       password: { type: 'password' },
       bridgeUsers: { type: 'text' },
-      bridgePasswords: { type: 'password' }
+      bridgePasswords: { type: 'password' },
+      ...CLUSTER_CREDENTIALS
     }
   })
 }

@@ -14,7 +14,7 @@ export class DialogError extends Error {
 }
 
 /** Every key a DialogError may carry (the locale test checks each exists). */
-export const DIALOG_ERROR_KEYS = ['invalid-users', 'invalid-listener', 'no-tls-config', 'invalid-acl'] as const
+export const DIALOG_ERROR_KEYS = ['invalid-users', 'invalid-listener', 'no-tls-config', 'invalid-acl', 'cluster-no-tls-config'] as const
 export type DialogErrorKey = typeof DIALOG_ERROR_KEYS[number]
 
 /** The PEM text a tls-config node holds (files it read, or text pasted into it). */

@@ -6,9 +6,10 @@ import { encodePayload, parseQos } from '../shared/outbound'
 import type { TransportMessage } from '../shared/transport'
 import { extraListeners, type SecurityConfig, securityOptions, type TlsLookup } from './security'
 import { type BridgeRow, bridgeOptions } from './bridges'
+import { type ClusterConfig, type ClusterCredentials, clusterOptions } from './cluster'
 
 /** The flow JSON of a roost-broker node (credentials are separate and never in here). */
-export interface BrokerNodeConfig extends SecurityConfig {
+export interface BrokerNodeConfig extends SecurityConfig, ClusterConfig {
   mode?: string
   // embedded
   port?: string | number
@@ -56,7 +57,7 @@ export interface BrokerNodeConfig extends SecurityConfig {
   willRetain?: boolean | string
 }
 
-export interface BrokerCredentials {
+export interface BrokerCredentials extends ClusterCredentials {
   /** JSON list of {username, hash} (or, saved before hashing, {username, password}) for the embedded broker. */
   users?: string
   /** Username and password for a remote broker. */
@@ -82,6 +83,7 @@ export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCr
   const listener: { port: number, host?: string } = { port: readInt(config.port, DEFAULT_PORT) }
   const bind = readString(config.bindAddress).trim()
   if (bind !== '') listener.host = bind
+  const cluster = clusterOptions(config, credentials, lookupTls)
   return {
     ...securityOptions(config, credentials.users),
     listeners: [listener, ...extraListeners(config, lookupTls)],
@@ -101,7 +103,8 @@ export function embeddedOptions (config: BrokerNodeConfig, credentials: BrokerCr
     incompletePacketTimeoutSec: readInt(config.incompletePacketTimeout, DEFAULTS.incompletePacketTimeoutSec),
     sysIntervalSec: readInt(config.sysInterval, 10),
     ...(persistence ? { persistence, persistenceLocation: storeDir } : {}),
-    bridges: bridgeOptions(config.bridges, credentials.bridgeUsers, credentials.bridgePasswords, lookupTls)
+    bridges: bridgeOptions(config.bridges, credentials.bridgeUsers, credentials.bridgePasswords, lookupTls),
+    ...(cluster === undefined ? {} : { cluster })
   }
 }
 

@@ -28,6 +28,8 @@ interface NodeSubscription {
 
 /** How often the disk store's state is looked at for the node status: the store has no event for it. */
 export const STORE_CHECK_MS = 5000
+/** How often the link to the cluster's NATS is looked at for the node status, likewise. */
+export const CLUSTER_CHECK_MS = 5000
 
 export class EmbeddedTransport implements RoostTransport {
   readonly kind = 'embedded'
@@ -42,6 +44,8 @@ export class EmbeddedTransport implements RoostTransport {
   private closing: Promise<void> | undefined
   private storeFailure: string | undefined
   private readonly storeCheck: NodeJS.Timeout | undefined
+  private clusterAlone = false
+  private readonly clusterCheck: NodeJS.Timeout | undefined
   private readonly onClientsChanged = (): void => { this.setStatus({ state: this.current.state, clients: this.broker.clientCount }) }
 
   constructor (options: EmbeddedTransportOptions) {
@@ -51,7 +55,11 @@ export class EmbeddedTransport implements RoostTransport {
     this.broker.on('clientDisconnected', this.onClientsChanged)
     const listen = (): Promise<unknown> => this.broker.listen()
     this.listening = (options.listenAfter === undefined ? listen() : options.listenAfter.then(listen)).then(
-      () => { this.setStatus({ state: 'connected', clients: this.broker.clientCount }) },
+      () => {
+        // listen() waited for the first attempt to reach NATS: its outcome is known now.
+        this.clusterAlone = this.broker.clusterState === 'disconnected'
+        this.setStatus({ state: 'connected', clients: this.broker.clientCount })
+      },
       (error: Error) => {
         this.setStatus({ state: 'disconnected', clients: 0, error: error.message })
         options.onListenError?.(error)
@@ -60,6 +68,10 @@ export class EmbeddedTransport implements RoostTransport {
       this.storeCheck = setInterval(() => { this.checkStore() }, STORE_CHECK_MS)
       // Only for the status: it must never keep Node-RED running.
       this.storeCheck.unref()
+    }
+    if (this.broker.options.cluster !== undefined) {
+      this.clusterCheck = setInterval(() => { this.checkCluster() }, CLUSTER_CHECK_MS)
+      this.clusterCheck.unref()
     }
   }
 
@@ -80,6 +92,15 @@ export class EmbeddedTransport implements RoostTransport {
     const failure = this.broker.statsSnapshot().disk?.failure
     if (failure === this.storeFailure) return
     this.storeFailure = failure
+    this.setStatus({ ...this.current })
+  }
+
+  /** Looks at the link to NATS now (the timer does it every CLUSTER_CHECK_MS) and tells the status listeners when it changed. */
+  checkCluster (): void {
+    if (this.closing !== undefined || this.current.state !== 'connected') return
+    const alone = this.broker.clusterState === 'disconnected'
+    if (alone === this.clusterAlone) return
+    this.clusterAlone = alone
     this.setStatus({ ...this.current })
   }
 
@@ -152,6 +173,7 @@ export class EmbeddedTransport implements RoostTransport {
 
   private async shutdown (): Promise<void> {
     clearInterval(this.storeCheck)
+    clearInterval(this.clusterCheck)
     // A close during listen() must wait for the bind, or the port would stay bound behind us.
     await this.listening
     for (const subscription of this.subscriptions) subscription.unsubscribe?.()
@@ -167,6 +189,8 @@ export class EmbeddedTransport implements RoostTransport {
     // Every status carries the store's state: a client connecting must not hide a failing disk.
     if (this.storeFailure === undefined) delete status.storeFailure
     else status.storeFailure = this.storeFailure
+    if (this.clusterAlone && status.state === 'connected') status.clusterAlone = true
+    else delete status.clusterAlone
     this.current = status
     this.statusListeners.notify(this.status)
   }

@@ -2,7 +2,7 @@
 // (Node-RED's own words, as core `mqtt in`/`mqtt out` show them). Embedded: what the node itself
 // does ("connected", "subscribed to 3 filters") for `roost in` and `roost out`, and the broker's
 // client count for the nodes that watch the broker; an embedded broker whose disk store cannot
-// write says so.
+// write says so, as does one that cannot reach its cluster's NATS.
 import type { NodeStatus, RedApi } from './red'
 import type { RoostTransport, TransportStatus } from './transport'
 
@@ -19,6 +19,8 @@ export function describeStatus (RED: RedApi, kind: RoostTransport['kind'], statu
   if (kind === 'embedded') {
     // The broker serves from memory while its disk store cannot write: still up, but not durable.
     if (status.storeFailure !== undefined) return { fill: 'yellow', shape: 'dot', text: RED._('roost-broker.status.store-failing', { error: status.storeFailure }) }
+    // In a cluster without NATS the broker still serves this node's clients: up, but on its own.
+    if (status.clusterAlone === true) return { fill: 'yellow', shape: 'dot', text: RED._('roost-broker.status.cluster-alone') }
     if (subscribedFilters === undefined) {
       const clients = status.clients ?? 0
       return { fill: 'green', shape: 'dot', text: RED._(clients === 1 ? 'roost-broker.status.client' : 'roost-broker.status.clients', { count: clients }) }

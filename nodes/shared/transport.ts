@@ -12,6 +12,8 @@ export interface TransportStatus {
   error?: string
   /** The disk store's last write error while it cannot write (an embedded broker with persistence). */
   storeFailure?: string
+  /** True while an embedded broker in a cluster cannot reach NATS and serves its own clients alone. */
+  clusterAlone?: boolean
 }
 
 /** A message as the nodes see it, in either direction. */

@@ -49,9 +49,16 @@ export function liveView (): { sampleEveryMs: number, brokers: unknown[] } {
       dropped: bridge.dropped
     })).sort((a, b) => a.name.localeCompare(b.name)),
     store: storeView(entry.broker),
+    cluster: clusterView(entry.broker),
     history: entry.history.samples()
   }))
   return { sampleEveryMs: SAMPLE_EVERY_MS, brokers }
+}
+
+/** The link to the cluster and this node's name in it; null for a broker that runs alone. */
+function clusterView (broker: Broker): { state: string, nodeId: string } | null {
+  const nodeId = broker.clusterNodeId
+  return nodeId === undefined ? null : { state: broker.clusterState, nodeId }
 }
 
 /** The disk store's size, last compaction (ISO time, '' before the first) and failure ('' while it writes); null in memory. */

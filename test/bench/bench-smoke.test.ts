@@ -74,8 +74,10 @@ test('a quick bench run writes every scenario row with numbers, and the chart', 
     // quick run, garbage collection in between can make it negative. It is still a number.
     assert.equal(memory.length, 2)
     for (const cell of memory) assert.match(cell, SIGNED_NUMBER)
-    // The cluster scenario: two roost nodes on one nats-server, in the notes.
-    assert.match(markdown, /cluster \(two nodes, QoS 0, 64 B\): \d+ msg\/s; CPU per message: publishing node [\d.]+ µs/)
+    // The cluster scenario: one node alone, then two and three roost nodes on one nats-server, in the notes.
+    assert.match(markdown, /cluster \(1 node alone: [^)]*\): \d+ msg\/s; CPU per message \(µs\): node A [\d.]+; missing \d+/)
+    assert.match(markdown, /cluster \(2 nodes: [^)]*\): \d+ msg\/s; CPU per message \(µs\): node A [\d.]+, B [\d.]+, nats-server [\d.]+; NATS bytes per message in \d+, out \d+/)
+    assert.match(markdown, /cluster \(3 nodes: [^)]*\): \d+ msg\/s; CPU per message \(µs\): node A [\d.]+, B [\d.]+, C [\d.]+, nats-server [\d.]+/)
     // The Node-RED scenario: both paths through a real Node-RED runtime, each with its figures.
     const [nodeRedHead, ...nodeRedRows] = tableRows(markdown, 'Node-RED')
     assert.deepEqual(nodeRedHead, ['path', 'msg/s', 'CPU per message (µs)', '÷ core nodes via Roost (msg/s)', '÷ core nodes via Aedes (msg/s)'])

@@ -18,7 +18,18 @@ export interface NatsServer {
   stop (): Promise<void>
 }
 
-export async function startNatsServer (options: { mqtt?: boolean, monitor?: boolean, port?: number } = {}): Promise<NatsServer> {
+export interface NatsServerOptions {
+  /** Start nats-server's own MQTT listener too. */
+  mqtt?: boolean
+  /** Open the HTTP monitoring endpoint. */
+  monitor?: boolean
+  /** The client port; a free one when unset. */
+  port?: number
+  /** More lines for the server's config file (tls, authorization, cluster blocks). */
+  config?: string[]
+}
+
+export async function startNatsServer (options: NatsServerOptions = {}): Promise<NatsServer> {
   const store = tempDir('nats')
   const port = options.port ?? await freePort()
   const mqttPort = options.mqtt === true ? await freePort() : undefined
@@ -31,6 +42,7 @@ export async function startNatsServer (options: { mqtt?: boolean, monitor?: bool
   ]
   if (mqttPort !== undefined) lines.push(`mqtt { listen: 127.0.0.1:${mqttPort} }`)
   if (monitorPort !== undefined) lines.push(`http: 127.0.0.1:${monitorPort}`)
+  lines.push(...(options.config ?? []))
   writeFileSync(conf, lines.join('\n') + '\n')
   const child: ChildProcess = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   let errors = ''
@@ -62,4 +74,35 @@ export async function subjectsOf (server: NatsServer, connectionName: string): P
   const body = await response.json() as { connections?: Array<{ name?: string, subscriptions_list?: string[] }> }
   const connection = (body.connections ?? []).find((entry) => entry.name === connectionName)
   return (connection?.subscriptions_list ?? []).filter((subject) => !subject.startsWith('_INBOX.')).sort()
+}
+
+/**
+ * `count` nats-server processes routed to one another as one NATS cluster (a cluster block with
+ * routes to every other; JetStream in a cluster needs each server's name, set above, and the
+ * cluster's name), each with its monitoring endpoint.
+ */
+export async function startNatsCluster (count: number): Promise<NatsServer[]> {
+  const routePorts: number[] = []
+  for (let index = 0; index < count; index++) routePorts.push(await freePort())
+  const servers: NatsServer[] = []
+  try {
+    for (const routePort of routePorts) {
+      const routes = routePorts.filter((port) => port !== routePort).map((port) => `"nats-route://127.0.0.1:${port}"`)
+      servers.push(await startNatsServer({ monitor: true, config: [`cluster { name: roost_test, listen: 127.0.0.1:${routePort}, routes: [${routes.join(', ')}] }`] }))
+    }
+  } catch (error) {
+    await Promise.all(servers.map(async (server) => { await server.stop() }))
+    throw error
+  }
+  return servers
+}
+
+/** The server of `servers` that holds the named NATS connection, by its monitoring endpoint. */
+export async function serverHolding (servers: NatsServer[], connectionName: string): Promise<NatsServer | undefined> {
+  for (const server of servers) {
+    const response = await fetch(`http://127.0.0.1:${server.monitorPort ?? 0}/connz`)
+    const body = await response.json() as { connections?: Array<{ name?: string }> }
+    if ((body.connections ?? []).some((entry) => entry.name === connectionName)) return server
+  }
+  return undefined
 }

@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { readMosquittoConf } from '../../lib/config/mosquitto-conf'
-import { ConfigError } from '../../lib/errors'
 import { freePort, makeTempDir, roostPerTest } from '../cli/helpers'
 import { ProcessPool } from '../clients/processes'
 import { type NatsServer, startNatsServer } from './nats-server'
-import { within } from './support'
+import { assertConfRefused, crossWithMosquitto } from './support'
 
 const temp = makeTempDir()
 after(() => temp.remove())
@@ -27,12 +26,7 @@ describe('cluster words in a config file', () => {
   ] as const) {
     it(`refuses ${name}, naming the line`, () => {
       const file = temp.write(`bad-${name.length}.conf`, text)
-      assert.throws(() => readMosquittoConf(file), (error: unknown) => {
-        assert.ok(error instanceof ConfigError)
-        assert.ok(error.message.startsWith(file), error.message)
-        assert.ok(error.message.includes(expected), error.message)
-        return true
-      })
+      assertConfRefused(file, expected)
     })
   }
 })
@@ -52,16 +46,7 @@ describe('two roost processes on one nats-server', () => {
       return roost(['-c', conf])
     })
     for (const [index, node] of nodes.entries()) await node.waitForOutput(`Cluster: node cmd-${index} connected to NATS`)
-    const sub = processes.start('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(ports[1]), '-i', 'cmd-sub', '-t', 'site/+/state', '-C', '1', '-v'])
-    // mosquitto_sub prints nothing once subscribed: publish until its first message arrives, bounded.
-    let stdout = ''
-    sub.child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-    for (let attempt = 0; attempt < 100 && stdout === ''; attempt++) {
-      const pub = await processes.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(ports[0]), '-i', 'cmd-pub', '-t', 'site/pump/state', '-m', 'running'])
-      assert.equal(pub.code, 0, pub.stderr)
-      if (stdout === '') await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    const finished = await within(sub.finished, 'mosquitto_sub')
+    const finished = await crossWithMosquitto(processes, ports[0] as number, ports[1] as number, 'cmd')
     assert.equal(finished.stdout, 'site/pump/state running\n')
   })
 })

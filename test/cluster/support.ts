@@ -1,11 +1,15 @@
 // Shared pieces of the cluster specs: Roost nodes on one nats-server, and bounded waits.
+import assert from 'node:assert/strict'
 import { afterEach, beforeEach, type TestContext } from 'node:test'
 import type { Broker, BrokerOptions, Logger } from '../../lib'
 import { WAIT_MS } from '../client/helpers'
+import type { Finished, ProcessPool } from '../clients/processes'
 import { ClientPool, type Inbox, type Received, type RunningBroker, startBroker } from '../clients/support'
+import { readMosquittoConf } from '../../lib/config/mosquitto-conf'
+import { ConfigError } from '../../lib/errors'
 import { type NatsServer, startNatsServer } from './nats-server'
 
-/** A Roost node in the cluster on `nats`, closed after the test. */
+/** A Roost node in the cluster on `nats`, closed after the test; `options.cluster` adds to (or overrides) the cluster settings. */
 export async function startNode (t: TestContext, nats: NatsServer, nodeId: string, options: Partial<BrokerOptions> = {}, logger?: Logger): Promise<RunningBroker> {
   const node = await startClusterNode(nats, nodeId, options, logger)
   t.after(async () => { await node.broker.close() })
@@ -13,7 +17,7 @@ export async function startNode (t: TestContext, nats: NatsServer, nodeId: strin
 }
 
 async function startClusterNode (nats: NatsServer, nodeId: string, options: Partial<BrokerOptions>, logger?: Logger): Promise<RunningBroker> {
-  return await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100 } }, logger === undefined ? {} : { logger })
+  return await startBroker({ ...options, cluster: { servers: [nats.url], nodeId, reconnectWaitMs: 100, ...options.cluster } }, logger === undefined ? {} : { logger })
 }
 
 /**
@@ -105,4 +109,31 @@ export function clusterPerTest (): { cluster: PerTestCluster, pool: ClientPool }
     await cluster.stop()
   })
   return { cluster, pool }
+}
+
+/** Reading the config file `file` fails with a ConfigError that starts with the file's name and says `expected`. */
+export function assertConfRefused (file: string, expected: string): void {
+  assert.throws(() => readMosquittoConf(file), (error: unknown) => {
+    assert.ok(error instanceof ConfigError)
+    assert.ok(error.message.startsWith(file), error.message)
+    assert.ok(error.message.includes(expected), error.message)
+    return true
+  })
+}
+
+/**
+ * A mosquitto_sub on `toPort` for site/+/state, and mosquitto_pub site/pump/state 'running' on
+ * `fromPort` until the subscriber has it (it prints nothing once subscribed), bounded; resolves
+ * with the subscriber's end. Client ids start with `prefix`.
+ */
+export async function crossWithMosquitto (processes: ProcessPool, fromPort: number, toPort: number, prefix: string): Promise<Finished> {
+  const sub = processes.start('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(toPort), '-i', `${prefix}-sub`, '-t', 'site/+/state', '-C', '1', '-v'])
+  let stdout = ''
+  sub.child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  for (let attempt = 0; attempt < 100 && stdout === ''; attempt++) {
+    const pub = await processes.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(fromPort), '-i', `${prefix}-pub`, '-t', 'site/pump/state', '-m', 'running'])
+    assert.equal(pub.code, 0, pub.stderr)
+    if (stdout === '') await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return await within(sub.finished, 'mosquitto_sub')
 }

@@ -19,15 +19,27 @@ export interface EditorSession {
   /** The port of the starter flow's embedded broker. */
   mqttPort: number
   userDir: string
+  /** Everything Node-RED wrote to stdout and stderr so far. */
+  output: () => string
   /** Closes the browser and stops Node-RED; removes the temporary directories. */
   stop: () => Promise<void>
 }
 
-/** Starts Node-RED and Chromium; resolves once the starter flow's broker listens. */
-export async function startEditorSession (): Promise<EditorSession> {
-  mkdirSync(outputDir, { recursive: true })
+/** A Node-RED process as `npm start` runs it, on free ports in a temporary user directory. */
+export interface NodeRedProcess {
+  editorPort: number
+  /** The port of the starter flow's embedded broker. */
+  mqttPort: number
+  userDir: string
+  /** Everything Node-RED wrote to stdout and stderr so far. */
+  output: () => string
+  /** Stops Node-RED and removes its user directory. */
+  stop: () => Promise<void>
+}
+
+/** Starts Node-RED alone (no browser); resolves once the starter flow's broker listens. */
+export async function startNodeRed (): Promise<NodeRedProcess> {
   const userDir = mkdtempSync(path.join(os.tmpdir(), 'roost-editor-'))
-  const browserDir = mkdtempSync(path.join(os.tmpdir(), 'roost-chromium-'))
   const editorPort = await freePort()
   const mqttPort = await freePort()
   const nodeRed: ChildProcess = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], {
@@ -37,21 +49,37 @@ export async function startEditorSession (): Promise<EditorSession> {
   })
   const exited = new Promise<void>((resolve) => { nodeRed.once('exit', () => { resolve() }) })
   let log = ''
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      log += chunk.toString()
-      if (log.includes(`listen socket on port ${mqttPort}`)) resolve()
-    }
-    nodeRed.stdout?.on('data', onData)
-    nodeRed.stderr?.on('data', onData)
-    nodeRed.once('exit', (code) => { reject(new Error(`Node-RED exited with ${String(code)}:\n${log}`)) })
-  })
-  let context: BrowserContext | undefined
   const stop = async (): Promise<void> => {
-    await context?.close()
     nodeRed.kill('SIGTERM')
     await exited
     rmSync(userDir, { recursive: true, force: true })
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        log += chunk.toString()
+        if (log.includes(`listen socket on port ${mqttPort}`)) resolve()
+      }
+      nodeRed.stdout?.on('data', onData)
+      nodeRed.stderr?.on('data', onData)
+      nodeRed.once('exit', (code) => { reject(new Error(`Node-RED exited with ${String(code)}:\n${log}`)) })
+    })
+  } catch (error) {
+    rmSync(userDir, { recursive: true, force: true })
+    throw error
+  }
+  return { editorPort, mqttPort, userDir, output: () => log, stop }
+}
+
+/** Starts Node-RED and Chromium; resolves once the starter flow's broker listens. */
+export async function startEditorSession (): Promise<EditorSession> {
+  mkdirSync(outputDir, { recursive: true })
+  const nodeRed = await startNodeRed()
+  const browserDir = mkdtempSync(path.join(os.tmpdir(), 'roost-chromium-'))
+  let context: BrowserContext | undefined
+  const stop = async (): Promise<void> => {
+    await context?.close()
+    await nodeRed.stop()
     rmSync(browserDir, { recursive: true, force: true })
   }
   try {
@@ -67,7 +95,7 @@ export async function startEditorSession (): Promise<EditorSession> {
   }
   const page = context.pages()[0] ?? await context.newPage()
   page.setDefaultTimeout(WAIT_MS)
-  return { page, editorPort, mqttPort, userDir, stop }
+  return { page, editorPort: nodeRed.editorPort, mqttPort: nodeRed.mqttPort, userDir: nodeRed.userDir, output: nodeRed.output, stop }
 }
 
 /** Runs a command-line client (mosquitto_pub, mosquitto_sub) to its end; code 0 when it succeeded. */

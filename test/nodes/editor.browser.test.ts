@@ -45,10 +45,10 @@ describe('editor in headless Chromium', () => {
     await page.waitForSelector('#node-config-input-port')
     assert.equal(await page.inputValue('#node-config-input-port'), String(mqttPort))
     const tabs = await page.locator('#roost-broker-tabs li:visible').allInnerTexts()
-    assert.deepEqual(tabs.map((t) => t.trim()), ['Connection', 'Security', 'Bridges', 'Limits'])
+    assert.deepEqual(tabs.map((t) => t.trim()), ['Connection', 'Security', 'Bridges', 'Cluster', 'Limits'])
     await page.screenshot({ path: path.join(outputDir, 'roost-broker-dialog.png') })
     // Remote mode swaps Limits for Messages (birth, close, will), as core mqtt-broker has; a remote
-    // connection has no bridges of its own.
+    // connection has no bridges and no cluster of its own.
     await page.selectOption('#node-config-input-mode', 'remote')
     await page.waitForSelector('#node-config-input-host:visible')
     const remoteTabs = await page.locator('#roost-broker-tabs li:visible').allInnerTexts()
