@@ -27,6 +27,12 @@ export interface MessageForwarder {
   forward (message: Message): boolean
 }
 
+/**
+ * Sees every message the router took, after its delivery. It must neither change the message nor
+ * keep its payload Buffer beyond the call (copy what it needs): the payload may share a socket's buffer.
+ */
+export type MessageObserver = (message: Readonly<Message>) => void
+
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
 const PACKET_OVERHEAD_BYTES = 65_535 + 4 + 65_536
 
@@ -55,6 +61,8 @@ export class BrokerCore implements BrokerContext, SysSource {
   readonly listenerClients = new Map<object, number>()
   /** The id of the last message admitted; ids are never reused while the store holds one. */
   private lastMessageId = 0
+  /** In-process observers of every routed message (broker.observeMessages); empty costs one length check. */
+  messageObservers: readonly MessageObserver[] = []
   private uncorkPending: Connection[] = []
   private uncorkScheduled = false
 
@@ -98,7 +106,19 @@ export class BrokerCore implements BrokerContext, SysSource {
       const clientId = message.origin.kind === 'local' ? undefined : message.origin.clientId
       this.events.emit('publish', { clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
+    if (this.messageObservers.length !== 0) this.notifyObservers(message)
     return deliveries
+  }
+
+  /** An observer that throws is reported and the others still see the message: routing is already done. */
+  private notifyObservers (message: Message): void {
+    for (const observer of this.messageObservers) {
+      try {
+        observer(message)
+      } catch (error) {
+        this.reportError(error instanceof Error ? error : new Error(String(error)))
+      }
+    }
   }
 
   /** A message a cluster queue group gave to the shared subscription `$share/<group>/<levelsFilter>` here. */
