@@ -1,4 +1,5 @@
 // The roost-broker dialog's values, turned into engine options for either mode.
+import type { ExplorerNodeConfig } from '../explorer/settings'
 import { type BrokerOptions, DEFAULTS, type Logger } from '../../lib'
 import type { ClientOptions } from '../shared/client-api'
 import { readBool, readInt, readString } from '../shared/config'
@@ -8,7 +9,7 @@ import { extraListeners, type SecurityConfig, securityOptions, type TlsLookup } 
 import { type BridgeRow, bridgeOptions } from './bridges'
 
 /** The flow JSON of a roost-broker node (credentials are separate and never in here). */
-export interface BrokerNodeConfig extends SecurityConfig {
+export interface BrokerNodeConfig extends SecurityConfig, ExplorerNodeConfig {
   mode?: string
   // embedded
   port?: string | number

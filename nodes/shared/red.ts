@@ -52,6 +52,10 @@ export interface RedApi {
     get: (path: string, ...handlers: Array<(request: unknown, response: { json: (body: unknown) => void }, next: () => void) => void>) => void
     post: (path: string, ...handlers: Array<(request: unknown, response: AdminResponse, next: () => void) => void>) => void
   }
+  /** Node-RED's channel to every open editor (absent in some test runtimes). */
+  comms?: {
+    publish: (topic: string, data: unknown, retain: boolean) => void
+  }
   /** Node-RED's HTTP (or HTTPS) server; absent when Node-RED runs without one. */
   server?: Server
   auth?: {

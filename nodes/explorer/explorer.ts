@@ -1,0 +1,96 @@
+// One broker's topic explorer: its index, fed by the embedded broker's message observer (and its
+// retained store at the start) or, for a remote broker, by a subscription to '#' opened when a view
+// first looks; and the deltas pushed to open views over Node-RED's comms, batched and rate-limited.
+import type { Broker } from '../../lib'
+import type { RoostTransport, TransportMessage } from '../shared/transport'
+import { type IndexedMessage, TopicIndex, type TopicIndexLimits } from './topic-index'
+import { summary, type TopicSummary } from './views'
+
+/** At most this many delta batches a second per broker (one every 250 ms). */
+export const PUSH_EVERY_MS = 250
+/** A view says it is open at least this often; past this silence pushing stops. */
+export const VIEW_ALIVE_MS = 30_000
+/** Topics in one batch at most; past it the batch says `overflow` and the view reloads what it shows. */
+export const MAX_TOPICS_PER_BATCH = 2000
+
+/** One changed topic in a delta batch. */
+export interface TopicDelta extends TopicSummary { topic: string }
+
+export interface DeltaBatch {
+  /** When the batch was made (ms since epoch), the clock the ages in the view count from. */
+  at: number
+  topics: TopicDelta[]
+  /** More topics changed than one batch carries: the view reloads the rows it shows instead. */
+  overflow: boolean
+  topicCount: number
+  topicsNotIndexed: number
+}
+
+export type PublishComms = (topic: string, data: unknown) => void
+
+export class BrokerExplorer {
+  readonly index: TopicIndex
+  private stopFeed: (() => void) | undefined
+  private viewAliveUntil = 0
+  private timer: NodeJS.Timeout | undefined
+  private readonly record = (message: IndexedMessage): void => { this.index.record(message) }
+
+  constructor (
+    readonly id: string,
+    readonly transport: RoostTransport,
+    readonly broker: Broker | undefined,
+    limits: TopicIndexLimits,
+    private readonly push: PublishComms,
+    private readonly clock: () => number = Date.now
+  ) {
+    this.index = new TopicIndex(limits, clock)
+    if (broker !== undefined && limits.maxTopics > 0) {
+      // What came before the node started to watch: the retained messages held now.
+      broker.forEachRetained(this.record)
+      this.stopFeed = broker.observeMessages(this.record)
+    }
+  }
+
+  /** The comms topic a view of this broker listens on. */
+  get commsTopic (): string { return `roost/explorer/${this.id}` }
+
+  /** A view is open (it says so every few seconds): push deltas until it falls silent. */
+  viewOpened (): void {
+    this.viewAliveUntil = this.clock() + VIEW_ALIVE_MS
+    this.index.trackChanges = true
+    // A remote broker has no observer: the client engine subscribes to '#' once someone looks.
+    if (this.stopFeed === undefined && this.broker === undefined && this.index.limits.maxTopics > 0) {
+      this.stopFeed = this.transport.subscribe('#', 0, (message: TransportMessage) => { this.record(message) })
+    }
+    this.timer ??= setInterval(() => { this.flush() }, PUSH_EVERY_MS)
+  }
+
+  /** Sends what changed since the last batch; stops pushing (and collecting) once no view is open. */
+  flush (): void {
+    const now = this.clock()
+    if (now > this.viewAliveUntil) {
+      this.index.trackChanges = false
+      this.index.takeChanged()
+      this.stopTimer()
+      return
+    }
+    const changed = this.index.takeChanged()
+    if (changed.length === 0) return
+    const overflow = changed.length > MAX_TOPICS_PER_BATCH
+    const topics: TopicDelta[] = []
+    if (!overflow) for (const entry of changed) topics.push({ topic: entry.topic, ...summary(entry, now) })
+    const batch: DeltaBatch = { at: now, topics, overflow, topicCount: this.index.topicCount, topicsNotIndexed: this.index.topicsNotIndexed }
+    this.push(this.commsTopic, batch)
+  }
+
+  stop (): void {
+    this.stopFeed?.()
+    this.stopFeed = undefined
+    this.stopTimer()
+  }
+
+  private stopTimer (): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+  }
+}

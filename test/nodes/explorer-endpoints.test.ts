@@ -1,0 +1,125 @@
+// The topic explorer's admin endpoints on a roost-broker node (node-red-node-test-helper): the tree
+// from retained messages published before the node was asked and from live MQTT.js traffic, one
+// topic's details with MQTT 5 properties, search, publish and clear from the view, bad input as 400;
+// the deltas pushed while a view is open, at most one batch per PUSH_EVERY_MS; a remote broker's
+// view fed by the client engine's '#'.
+import assert from 'node:assert/strict'
+import { after, afterEach, before, describe, it } from 'node:test'
+import mqtt from 'mqtt'
+import { createBroker } from '../../lib'
+import { BrokerExplorer, type DeltaBatch } from '../../nodes/explorer/explorer'
+import { EXPLORER_PATH, explorerCount } from '../../nodes/explorer/runtime'
+import { INDEX_DEFAULTS } from '../../nodes/explorer/topic-index'
+import type { RoostTransport } from '../../nodes/shared/transport'
+import { embeddedBroker, helper, listeningBroker, roost, startServer, stopServer } from './support'
+
+/** GET with a query string; the answer's body, after checking the status. */
+async function getJson (path: string, query: Record<string, string>, status: number): Promise<{ body: any }> {
+  const search = new URLSearchParams(query).toString()
+  return await helper.request().get(search === '' ? path : `${path}?${search}`).expect(status) as { body: any }
+}
+
+async function postJson (path: string, body: unknown, status: number): Promise<{ body: any }> {
+  return await helper.request().post(path).send(body).expect(status) as { body: any }
+}
+
+interface Row { name: string, path: string, topics: number, messages: number, hasChildren: boolean, topic?: { retain: boolean, preview: string, qos: number } }
+
+describe('topic explorer endpoints', () => {
+  before(startServer)
+  after(stopServer)
+  afterEach(async () => { await helper.unload() })
+
+  it('browses the tree level by level, shows a topic with its MQTT 5 properties, searches; 404 for an unknown broker or level', async () => {
+    await helper.load(roost, [embeddedBroker('xb', { name: 'house' })])
+    const { port } = await listeningBroker('xb')
+    const client = await mqtt.connectAsync({ host: '127.0.0.1', port, clientId: 'explorer-probe', protocolVersion: 5, reconnectPeriod: 0 })
+    try {
+      await client.publishAsync('zigbee2mqtt/lamp/availability', 'online', { qos: 1, retain: true })
+      await client.publishAsync('zigbee2mqtt/lamp', '{"state":"ON","brightness":120}', { qos: 1, retain: true, properties: { contentType: 'application/json', userProperties: { via: 'test' } } })
+      await client.publishAsync('zigbee2mqtt/plug/availability', 'offline', { qos: 0 })
+      const list = await helper.request().get(EXPLORER_PATH).expect(200)
+      assert.deepEqual(list.body, { brokers: [{ id: 'xb', label: 'house', kind: 'embedded', topics: 3 }] })
+      const top = await getJson(`${EXPLORER_PATH}/xb/children`, { path: '' }, 200)
+      assert.deepEqual((top.body.rows as Row[]).map((row) => [row.path, row.topics, row.messages, row.hasChildren]), [['zigbee2mqtt', 3, 3, true]])
+      const lamp = await getJson(`${EXPLORER_PATH}/xb/children`, { path: 'zigbee2mqtt' }, 200)
+      assert.deepEqual((lamp.body.rows as Row[]).map((row) => [row.path, row.topics, row.hasChildren, row.topic?.preview]),
+        [['zigbee2mqtt/lamp', 2, true, '{"state":"ON","brightness":120}'], ['zigbee2mqtt/plug', 1, true, undefined]])
+      const details = await getJson(`${EXPLORER_PATH}/xb/topic`, { topic: 'zigbee2mqtt/lamp' }, 200)
+      assert.equal(Buffer.from(details.body.payloadBase64 as string, 'base64').toString(), '{"state":"ON","brightness":120}')
+      assert.deepEqual([details.body.qos, details.body.retain, details.body.properties, details.body.userProperties], [1, true, { contentType: 'application/json' }, [['via', 'test']]])
+      const found = await getJson(`${EXPLORER_PATH}/xb/search`, { q: 'zigbee2mqtt/+/availability' }, 200)
+      assert.deepEqual((found.body.hits as Row[]).map((hit) => hit.path), ['zigbee2mqtt/lamp/availability', 'zigbee2mqtt/plug/availability'])
+      const bad = await getJson(`${EXPLORER_PATH}/xb/search`, { q: 'a/#/b' }, 400)
+      assert.match(bad.body.error as string, /Invalid filter/)
+      await getJson(`${EXPLORER_PATH}/nope/children`, {}, 404)
+      await getJson(`${EXPLORER_PATH}/xb/children`, { path: 'no/such' }, 404)
+      await getJson(`${EXPLORER_PATH}/xb/topic`, { topic: 'no/such' }, 404)
+    } finally {
+      await client.endAsync()
+    }
+    await helper.unload()
+    assert.equal(explorerCount(), 0)
+  })
+
+  it('a publish from the view reaches an MQTT.js subscriber with its properties; clear removes the retained message; bad input is a 400', async () => {
+    await helper.load(roost, [embeddedBroker('xp')])
+    const { port } = await listeningBroker('xp')
+    const subscriber = await mqtt.connectAsync({ host: '127.0.0.1', port, clientId: 'explorer-sub', protocolVersion: 5, reconnectPeriod: 0 })
+    try {
+      await subscriber.subscribeAsync('cmd/#', { qos: 1 })
+      const received = new Promise<{ topic: string, payload: string, retain: boolean, contentType?: string, user?: unknown }>((resolve) => {
+        subscriber.once('message', (topic, payload, packet) => { resolve({ topic, payload: payload.toString(), retain: packet.retain, contentType: packet.properties?.contentType, user: { ...packet.properties?.userProperties } }) })
+      })
+      await postJson(`${EXPLORER_PATH}/xp/publish`, { topic: 'cmd/lamp', payload: '{"state":"OFF"}', qos: 1, retain: true, properties: { contentType: 'application/json', userProperties: { from: 'view' } } }, 200)
+      assert.deepEqual(await received, { topic: 'cmd/lamp', payload: '{"state":"OFF"}', retain: false, contentType: 'application/json', user: { from: 'view' } })
+      assert.equal((await getJson(`${EXPLORER_PATH}/xp/topic`, { topic: 'cmd/lamp' }, 200)).body.retain, true)
+      await postJson(`${EXPLORER_PATH}/xp/clear`, { topic: 'cmd/lamp' }, 200)
+      // A new subscriber gets no retained message, and the topic left the tree.
+      const late = await mqtt.connectAsync({ host: '127.0.0.1', port, clientId: 'explorer-late', reconnectPeriod: 0 })
+      const retained: string[] = []
+      late.on('message', (topic) => { retained.push(topic) })
+      await late.subscribeAsync('cmd/#', { qos: 1 })
+      await late.publishAsync('cmd/marker', 'end', { qos: 1 })
+      await late.endAsync()
+      assert.deepEqual(retained, ['cmd/marker'])
+      await getJson(`${EXPLORER_PATH}/xp/topic`, { topic: 'cmd/lamp' }, 404)
+      for (const body of [{ topic: '' }, { topic: 'a/+' }, { topic: 'a', qos: 3 }, { topic: 'a', properties: { topicAlias: 1 } }, { topic: 'a', properties: { messageExpiryInterval: -1 } }]) {
+        const answer = await postJson(`${EXPLORER_PATH}/xp/publish`, body, 400)
+        assert.ok(typeof answer.body.error === 'string' && answer.body.error !== '', JSON.stringify(body))
+      }
+    } finally {
+      await subscriber.endAsync()
+    }
+  })
+
+  it('pushes changed topics only while a view is open, one batch per tick, and stops when the view falls silent', async () => {
+    const broker = createBroker({ listeners: [], sysIntervalSec: 0 })
+    await broker.listen()
+    let clock = 1_000_000
+    const batches: Array<{ topic: string, data: DeltaBatch }> = []
+    const transport = { kind: 'embedded' } as unknown as RoostTransport
+    const explorer = new BrokerExplorer('b', transport, broker, INDEX_DEFAULTS, (topic, data) => { batches.push({ topic, data: data as DeltaBatch }) }, () => clock)
+    try {
+      broker.publish({ topic: 'before/view', payload: '1' })
+      explorer.flush()
+      assert.equal(batches.length, 0, 'nothing is pushed before a view opens')
+      explorer.viewOpened()
+      for (let i = 0; i < 50; i++) broker.publish({ topic: 'stream', payload: String(i) })
+      broker.publish({ topic: 'other', payload: 'x', retain: true })
+      explorer.flush()
+      explorer.flush()
+      assert.equal(batches.length, 1)
+      assert.equal(batches[0]?.topic, 'roost/explorer/b')
+      assert.deepEqual(batches[0]?.data.topics.map((t) => [t.topic, t.messages, t.preview, t.retain]), [['stream', 50, '49', false], ['other', 1, 'x', true]])
+      assert.equal(batches[0]?.data.topicCount, 3)
+      clock += 31_000
+      broker.publish({ topic: 'stream', payload: 'late' })
+      explorer.flush()
+      assert.equal(batches.length, 1, 'no batch once the view has been silent past VIEW_ALIVE_MS')
+    } finally {
+      explorer.stop()
+      await broker.close()
+    }
+  })
+})
