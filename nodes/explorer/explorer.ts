@@ -3,7 +3,7 @@
 // first looks; and the deltas pushed to open views over Node-RED's comms, batched and rate-limited.
 import type { Broker } from '../../lib'
 import type { RoostTransport, TransportMessage } from '../shared/transport'
-import { type IndexedMessage, TopicIndex, type TopicIndexLimits } from './topic-index'
+import { type IndexedMessage, type LevelNode, type TopicEntry, TopicIndex, type TopicIndexLimits } from './topic-index'
 import { summary, type TopicSummary } from './views'
 
 /** At most this many delta batches a second per broker (one every 250 ms). */
@@ -14,16 +14,33 @@ export const VIEW_ALIVE_MS = 30_000
 export const MAX_TOPICS_PER_BATCH = 2000
 
 /** One changed topic in a delta batch. */
-export interface TopicDelta extends TopicSummary { topic: string }
+export interface TopicDelta extends TopicSummary {
+  topic: string
+  /** The topic appeared since the last batch: the view fetches the levels it shows again to draw its row. */
+  isNew: boolean
+}
 
 export interface DeltaBatch {
   /** When the batch was made (ms since epoch), the clock the ages in the view count from. */
   at: number
   topics: TopicDelta[]
+  /** [path, topics, messages] of every level at and above a changed topic: exact counts, no sums kept in the view. */
+  levels: Array<[string, number, number]>
   /** More topics changed than one batch carries: the view reloads the rows it shows instead. */
   overflow: boolean
   topicCount: number
   topicsNotIndexed: number
+}
+
+/** Adds the levels at and above a topic that are not in `seen` yet (the first one seen ends the walk: its parents are in). */
+function levelsAbove (entry: TopicEntry, seen: Set<LevelNode>, levels: Array<[string, number, number]>): void {
+  let path = entry.topic
+  for (let level = entry.level; level.parent !== undefined; level = level.parent) {
+    if (seen.has(level)) return
+    seen.add(level)
+    levels.push([path, level.topics, level.messages])
+    path = path.slice(0, Math.max(0, path.lastIndexOf('/')))
+  }
 }
 
 export type PublishComms = (topic: string, data: unknown) => void
@@ -78,8 +95,16 @@ export class BrokerExplorer {
     if (changed.length === 0) return
     const overflow = changed.length > MAX_TOPICS_PER_BATCH
     const topics: TopicDelta[] = []
-    if (!overflow) for (const entry of changed) topics.push({ topic: entry.topic, ...summary(entry, now) })
-    const batch: DeltaBatch = { at: now, topics, overflow, topicCount: this.index.topicCount, topicsNotIndexed: this.index.topicsNotIndexed }
+    const levels: Array<[string, number, number]> = []
+    const seen = new Set<LevelNode>()
+    for (const entry of changed) {
+      if (!overflow) {
+        topics.push({ topic: entry.topic, ...summary(entry, now), isNew: entry.messagesPushed === 0 })
+        levelsAbove(entry, seen, levels)
+      }
+      entry.messagesPushed = entry.messages
+    }
+    const batch: DeltaBatch = { at: now, topics, levels, overflow, topicCount: this.index.topicCount, topicsNotIndexed: this.index.topicsNotIndexed }
     this.push(this.commsTopic, batch)
   }
 

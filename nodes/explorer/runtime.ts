@@ -77,10 +77,11 @@ export function registerExplorer (RED: RedApi): void {
   get(`${EXPLORER_PATH}/:id/children`, read, (request, response) => {
     const explorer = explorerOf(request, response)
     if (explorer === undefined) return
-    const path = text(request.query?.path)
+    // No path: the root's children; path= (empty) is the empty first level of topics like '/a'.
+    const path = typeof request.query?.path === 'string' ? request.query.path : undefined
     const rows = childrenOf(explorer.index, path, Date.now())
-    if (rows === undefined) response.status(404).json({ error: `no topic level ${path}` })
-    else response.json({ path, rows, topicCount: explorer.index.topicCount, topicsNotIndexed: explorer.index.topicsNotIndexed, at: Date.now() })
+    if (rows === undefined) response.status(404).json({ error: `no topic level ${path ?? ''}` })
+    else response.json({ path: path ?? null, rows, topicCount: explorer.index.topicCount, topicsNotIndexed: explorer.index.topicsNotIndexed, at: Date.now() })
   })
   get(`${EXPLORER_PATH}/:id/topic`, read, (request, response) => {
     const explorer = explorerOf(request, response)

@@ -45,6 +45,8 @@ export class TopicEntry {
   /** When the last message arrived (ms since epoch). */
   lastMs = 0
   messages = 0
+  /** `messages` when the last delta batch carried this topic (or when no view was open); 0: new since that batch. */
+  messagesPushed = 0
   readonly rate = new MessageRate()
   history: HistoryEntry[] | undefined = undefined
 
@@ -102,14 +104,18 @@ export class TopicIndex {
     this.keepPayload(entry, message.payload)
     this.addHistory(entry, message.payload, now)
     if (this.trackChanges) this.changed.add(entry)
+    else entry.messagesPushed = entry.messages
   }
 
   /** The entry of a topic, or undefined when it is not indexed. */
   find (topic: string): TopicEntry | undefined { return this.levelAt(topic)?.entry }
 
-  /** The level at a path ('' is the root), or undefined. */
-  levelAt (path: string): LevelNode | undefined {
-    if (path === '') return this.root
+  /**
+   * The level at a path, or undefined; the root when `path` is undefined. '' is not the root but
+   * the empty first level of topics like '/a' [MQTT-4.7.1-1]: levels may be empty.
+   */
+  levelAt (path: string | undefined): LevelNode | undefined {
+    if (path === undefined) return this.root
     let level: LevelNode | undefined = this.root
     for (const name of path.split('/')) {
       level = level.children?.get(name)

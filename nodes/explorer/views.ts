@@ -63,12 +63,12 @@ function row (level: LevelNode, path: string, now: number): RowView {
   return view
 }
 
-/** The children of the level at `path`, sorted by name; undefined when there is no such level. */
-export function childrenOf (index: TopicIndex, path: string, now: number): RowView[] | undefined {
+/** The children of the level at `path` (the root's when undefined), sorted by name; undefined when there is no such level. */
+export function childrenOf (index: TopicIndex, path: string | undefined, now: number): RowView[] | undefined {
   const level = index.levelAt(path)
   if (level === undefined) return undefined
   const rows: RowView[] = []
-  for (const child of level.children?.values() ?? []) rows.push(row(child, path === '' ? child.name : `${path}/${child.name}`, now))
+  for (const child of level.children?.values() ?? []) rows.push(row(child, path === undefined ? child.name : `${path}/${child.name}`, now))
   return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 

@@ -23,8 +23,8 @@ export interface EditorSession {
   stop: () => Promise<void>
 }
 
-/** Starts Node-RED and Chromium; resolves once the starter flow's broker listens. */
-export async function startEditorSession (): Promise<EditorSession> {
+/** Starts Node-RED (with Node-RED's `adminAuth` setting when given) and Chromium; resolves once the starter flow's broker listens. */
+export async function startEditorSession (adminAuth?: unknown): Promise<EditorSession> {
   mkdirSync(outputDir, { recursive: true })
   const userDir = mkdtempSync(path.join(os.tmpdir(), 'roost-editor-'))
   const browserDir = mkdtempSync(path.join(os.tmpdir(), 'roost-chromium-'))
@@ -32,7 +32,7 @@ export async function startEditorSession (): Promise<EditorSession> {
   const mqttPort = await freePort()
   const nodeRed: ChildProcess = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], {
     cwd: root,
-    env: { ...process.env, ROOST_USER_DIR: userDir, ROOST_EDITOR_PORT: String(editorPort), ROOST_MQTT_PORT: String(mqttPort) },
+    env: { ...process.env, ROOST_USER_DIR: userDir, ROOST_EDITOR_PORT: String(editorPort), ROOST_MQTT_PORT: String(mqttPort), ...(adminAuth === undefined ? {} : { ROOST_ADMIN_AUTH: JSON.stringify(adminAuth) }) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const exited = new Promise<void>((resolve) => { nodeRed.once('exit', () => { resolve() }) })

@@ -40,7 +40,7 @@ describe('topic explorer endpoints', () => {
       await client.publishAsync('zigbee2mqtt/plug/availability', 'offline', { qos: 0 })
       const list = await helper.request().get(EXPLORER_PATH).expect(200)
       assert.deepEqual(list.body, { brokers: [{ id: 'xb', label: 'house', kind: 'embedded', topics: 3 }] })
-      const top = await getJson(`${EXPLORER_PATH}/xb/children`, { path: '' }, 200)
+      const top = await getJson(`${EXPLORER_PATH}/xb/children`, {}, 200)
       assert.deepEqual((top.body.rows as Row[]).map((row) => [row.path, row.topics, row.messages, row.hasChildren]), [['zigbee2mqtt', 3, 3, true]])
       const lamp = await getJson(`${EXPLORER_PATH}/xb/children`, { path: 'zigbee2mqtt' }, 200)
       assert.deepEqual((lamp.body.rows as Row[]).map((row) => [row.path, row.topics, row.hasChildren, row.topic?.preview]),
@@ -111,12 +111,20 @@ describe('topic explorer endpoints', () => {
       explorer.flush()
       assert.equal(batches.length, 1)
       assert.equal(batches[0]?.topic, 'roost/explorer/b')
-      assert.deepEqual(batches[0]?.data.topics.map((t) => [t.topic, t.messages, t.preview, t.retain]), [['stream', 50, '49', false], ['other', 1, 'x', true]])
+      assert.deepEqual(batches[0]?.data.topics.map((t) => [t.topic, t.messages, t.preview, t.retain, t.isNew]), [['stream', 50, '49', false, true], ['other', 1, 'x', true, true]])
+      assert.deepEqual(batches[0]?.data.levels, [['stream', 1, 50], ['other', 1, 1]])
       assert.equal(batches[0]?.data.topicCount, 3)
+      // A topic seen before the view opened is not new; each level above a changed topic comes once, with exact counts.
+      for (let i = 0; i < 3; i++) broker.publish({ topic: 'stream', payload: 'more' })
+      broker.publish({ topic: 'before/view', payload: '2' })
+      broker.publish({ topic: 'before/then', payload: '1' })
+      explorer.flush()
+      assert.deepEqual(batches[1]?.data.topics.map((t) => [t.topic, t.messages, t.isNew]), [['stream', 53, false], ['before/view', 2, false], ['before/then', 1, true]])
+      assert.deepEqual(batches[1]?.data.levels, [['stream', 1, 53], ['before/view', 1, 2], ['before', 2, 3], ['before/then', 1, 1]])
       clock += 31_000
       broker.publish({ topic: 'stream', payload: 'late' })
       explorer.flush()
-      assert.equal(batches.length, 1, 'no batch once the view has been silent past VIEW_ALIVE_MS')
+      assert.equal(batches.length, 2, 'no batch once the view has been silent past VIEW_ALIVE_MS')
     } finally {
       explorer.stop()
       await broker.close()

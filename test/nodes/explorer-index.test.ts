@@ -19,13 +19,21 @@ describe('explorer topic index', () => {
     index.record(message('home/hall/light', 'on'))
     index.record(message('home', 'root topic too'))
     assert.equal(index.topicCount, 3)
-    assert.deepEqual(childrenOf(index, '', 0)?.map((row) => [row.path, row.topics, row.messages, row.hasChildren]), [['home', 3, 4, true]])
+    assert.deepEqual(childrenOf(index, undefined, 0)?.map((row) => [row.path, row.topics, row.messages, row.hasChildren]), [['home', 3, 4, true]])
     const home = childrenOf(index, 'home', 0)
     assert.deepEqual(home?.map((row) => [row.path, row.topics, row.messages]), [['home/hall', 1, 1], ['home/kitchen', 1, 2]])
     const [temp] = childrenOf(index, 'home/kitchen', 5000) ?? []
     // Two messages in the last five seconds: 0.4 per second.
     assert.deepEqual(temp?.topic, { messages: 2, retain: true, qos: 1, payloadBytes: 2, lastMs: 5000, ratePerSec: 0.4, preview: '22' })
     assert.equal(childrenOf(index, 'nowhere', 0), undefined)
+  })
+
+  it('a topic starting with \'/\' has an empty first level, apart from the root', () => {
+    const index = new TopicIndex()
+    index.record(message('/a', '1'))
+    index.record(message('a', '2'))
+    assert.deepEqual(childrenOf(index, undefined, 0)?.map((row) => [row.name, row.path, row.topics]), [['', '', 1], ['a', 'a', 1]])
+    assert.deepEqual(childrenOf(index, '', 0)?.map((row) => [row.path, row.topic?.preview]), [['/a', '1']])
   })
 
   it('a cleared retained message (empty, retained) takes the topic out, and levels left empty with it', () => {

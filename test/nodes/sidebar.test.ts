@@ -198,9 +198,9 @@ describe('Roost admin endpoints with adminAuth (Node-RED run as a separate proce
     const admin = { authorization: `Bearer ${await token('admin', '*')}` }
     const json = { 'content-type': 'application/json' }
     const base = `http://127.0.0.1:${editorPort}${EXPLORER_PATH}/auth-broker`
-    assert.equal((await fetch(`${base}/children?path=`, { headers: viewer })).status, 200)
+    assert.equal((await fetch(`${base}/children`, { headers: viewer })).status, 200)
     assert.equal((await fetch(`${base}/watch`, { method: 'POST', headers: viewer })).status, 200)
-    assert.equal((await fetch(`${base}/children?path=`)).status, 401)
+    assert.equal((await fetch(`${base}/children`)).status, 401)
     const publish = async (headers: Record<string, string>): Promise<number> => (await fetch(`${base}/publish`, {
       method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify({ topic: 'guarded/t', payload: 'v', retain: true })
     })).status
