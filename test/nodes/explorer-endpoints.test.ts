@@ -11,7 +11,9 @@ import { BrokerExplorer, type DeltaBatch } from '../../nodes/explorer/explorer'
 import { EXPLORER_PATH, explorerCount } from '../../nodes/explorer/runtime'
 import { INDEX_DEFAULTS } from '../../nodes/explorer/topic-index'
 import type { RoostTransport } from '../../nodes/shared/transport'
-import { embeddedBroker, helper, listeningBroker, roost, startServer, stopServer } from './support'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { embeddedBroker, helper, listeningBroker, roost, startMosquitto, startServer, stopServer } from './support'
 
 /** GET with a query string; the answer's body, after checking the status. */
 async function getJson (path: string, query: Record<string, string>, status: number): Promise<{ body: any }> {
@@ -128,6 +130,34 @@ describe('topic explorer endpoints', () => {
     } finally {
       explorer.stop()
       await broker.close()
+    }
+  })
+
+  it('a remote broker (Debian mosquitto): the view is fed through the client engine\'s \'#\' once opened, retained messages first; publish goes there', async () => {
+    const mosquitto = await startMosquitto()
+    const pub = promisify(execFile)
+    try {
+      await pub('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mosquitto.port), '-t', 'far/retained', '-m', 'kept', '-r', '-q', '1'])
+      await helper.load(roost, [{ id: 'xr', type: 'roost-broker', name: 'far away', mode: 'remote', host: '127.0.0.1', remotePort: String(mosquitto.port), protocolVersion: '4', keepalive: '30', cleansession: true, reconnectPeriod: '1' }])
+      assert.deepEqual((await getJson(EXPLORER_PATH, {}, 200)).body, { brokers: [{ id: 'xr', label: 'far away', kind: 'remote', topics: 0 }] })
+      await postJson(`${EXPLORER_PATH}/xr/watch`, {}, 200)
+      // Bounded wait for the subscription's retained message to come in (at most 10 s).
+      const seen = async (topic: string): Promise<{ preview: string, retain: boolean }> => {
+        for (let attempt = 0; attempt < 100; attempt++) {
+          const answer = await getJson(`${EXPLORER_PATH}/xr/topic`, { topic }, 200).catch(() => undefined)
+          if (answer !== undefined) return answer.body as { preview: string, retain: boolean }
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        throw new Error(`${topic} never reached the remote broker's view`)
+      }
+      assert.deepEqual(await seen('far/retained').then(({ preview, retain }) => ({ preview, retain })), { preview: 'kept', retain: true })
+      await pub('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mosquitto.port), '-t', 'far/live', '-m', '42'])
+      assert.equal((await seen('far/live')).preview, '42')
+      await postJson(`${EXPLORER_PATH}/xr/publish`, { topic: 'far/from-view', payload: 'hi', qos: 1 }, 200)
+      assert.equal((await seen('far/from-view')).preview, 'hi')
+    } finally {
+      await helper.unload()
+      await mosquitto.stop()
     }
   })
 })
