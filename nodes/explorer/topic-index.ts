@@ -13,9 +13,9 @@ export interface TopicIndexLimits {
   maxTopics: number
   /** Bytes of one topic's last payload kept; the rest is cut (the full size is still shown). */
   maxPayloadBytesPerTopic: number
-  /** Bytes of last payloads kept over all topics; past it the least recently updated topics lose theirs. */
+  /** Bytes of last payloads kept over all topics; past it the topics updated longest ago lose theirs (second-chance order). */
   maxPayloadBytesTotal: number
-  /** Last values kept per topic for its history and chart. */
+  /** Last values kept per topic for its history and chart (recorded while a view is open). */
   historyLength: number
 }
 
@@ -32,6 +32,35 @@ const HISTORY_TEXT_CHARS = 64
 /** One past value of a topic. */
 export interface HistoryEntry { at: number, text: string }
 
+/** The last `length` values of a topic: two parallel arrays written round, `next` the oldest once full. */
+export class HistoryRing {
+  readonly at: number[] = []
+  readonly text: string[] = []
+  next = 0
+
+  constructor (readonly length: number) {}
+
+  add (at: number, text: string): void {
+    if (this.at.length < this.length) {
+      this.at.push(at)
+      this.text.push(text)
+      return
+    }
+    this.at[this.next] = at
+    this.text[this.next] = text
+    this.next = (this.next + 1) % this.length
+  }
+
+  entries (): HistoryEntry[] {
+    const entries: HistoryEntry[] = []
+    for (let i = 0; i < this.at.length; i++) {
+      const slot = (this.next + i) % this.at.length
+      entries.push({ at: this.at[slot] as number, text: this.text[slot] as string })
+    }
+    return entries
+  }
+}
+
 /** A topic that has had a message: its last one as far as the caps allow. */
 export class TopicEntry {
   /** The first maxPayloadBytesPerTopic bytes of the last payload, a copy; undefined once evicted. */
@@ -42,13 +71,16 @@ export class TopicEntry {
   retain = false
   properties: PublishProperties | undefined = undefined
   userPropertyPairs: Array<[string, string]> | undefined = undefined
+  /** Updated since the eviction last passed it: spared once (second chance), so an update needs no reordering. */
+  touched = false
   /** When the last message arrived (ms since epoch). */
   lastMs = 0
   messages = 0
   /** `messages` when the last delta batch carried this topic (or when no view was open); 0: new since that batch. */
   messagesPushed = 0
   readonly rate = new MessageRate()
-  history: HistoryEntry[] | undefined = undefined
+  /** The last values, oldest first once read with historyEntries(); a ring, so a message allocates no entry. */
+  history: HistoryRing | undefined = undefined
 
   constructor (readonly topic: string, readonly level: LevelNode) {}
 }
@@ -71,10 +103,12 @@ export class TopicIndex {
   topicsNotIndexed = 0
   /** Bytes of payload kept now. */
   payloadBytesKept = 0
-  /** Topics that changed since the last takeChanged(), while `trackChanges` is on. */
+  /** Topics that changed since the last takeChanged(), while `trackChanges` is on (a view is open). */
   private changed = new Set<TopicEntry>()
-  /** Topics holding a payload, least recently updated first (a Set keeps insertion order). */
+  /** Topics holding a payload, in the order they got it (a Set keeps insertion order); eviction spares the touched. */
   private readonly holding = new Set<TopicEntry>()
+  /** Every indexed topic by name: one lookup for a known topic, no split per message. */
+  private readonly byTopic = new Map<string, TopicEntry>()
   trackChanges = false
 
   constructor (readonly limits: TopicIndexLimits = INDEX_DEFAULTS, private readonly clock: Clock = Date.now) {}
@@ -102,13 +136,18 @@ export class TopicIndex {
     entry.lastMs = now
     entry.rate.count(now)
     this.keepPayload(entry, message.payload)
-    this.addHistory(entry, message.payload, now)
-    if (this.trackChanges) this.changed.add(entry)
-    else entry.messagesPushed = entry.messages
+    // History is kept while a view is open (and then stays): a string per message is the index's
+    // largest cost, not worth paying for an editor nobody has open.
+    if (this.trackChanges) {
+      this.addHistory(entry, message.payload, now)
+      this.changed.add(entry)
+    } else {
+      entry.messagesPushed = entry.messages
+    }
   }
 
   /** The entry of a topic, or undefined when it is not indexed. */
-  find (topic: string): TopicEntry | undefined { return this.levelAt(topic)?.entry }
+  find (topic: string): TopicEntry | undefined { return this.byTopic.get(topic) }
 
   /**
    * The level at a path, or undefined; the root when `path` is undefined. '' is not the root but
@@ -138,6 +177,7 @@ export class TopicIndex {
     if (level === undefined || entry === undefined) return false
     this.dropPayload(entry)
     this.changed.delete(entry)
+    this.byTopic.delete(topic)
     level.entry = undefined
     for (let up: LevelNode | undefined = level; up !== undefined; up = up.parent) {
       up.topics--
@@ -152,6 +192,8 @@ export class TopicIndex {
   }
 
   private entryFor (topic: string): TopicEntry | undefined {
+    const known = this.byTopic.get(topic)
+    if (known !== undefined) return known
     let level = this.root
     const names = topic.split('/')
     // Walk first without creating anything, so a topic past the cap leaves no empty levels behind.
@@ -161,7 +203,6 @@ export class TopicIndex {
       if (next === undefined) break
       level = next
     }
-    if (depth === names.length && level.entry !== undefined) return level.entry
     if (this.root.topics >= this.limits.maxTopics) return undefined
     for (; depth < names.length; depth++) {
       const name = names[depth] as string
@@ -172,22 +213,38 @@ export class TopicIndex {
     }
     const entry = new TopicEntry(topic, level)
     level.entry = entry
+    this.byTopic.set(topic, entry)
     for (let up: LevelNode | undefined = level; up !== undefined; up = up.parent) up.topics++
     return entry
   }
 
   private keepPayload (entry: TopicEntry, payload: Buffer): void {
-    this.dropPayload(entry)
     entry.payloadBytes = payload.length
     const kept = Math.min(payload.length, this.limits.maxPayloadBytesPerTopic)
+    const held = entry.payload
+    // A reading of the same size as the last (the usual sensor) is copied over it: no allocation.
+    if (held !== undefined && held.length === kept) {
+      payload.copy(held, 0, 0, kept)
+      entry.touched = true
+      return
+    }
+    this.dropPayload(entry)
     if (kept > this.limits.maxPayloadBytesTotal) return
     while (this.payloadBytesKept + kept > this.limits.maxPayloadBytesTotal) {
       const oldest = this.holding.values().next().value
       if (oldest === undefined) break
+      if (oldest.touched) {
+        // Updated since it got its payload: goes to the back once, the next untouched one is dropped.
+        oldest.touched = false
+        this.holding.delete(oldest)
+        this.holding.add(oldest)
+        continue
+      }
       this.dropPayload(oldest)
     }
     // A copy: the message's Buffer may share a socket's read buffer (broker.observeMessages).
     entry.payload = Buffer.from(payload.subarray(0, kept))
+    entry.touched = false
     this.payloadBytesKept += kept
     this.holding.add(entry)
   }
@@ -201,8 +258,7 @@ export class TopicIndex {
 
   private addHistory (entry: TopicEntry, payload: Buffer, now: number): void {
     if (this.limits.historyLength <= 0) return
-    entry.history ??= []
-    if (entry.history.length >= this.limits.historyLength) entry.history.shift()
-    entry.history.push({ at: now, text: payload.toString('utf8', 0, Math.min(payload.length, HISTORY_TEXT_CHARS)) })
+    entry.history ??= new HistoryRing(this.limits.historyLength)
+    entry.history.add(now, payload.toString('utf8', 0, Math.min(payload.length, HISTORY_TEXT_CHARS)))
   }
 }

@@ -87,7 +87,7 @@ export function detailsOf (index: TopicIndex, topic: string, now: number): Topic
     truncated: (entry.payload?.length ?? 0) < entry.payloadBytes,
     properties,
     userProperties: entry.userPropertyPairs ?? [],
-    history: entry.history ?? []
+    history: entry.history?.entries() ?? []
   }
 }
 

@@ -100,9 +100,12 @@ describe('explorer topic index', () => {
     assert.equal(index.find('s')?.rate.perSecond(clock), 0)
   })
 
-  it('keeps the last N values with their times for the history', () => {
+  it('keeps the last N values with their times for the history, while a view is open', () => {
     let clock = 0
     const index = new TopicIndex({ ...INDEX_DEFAULTS, historyLength: 3 }, () => clock)
+    index.record(message('h', 'before any view'))
+    assert.deepEqual(detailsOf(index, 'h', clock)?.history, [])
+    index.trackChanges = true
     for (let i = 1; i <= 5; i++) { clock = i * 1000; index.record(message('h', String(i * 10))) }
     assert.deepEqual(detailsOf(index, 'h', clock)?.history, [{ at: 3000, text: '30' }, { at: 4000, text: '40' }, { at: 5000, text: '50' }])
   })
