@@ -3,7 +3,7 @@
 import type { Broker, PublishProperties, QoS } from '../../lib'
 import type { AdminResponse, RedApi } from '../shared/red'
 import type { RoostTransport } from '../shared/transport'
-import { BrokerExplorer } from './explorer'
+import { BrokerExplorer, type ViewState } from './explorer'
 import type { TopicIndexLimits } from './topic-index'
 import { childrenOf, detailsOf, search } from './views'
 
@@ -41,6 +41,19 @@ function explorerOf (request: Request, response: AdminResponse): BrokerExplorer 
 }
 
 function text (value: unknown): string { return typeof value === 'string' ? value : '' }
+
+/** Levels a view may say it shows at most. */
+const MAX_SHOWN = 10_000
+
+/** What a view says it shows ({ shown: paths, selected? }), undefined when it says nothing, or what is wrong. */
+function viewState (body: Record<string, unknown>): ViewState | undefined | string {
+  if (body.shown === undefined) return undefined
+  if (!Array.isArray(body.shown) || body.shown.length > MAX_SHOWN || !body.shown.every((path) => typeof path === 'string')) {
+    return `shown must be a list of at most ${MAX_SHOWN} level paths`
+  }
+  if (body.selected !== undefined && typeof body.selected !== 'string') return 'selected must be a topic'
+  return { shown: body.shown as string[], ...(typeof body.selected === 'string' ? { selected: body.selected } : {}) }
+}
 
 /** The MQTT 5 properties a publish from the view may carry; throws on anything else. */
 export function publishProperties (value: unknown): PublishProperties | undefined {
@@ -100,7 +113,13 @@ export function registerExplorer (RED: RedApi): void {
   post(`${EXPLORER_PATH}/:id/watch`, read, (request, response) => {
     const explorer = explorerOf(request, response)
     if (explorer === undefined) return
-    explorer.viewOpened()
+    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>
+    const state = viewState(body)
+    if (typeof state === 'string') {
+      response.status(400).json({ error: state })
+      return
+    }
+    explorer.viewOpened(text(body.view), state)
     response.json({ commsTopic: explorer.commsTopic })
   })
   post(`${EXPLORER_PATH}/:id/publish`, write, (request, response) => {

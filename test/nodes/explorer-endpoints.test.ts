@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
 import mqtt from 'mqtt'
 import { createBroker } from '../../lib'
-import { BrokerExplorer, type DeltaBatch } from '../../nodes/explorer/explorer'
+import { BrokerExplorer, type DeltaBatch, ROOT_KEY } from '../../nodes/explorer/explorer'
 import { EXPLORER_PATH, explorerCount } from '../../nodes/explorer/runtime'
 import { INDEX_DEFAULTS } from '../../nodes/explorer/topic-index'
 import type { RoostTransport } from '../../nodes/shared/transport'
@@ -92,6 +92,25 @@ describe('topic explorer endpoints', () => {
       }
     } finally {
       await subscriber.endAsync()
+    }
+  })
+
+  it('sends a view only the rows it shows: topics and levels listed in an expanded level, and its selected topic', async () => {
+    const broker = createBroker({ listeners: [], sysIntervalSec: 0 })
+    await broker.listen()
+    const batches: DeltaBatch[] = []
+    const transport = { kind: 'embedded' } as unknown as RoostTransport
+    const explorer = new BrokerExplorer('f', transport, broker, INDEX_DEFAULTS, (_topic, data) => { batches.push(data as DeltaBatch) })
+    try {
+      explorer.viewOpened('view-1', { shown: [ROOT_KEY, 'home'], selected: 'deep/a/b' })
+      for (const topic of ['top', 'home/lamp', 'home/hall/light', 'deep/a/b', 'deep/a/c']) broker.publish({ topic, payload: 'x' })
+      explorer.flush()
+      assert.deepEqual(batches[0]?.topics.map((t) => t.topic), ['top', 'home/lamp', 'deep/a/b'])
+      // Counts of the rows on screen: top-level levels and home's children; not deep/a (deep is folded).
+      assert.deepEqual(batches[0]?.levels, [['top', 1, 1], ['home/lamp', 1, 1], ['home', 2, 2], ['home/hall', 1, 1], ['deep', 2, 2]])
+    } finally {
+      explorer.stop()
+      await broker.close()
     }
   })
 
