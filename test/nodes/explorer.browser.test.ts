@@ -19,14 +19,13 @@ async function logIn (page: Page, editorPort: number, username: string): Promise
   await page.fill('#node-dialog-login-username', username)
   await page.fill('#node-dialog-login-password', PASSWORD)
   await page.click('#node-dialog-login-submit')
-  await page.waitForSelector('#red-ui-tab-roost', { state: 'attached' })
+  // The editor is ready once the palette lists the package's nodes.
+  await page.waitForSelector('.red-ui-palette-node[data-palette-type="roost in"]')
 }
 
 async function openTopics (page: Page): Promise<void> {
-  // The tab sits in the sidebar's tab bar (or, when the bar is full, in the View menu).
-  const label = page.locator('#red-ui-tab-roost .red-ui-tab-label')
-  if (await label.isVisible()) await label.click()
-  else await page.evaluate('RED.sidebar.show("roost")')
+  await page.evaluate('RED.sidebar.show("roost")')
+  await page.waitForSelector('.roost-sidebar-switch button[data-view=topics]', { state: 'visible' })
   await page.click('.roost-sidebar-switch button[data-view=topics]')
   await page.waitForSelector('.roost-explorer-row[data-path="house"]')
 }
