@@ -10,7 +10,7 @@ import { ClusterLink, type ClusterState } from './cluster/link'
 import { ClusterServices } from './cluster/services'
 import { brokerServicesHost } from './cluster/services-host'
 import { type ClientStream, Connection } from './connection/connection'
-import { BrokerCore } from './core'
+import { BrokerCore, type MessageObserver } from './core'
 import { ConfigError, ReasonCode } from './errors'
 import { type BridgeStatus, type BrokerEvents, TypedEmitter } from './events'
 import { LocalSubscriber, type MessageHandler } from './local'
@@ -151,6 +151,24 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     const refused = admit(this.core, message, undefined)
     if (refused !== undefined) throw new Error(`Publish to "${request.topic}" refused: ${refused.reason}`)
     this.core.dispatchMessage(message)
+  }
+
+  /**
+   * Calls `observer` with every message the broker routes (clients', wills, in-process, bridges,
+   * cluster peers, and its own `$SYS` ones, which have no origin), without a subscription, so
+   * nothing is refused, queued or dropped for it. The observer must not keep the payload Buffer (it
+   * may share a socket's buffer): copy what it needs. Returns the function that stops observing.
+   */
+  observeMessages (observer: MessageObserver): () => void {
+    // A new array each time: the routing loop never sees the list change under it.
+    this.core.messageObservers = [...this.core.messageObservers, observer]
+    return () => { this.core.messageObservers = this.core.messageObservers.filter((each) => each !== observer) }
+  }
+
+  /** Calls `visit` with every retained message held now: the users' ones, then `$SYS`'s. */
+  forEachRetained (visit: (message: Readonly<Message>) => void): void {
+    this.core.store.retained.match('#', visit)
+    this.core.sysRetained.match('$SYS/#', visit)
   }
 
   /**

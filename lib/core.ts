@@ -34,6 +34,12 @@ export interface MessageForwarder {
   readonly stored: Promise<void> | undefined
 }
 
+/**
+ * Sees every message the router took, after its delivery. It must neither change the message nor
+ * keep its payload Buffer beyond the call (copy what it needs): the payload may share a socket's buffer.
+ */
+export type MessageObserver = (message: Readonly<Message>) => void
+
 /** Room for a topic and properties on top of message_size_limit when sizing the framer. */
 const PACKET_OVERHEAD_BYTES = 65_535 + 4 + 65_536
 
@@ -66,6 +72,8 @@ export class BrokerCore implements BrokerContext, SysSource {
   private lastMessageId = 0
   /** What the last dispatchMessage() handed to the cluster's stream, until the publish handler takes it. */
   private lastStored: Promise<void> | undefined
+  /** In-process observers of every routed message (broker.observeMessages); empty costs one length check. */
+  messageObservers: readonly MessageObserver[] = []
   private uncorkPending: Connection[] = []
   private uncorkScheduled = false
 
@@ -117,6 +125,8 @@ export class BrokerCore implements BrokerContext, SysSource {
       const clientId = message.origin.kind === 'local' ? undefined : message.origin.clientId
       this.events.emit('publish', { clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length })
     }
+    // Observers see what the router routes here: a message sent to the cluster's stream is seen when it comes back.
+    if (this.messageObservers.length !== 0 && stored === undefined) this.notifyObservers(message)
     return deliveries
   }
 
@@ -124,6 +134,17 @@ export class BrokerCore implements BrokerContext, SysSource {
     const stored = this.lastStored
     this.lastStored = undefined
     return stored
+  }
+
+  /** An observer that throws is reported and the others still see the message: routing is already done. */
+  private notifyObservers (message: Message): void {
+    for (const observer of this.messageObservers) {
+      try {
+        observer(message)
+      } catch (error) {
+        this.reportError(error instanceof Error ? error : new Error(String(error)))
+      }
+    }
   }
 
   /** A message a cluster queue group gave to the shared subscription `$share/<group>/<levelsFilter>` here. */

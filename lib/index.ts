@@ -1,5 +1,6 @@
 // The engine's public surface, for the Node-RED nodes, the roost command and plain Node code.
 export { Broker, createBroker } from './broker'
+export type { MessageObserver } from './core'
 export type { BrokerOptions, BrokerHooks, ListenerOptions, ListenerTlsOptions } from './options'
 export type { ListenerProtocol } from './transport/listeners'
 export type { Arrival } from './transport/arrival'

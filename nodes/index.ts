@@ -6,6 +6,7 @@ import { registerIn } from './in/runtime'
 import { registerOut } from './out/runtime'
 import { registerPresence } from './presence/runtime'
 import { registerLiveView } from './sidebar/runtime'
+import { registerExplorer } from './explorer/runtime'
 import { registerSys } from './sys/runtime'
 import type { RedApi } from './shared/red'
 
@@ -16,6 +17,7 @@ function roostNodes (RED: RedApi): void {
   registerSys(RED)
   registerPresence(RED)
   registerLiveView(RED)
+  registerExplorer(RED)
   registerPasswordHashing(RED)
   registerStoreRemoval(RED)
 }

@@ -6,6 +6,7 @@
 //   ROOST_USER_DIR  user directory (default .node-red-data in the project)
 //   ROOST_EDITOR_PORT  editor port (default 1880)
 //   ROOST_MQTT_PORT    port of the starter flow's broker (default 1883)
+//   ROOST_ADMIN_AUTH   Node-RED's adminAuth setting as JSON (default none: the editor is open)
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -49,6 +50,7 @@ module.exports = {
   editorTheme: { tours: false, projects: { enabled: false } },
   // No update-check prompt and no data sent anywhere from a development instance.
   telemetry: { enabled: false },
+  adminAuth: ${process.env.ROOST_ADMIN_AUTH ?? 'undefined'},
   logging: { console: { level: 'info', metrics: false, audit: false } }
 }
 `)

@@ -6,6 +6,8 @@ import { EmbeddedTransport } from '../shared/embedded-transport'
 import type { RedApi, RedNode, TlsConfigNode } from '../shared/red'
 import { RemoteTransport } from '../shared/remote-transport'
 import { watchBroker } from '../sidebar/runtime'
+import { exploreBroker } from '../explorer/runtime'
+import { explorerLimits } from '../explorer/settings'
 import { readBool, readString } from '../shared/config'
 import type { RoostTransport } from '../shared/transport'
 import { attachWebSocketPath } from './websocket-path'
@@ -69,12 +71,18 @@ export function registerBroker (RED: RedApi): void {
     const stopLiveView = node.transport instanceof EmbeddedTransport
       ? watchBroker(node.id, node.name !== undefined && node.name !== '' ? node.name : `port ${String(config.port ?? 1883)}`, node.transport.broker)
       : undefined
+    // The topic explorer in the same tab: the embedded broker's messages, or a remote one's through '#'.
+    const stopExplorer = node.transport === undefined
+      ? undefined
+      : exploreBroker(RED, node.id, node.name !== undefined && node.name !== '' ? node.name : config.mode === 'remote' ? String(config.host ?? '') : `port ${String(config.port ?? 1883)}`,
+        node.transport, node.transport instanceof EmbeddedTransport ? node.transport.broker : undefined, explorerLimits(config))
     // MQTT over WebSockets on a path of Node-RED's own server, when the dialog names one.
     const stopWebSocketPath = node.transport instanceof EmbeddedTransport
       ? attachWebSocketPath(RED, node, node.transport, readString(config.wsPath))
       : undefined
     node.on('close', (removed: boolean, done: () => void) => {
       stopLiveView?.()
+      stopExplorer?.()
       stopWebSocketPath?.()
       const transport = node.transport
       node.transport = undefined

@@ -1,4 +1,5 @@
 // The roost-broker dialog's values, turned into engine options for either mode.
+import type { ExplorerNodeConfig } from '../explorer/settings'
 import { type BrokerOptions, DEFAULTS, type Logger } from '../../lib'
 import type { ClientOptions } from '../shared/client-api'
 import { readBool, readInt, readString } from '../shared/config'
@@ -9,7 +10,7 @@ import { type BridgeRow, bridgeOptions } from './bridges'
 import { type ClusterConfig, type ClusterCredentials, clusterOptions } from './cluster'
 
 /** The flow JSON of a roost-broker node (credentials are separate and never in here). */
-export interface BrokerNodeConfig extends SecurityConfig, ClusterConfig {
+export interface BrokerNodeConfig extends SecurityConfig, ClusterConfig, ExplorerNodeConfig {
   mode?: string
   // embedded
   port?: string | number

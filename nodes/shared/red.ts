@@ -57,6 +57,10 @@ export interface RedApi {
     on: (event: string, listener: (payload: unknown) => void) => void
     off: (event: string, listener: (payload: unknown) => void) => void
   }
+  /** Node-RED's channel to every open editor (absent in some test runtimes). */
+  comms?: {
+    publish: (topic: string, data: unknown, retain: boolean) => void
+  }
   /** Node-RED's HTTP (or HTTPS) server; absent when Node-RED runs without one. */
   server?: Server
   auth?: {

@@ -37,14 +37,14 @@ export interface NodeRedProcess {
   stop: () => Promise<void>
 }
 
-/** Starts Node-RED alone (no browser); resolves once the starter flow's broker listens. */
-export async function startNodeRed (): Promise<NodeRedProcess> {
+/** Starts Node-RED alone (no browser), with Node-RED's `adminAuth` setting when given; resolves once the starter flow's broker listens. */
+export async function startNodeRed (adminAuth?: unknown): Promise<NodeRedProcess> {
   const userDir = mkdtempSync(path.join(os.tmpdir(), 'roost-editor-'))
   const editorPort = await freePort()
   const mqttPort = await freePort()
   const nodeRed: ChildProcess = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], {
     cwd: root,
-    env: { ...process.env, ROOST_USER_DIR: userDir, ROOST_EDITOR_PORT: String(editorPort), ROOST_MQTT_PORT: String(mqttPort) },
+    env: { ...process.env, ROOST_USER_DIR: userDir, ROOST_EDITOR_PORT: String(editorPort), ROOST_MQTT_PORT: String(mqttPort), ...(adminAuth === undefined ? {} : { ROOST_ADMIN_AUTH: JSON.stringify(adminAuth) }) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const exited = new Promise<void>((resolve) => { nodeRed.once('exit', () => { resolve() }) })
@@ -71,10 +71,10 @@ export async function startNodeRed (): Promise<NodeRedProcess> {
   return { editorPort, mqttPort, userDir, output: () => log, stop }
 }
 
-/** Starts Node-RED and Chromium; resolves once the starter flow's broker listens. */
-export async function startEditorSession (): Promise<EditorSession> {
+/** Starts Node-RED (with Node-RED's `adminAuth` setting when given) and Chromium; resolves once the starter flow's broker listens. */
+export async function startEditorSession (adminAuth?: unknown): Promise<EditorSession> {
   mkdirSync(outputDir, { recursive: true })
-  const nodeRed = await startNodeRed()
+  const nodeRed = await startNodeRed(adminAuth)
   const browserDir = mkdtempSync(path.join(os.tmpdir(), 'roost-chromium-'))
   let context: BrowserContext | undefined
   const stop = async (): Promise<void> => {

@@ -15,6 +15,7 @@ import { BrokerHistory } from '../../nodes/sidebar/history'
 import { PASSWORD_HASH_PATH } from '../../nodes/broker/password-hash'
 import { STORE_REMOVAL_PATH } from '../../nodes/broker/store-removal'
 import { LIVE_VIEW_PATH, watchedBrokerCount } from '../../nodes/sidebar/runtime'
+import { EXPLORER_PATH } from '../../nodes/explorer/runtime'
 import { embeddedBroker, freePort, helper, roost, startServer, stopServer } from './support'
 
 const root = path.resolve(__dirname, '../..')
@@ -190,5 +191,28 @@ describe('Roost admin endpoints with adminAuth (Node-RED run as a separate proce
     assert.deepEqual(await allowed.json(), { id: 'auth-broker', remove: false })
     assert.equal((await mark({ authorization: `Bearer ${await token('viewer', 'read')}` })).status, 401)
     assert.equal((await mark({})).status, 401)
+  })
+
+  it('the topic explorer: a read-only user browses and opens a view but may not publish or clear (401); a full user may', async () => {
+    const viewer = { authorization: `Bearer ${await token('viewer', 'read')}` }
+    const admin = { authorization: `Bearer ${await token('admin', '*')}` }
+    const json = { 'content-type': 'application/json' }
+    const base = `http://127.0.0.1:${editorPort}${EXPLORER_PATH}/auth-broker`
+    assert.equal((await fetch(`${base}/children`, { headers: viewer })).status, 200)
+    assert.equal((await fetch(`${base}/watch`, { method: 'POST', headers: viewer })).status, 200)
+    assert.equal((await fetch(`${base}/children`)).status, 401)
+    const publish = async (headers: Record<string, string>): Promise<number> => (await fetch(`${base}/publish`, {
+      method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify({ topic: 'guarded/t', payload: 'v', retain: true })
+    })).status
+    const clear = async (headers: Record<string, string>): Promise<number> => (await fetch(`${base}/clear`, {
+      method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify({ topic: 'guarded/t' })
+    })).status
+    assert.equal(await publish(viewer), 401)
+    assert.equal(await clear(viewer), 401)
+    assert.equal(await publish(admin), 200)
+    const after = await fetch(`${base}/topic?topic=guarded%2Ft`, { headers: viewer })
+    assert.equal(((await after.json()) as { preview: string }).preview, 'v')
+    assert.equal(await clear(admin), 200)
+    assert.equal((await fetch(`${base}/topic?topic=guarded%2Ft`, { headers: viewer })).status, 404)
   })
 })
