@@ -18,7 +18,7 @@ import { StreamConsumers } from './consumers'
 import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
 import { describeConnectFailure, natsSecurityOptions } from './nats-auth'
-import { type ClusterOptions, clusterNodeId } from './options'
+import { type ClusterOptions, type ClusterState, clusterNodeId } from './options'
 import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
 import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
@@ -41,7 +41,6 @@ async function loadNats (): Promise<Nats> {
 /** The origin of every message another node (or a NATS client) published. */
 export const CLUSTER_ORIGIN: Origin = Object.freeze({ kind: 'cluster', clientId: '$cluster' })
 
-export type ClusterState = 'stopped' | 'connecting' | 'connected' | 'disconnected'
 
 /** What a link uses of the broker it runs in. */
 export interface ClusterHost extends SessionAccess {

@@ -20,6 +20,12 @@ export interface ClusterTlsOptions {
   passphrase?: string
 }
 
+/**
+ * A node's link to NATS. Declared here, not beside the link, so the engine's public declarations
+ * never reach nats.js's own, which older TypeScript module resolution cannot read.
+ */
+export type ClusterState = 'stopped' | 'connecting' | 'connected' | 'disconnected'
+
 /** Several Roost brokers as one, over NATS (see README, Cluster). */
 export interface ClusterOptions {
   /** `cluster_nats_url` (Roost's own word): NATS server URLs, `nats://host:port`, tried in turn. */
