@@ -55,6 +55,22 @@ export class StoreImage implements RecordSink {
     if (slot !== undefined && --slot.refs <= 0) this.unreferenced.push(id)
   }
 
+  /** Nothing refers to the message with this id any more. */
+  unreferencedNow (id: number): boolean {
+    const slot = this.messages.get(id)
+    return slot !== undefined && slot.refs <= 0
+  }
+
+  /** Forgets a body at once, one that was never written: the next reference writes it. */
+  forget (id: number): void {
+    this.messages.delete(id)
+  }
+
+  /** What a session holds in flight under this packet id. */
+  inflightEntry (clientId: string, packetId: number): InflightEntry | undefined {
+    return this.sessions.get(clientId)?.inflight.get(packetId)
+  }
+
   /** Forgets bodies nothing refers to any more; the next reference writes them again. */
   sweep (): void {
     const ids = this.unreferenced
