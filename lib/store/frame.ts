@@ -77,7 +77,24 @@ export class FrameWriter {
 
   /** A string of any length, UTF-8, after its byte length. */
   str (value: string): void {
-    this.ensure(4 + value.length * 3)
+    const length = value.length
+    this.ensure(4 + length * 3)
+    // Client ids and topics are short and mostly ASCII: copied here, they skip a call into C++.
+    if (length <= 64) {
+      const buf = this.buf
+      const start = this.pos + 4
+      let i = 0
+      for (; i < length; i++) {
+        const code = value.charCodeAt(i)
+        if (code >= 0x80) break
+        buf[start + i] = code
+      }
+      if (i === length) {
+        buf.writeUInt32LE(length, this.pos)
+        this.pos = start + length
+        return
+      }
+    }
     const written = this.buf.write(value, this.pos + 4, 'utf8')
     this.buf.writeUInt32LE(written, this.pos)
     this.pos += 4 + written
