@@ -20,7 +20,8 @@ export interface RunningBroker {
   readonly port: number
   /** From spawning the process to its port accepting connections (a store loaded before that). */
   readonly startedInMs: number
-  stop (): Promise<void>
+  /** SIGTERM, then SIGKILL after `graceMs` (3 s): a broker writing a large store at exit needs longer. */
+  stop (graceMs?: number): Promise<void>
 }
 
 /** Why a broker cannot run here, or undefined when it can. */
@@ -153,10 +154,10 @@ async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSo
   // Kept for the error message if the broker does not start; only the tail, whatever it logs.
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-8192) })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const stop = async (): Promise<void> => {
+  const stop = async (graceMs = 3000): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
       await exited
       clearTimeout(timer)
     }

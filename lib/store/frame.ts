@@ -121,8 +121,15 @@ export class FrameWriter {
 export class FieldReader {
   pos: number
 
-  constructor (readonly buf: Buffer, start: number, readonly end: number) {
+  constructor (readonly buf: Buffer, start: number, public end: number) {
     this.pos = start
+  }
+
+  /** Reads the next record body of the same buffer: one reader per file, not one per record. */
+  reset (start: number, end: number): this {
+    this.pos = start
+    this.end = end
+    return this
   }
 
   get done (): boolean { return this.pos >= this.end }

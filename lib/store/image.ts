@@ -102,17 +102,14 @@ export class StoreImage implements RecordSink {
   }
 
   retainedSet (message: Message): void {
-    const previous = this.retained.get(message.topic)
     this.ref(message)
-    this.retained.set(message)
+    const previous = this.retained.replace(message)
     if (previous !== undefined) this.unref(previous.id)
   }
 
   retainedRemoved (topic: string): void {
-    const previous = this.retained.get(topic)
-    if (previous === undefined) return
-    this.retained.set({ id: 0, topic, payload: EMPTY, qos: 0, retain: true })
-    this.unref(previous.id)
+    const previous = this.retained.replace({ id: 0, topic, payload: EMPTY, qos: 0, retain: true })
+    if (previous !== undefined) this.unref(previous.id)
   }
 
   sessionSaved (record: SessionRecord): void {
