@@ -67,9 +67,26 @@ export class MemoryRetainedStore implements RetainedStore {
     matchFrom(this.root, filter.split('/'), 0, visit)
   }
 
-  /** Calls `visit` for every retained message, '$' topics included (a store writing them all out). */
-  each (visit: (message: Message) => void): void {
-    visitAll(this.root, visit)
+  /**
+   * Every retained message, one at a time, '$' topics included, reading the trie as it is when each
+   * is reached: a walk spread over many ticks (a snapshot written in the background) sees what
+   * changed meanwhile where it had not been yet, and never a message removed before it got there.
+   */
+  * walk (): Generator<Message, void, undefined> {
+    const root = this.root
+    if (root.message !== undefined) yield root.message
+    if (root.children === undefined) return
+    const stack: Array<Iterator<RetainedNode>> = [root.children.values()]
+    while (stack.length > 0) {
+      const next = (stack[stack.length - 1] as Iterator<RetainedNode>).next()
+      if (next.done === true) {
+        stack.pop()
+        continue
+      }
+      const node = next.value
+      if (node.message !== undefined) yield node.message
+      if (node.children !== undefined) stack.push(node.children.values())
+    }
   }
 
   clear (): void {

@@ -256,7 +256,7 @@ export class DiskStore implements Store {
 
   /** Writes a message's body the first time something refers to it. */
   private body (message: Message): void {
-    if (!this.image.messages.has(message.id)) this.pending.body(message)
+    if (this.image.needsBody(message)) this.pending.body(message)
   }
 
   /** A delivery that began and ended within this batch was the last reference: its unwritten body goes too. */

@@ -21,6 +21,8 @@ export class SessionImage {
 interface MessageSlot {
   message: Message
   refs: number
+  /** The log generation its body was last written in (StoreImage.needsBody). */
+  generation: number
 }
 
 /** How a replay went: records that referred to something damage had taken. */
@@ -35,6 +37,8 @@ export class StoreImage implements RecordSink {
   readonly messages = new Map<number, MessageSlot>()
   readonly counts: ReplayCounts = { orphanRecords: 0 }
   lastMessageId = 0
+  /** Counts log switches: a body written before the current log began may not be in its snapshot. */
+  private generation = 0
   /** Ids whose references reached 0: forgotten at the next sweep unless referred to again. */
   private unreferenced: number[] = []
 
@@ -45,7 +49,7 @@ export class StoreImage implements RecordSink {
       slot.refs++
       return false
     }
-    this.messages.set(message.id, { message, refs: 1 })
+    this.messages.set(message.id, { message, refs: 1, generation: this.generation })
     if (message.id > this.lastMessageId) this.lastMessageId = message.id
     return true
   }
@@ -53,6 +57,24 @@ export class StoreImage implements RecordSink {
   unref (id: number): void {
     const slot = this.messages.get(id)
     if (slot !== undefined && --slot.refs <= 0) this.unreferenced.push(id)
+  }
+
+  /**
+   * Must the store write this message's body before a record that refers to it? Yes the first time,
+   * and again the first time in a new log: a snapshot writes only the bodies its own records refer to
+   * (lib/store/snapshot.ts), and the logs before it go.
+   */
+  needsBody (message: Message): boolean {
+    const slot = this.messages.get(message.id)
+    if (slot === undefined) return true
+    if (slot.generation === this.generation) return false
+    slot.generation = this.generation
+    return true
+  }
+
+  /** A new log begins (compaction). */
+  nextGeneration (): void {
+    this.generation++
   }
 
   /** Nothing refers to the message with this id any more. */
@@ -92,7 +114,7 @@ export class StoreImage implements RecordSink {
 
   messageBody (message: Message): void {
     if (message.id > this.lastMessageId) this.lastMessageId = message.id
-    if (!this.messages.has(message.id)) this.messages.set(message.id, { message, refs: 0 })
+    if (!this.messages.has(message.id)) this.messages.set(message.id, { message, refs: 0, generation: this.generation })
   }
 
   messageById (id: number): Message | undefined {
