@@ -10,8 +10,8 @@ import { test, type TestContext } from 'node:test'
 import { DiskStore } from '../../lib/store/disk'
 import type { QueuedEntry, SessionRecord } from '../../lib/store/records'
 import type { Message } from '../../lib/types'
-import { RecordingLogger } from '../helpers/broker'
-import { comparable, TeeStore } from '../helpers/tee-store'
+import { assertReplaysAsTold, commitBatch } from '../helpers/disk-replay'
+import { TeeStore } from '../helpers/tee-store'
 
 const SESSION: SessionRecord = { clientId: 'keeper', expiryIntervalSec: 3600, offlineSinceMs: 1, expiresAtMs: undefined, client: undefined, will: undefined }
 /** Enough retained bytes that the snapshot takes several chunks, so several turns of the event loop. */
@@ -33,7 +33,6 @@ test('retained messages changed while the snapshot walks them, and queue entries
   const store = new TeeStore(disk)
   await store.open()
   t.after(async () => { await store.close() })
-  const commit = async (): Promise<void> => { await new Promise<void>((resolve) => { (store.commit as (done: () => void) => void)(resolve) }) }
   store.sessionSaved(SESSION)
   const first: Message[] = []
   for (let i = 0; i < TOPICS; i++) {
@@ -42,7 +41,7 @@ test('retained messages changed while the snapshot walks them, and queue entries
     store.retained.set(message)
   }
   // The batch is synced, the log is past its limit: the store has frozen its sessions and begins the snapshot.
-  await commit()
+  await commitBatch(store)
   let id = TOPICS + 1
   let turns = 0
   const queue = (message: Message): void => {
@@ -58,17 +57,11 @@ test('retained messages changed while the snapshot walks them, and queue entries
     // Removed, then a topic the walk may or may not reach.
     store.retained.set({ ...(first[(n * 53 + 11) % TOPICS] as Message), id: 0, payload: Buffer.alloc(0) })
     store.retained.set(retained(id++, `walk/new/${n}`))
-    await commit()
+    await commitBatch(store)
     await nextTurn()
   }
   assert.ok(disk.health().lastCompactionMs > 0, 'compaction finished')
   assert.ok(turns > 1, `the snapshot was written over ${turns} turns`)
   assert.ok(readdirSync(dir).some((name) => name.endsWith('.snap')))
-  await store.main.close()
-  const log = new RecordingLogger()
-  const again = new DiskStore({ directory: dir, logger: log })
-  const state = await again.open()
-  t.after(async () => { await again.close() })
-  assert.deepEqual(comparable(state, again.retained), comparable(await store.mirror.open(), store.mirror.retained))
-  assert.deepEqual(log.lines.filter((line) => !line.includes('restored from')), [])
+  await assertReplaysAsTold(t, dir, store)
 })
