@@ -125,13 +125,15 @@ export interface BrokerSetup {
   webSocket?: boolean
   /** mosquitto.conf lines after the common ones. */
   extraConf?: readonly string[]
+  /** How long it may take to accept connections (15 s); loading a large store takes longer. */
+  startTimeoutMs?: number
 }
 
 export async function startBroker (name: BrokerName, setup: BrokerSetup = {}): Promise<RunningBroker> {
   return await launch(name, setup)
 }
 
-async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSocket = false, extraConf = [] }: BrokerSetup): Promise<RunningBroker> {
+async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSocket = false, extraConf = [], startTimeoutMs }: BrokerSetup): Promise<RunningBroker> {
   const tcpPort = await freePort()
   const webSocketPort = webSocket ? await freePort() : undefined
   const port = webSocketPort ?? tcpPort
@@ -164,7 +166,7 @@ async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSo
     rmSync(tempDir, { recursive: true, force: true })
   }
   try {
-    await waitForPort(port, child)
+    await waitForPort(port, child, startTimeoutMs)
   } catch (error) {
     await stop()
     throw new Error(`${name} did not start: ${(error as Error).message}${stderr === '' ? '' : `\n${stderr}`}`)
@@ -172,8 +174,8 @@ async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSo
   return { name, pid: child.pid as number, port, startedInMs: Date.now() - spawnedMs, stop }
 }
 
-export async function waitForPort (port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS
+export async function waitForPort (port: number, child: ChildProcess, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`)
     const open = await new Promise<boolean>((resolve) => {
@@ -185,5 +187,5 @@ export async function waitForPort (port: number, child: ChildProcess): Promise<v
     // Often enough that a restart time read from this is not rounded up much.
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
-  throw new Error(`port ${port} not open after ${START_TIMEOUT_MS} ms`)
+  throw new Error(`port ${port} not open after ${timeoutMs} ms`)
 }
