@@ -1,9 +1,10 @@
-// The disk store: every journal call becomes a small checksummed record appended to a buffer; the
-// buffer goes to the current log in one write per batch (group commit), synced per
+// The disk store: every journal call becomes a small checksummed record; the frequent ones wait as
+// references until their batch is written, so those that undo each other within it cost nothing
+// (lib/store/pending.ts). A batch goes to the current log in one write (group commit), synced per
 // persistence_sync. With `always`, PUBACK/PUBREC/PUBREL/PUBCOMP/SUBACK wait in commit() for the
 // sync that covers their records: one write and one fdatasync serve every acknowledgement that
-// arrived while the previous one ran. Once the log outgrows the live state, compaction freezes that
-// state, starts a new log, and writes a snapshot in the background (lib/store/snapshot.ts).
+// arrived while the previous one ran. Once the log outgrows the live state, compaction freezes the
+// sessions, starts a new log, and writes a snapshot in the background (lib/store/snapshot.ts).
 // Pure node:fs; no promise or closure per message.
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import type { Logger } from '../logger'
