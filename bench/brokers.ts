@@ -20,7 +20,8 @@ export interface RunningBroker {
   readonly port: number
   /** From spawning the process to its port accepting connections (a store loaded before that). */
   readonly startedInMs: number
-  stop (): Promise<void>
+  /** SIGTERM, then SIGKILL after `graceMs` (3 s): a broker writing a large store at exit needs longer. */
+  stop (graceMs?: number): Promise<void>
 }
 
 /** Why a broker cannot run here, or undefined when it can. */
@@ -124,13 +125,15 @@ export interface BrokerSetup {
   webSocket?: boolean
   /** mosquitto.conf lines after the common ones. */
   extraConf?: readonly string[]
+  /** How long it may take to accept connections (15 s); loading a large store takes longer. */
+  startTimeoutMs?: number
 }
 
 export async function startBroker (name: BrokerName, setup: BrokerSetup = {}): Promise<RunningBroker> {
   return await launch(name, setup)
 }
 
-async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSocket = false, extraConf = [] }: BrokerSetup): Promise<RunningBroker> {
+async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSocket = false, extraConf = [], startTimeoutMs }: BrokerSetup): Promise<RunningBroker> {
   const tcpPort = await freePort()
   const webSocketPort = webSocket ? await freePort() : undefined
   const port = webSocketPort ?? tcpPort
@@ -153,17 +156,17 @@ async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSo
   // Kept for the error message if the broker does not start; only the tail, whatever it logs.
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-8192) })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const stop = async (): Promise<void> => {
+  const stop = async (graceMs = 3000): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
       await exited
       clearTimeout(timer)
     }
     rmSync(tempDir, { recursive: true, force: true })
   }
   try {
-    await waitForPort(port, child)
+    await waitForPort(port, child, startTimeoutMs)
   } catch (error) {
     await stop()
     throw new Error(`${name} did not start: ${(error as Error).message}${stderr === '' ? '' : `\n${stderr}`}`)
@@ -171,8 +174,8 @@ async function launch (name: BrokerName, { nodeFlags = [], secure = false, webSo
   return { name, pid: child.pid as number, port, startedInMs: Date.now() - spawnedMs, stop }
 }
 
-export async function waitForPort (port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS
+export async function waitForPort (port: number, child: ChildProcess, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`)
     const open = await new Promise<boolean>((resolve) => {
@@ -184,5 +187,5 @@ export async function waitForPort (port: number, child: ChildProcess): Promise<v
     // Often enough that a restart time read from this is not rounded up much.
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
-  throw new Error(`port ${port} not open after ${START_TIMEOUT_MS} ms`)
+  throw new Error(`port ${port} not open after ${timeoutMs} ms`)
 }

@@ -28,25 +28,30 @@ export class MemoryRetainedStore implements RetainedStore {
   get bytes (): number { return this.payloadBytes }
 
   set (message: Message): void {
+    this.replace(message)
+  }
+
+  /** set(), returning the message the topic held before: one walk down the trie, not two. */
+  replace (message: Message): Message | undefined {
     const levels = message.topic.split('/')
-    if (message.payload.length === 0) {
-      this.remove(levels)
-      return
-    }
+    if (message.payload.length === 0) return this.remove(levels)
     let node = this.root
-    for (const level of levels) {
-      node.children ??= new Map()
-      let child = node.children.get(level)
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i] as string
+      const children = node.children ??= new Map()
+      let child = children.get(level)
       if (child === undefined) {
         child = new RetainedNode()
-        node.children.set(level, child)
+        children.set(level, child)
       }
       node = child
     }
-    if (node.message === undefined) this.count++
-    else this.payloadBytes -= node.message.payload.length
+    const previous = node.message
+    if (previous === undefined) this.count++
+    else this.payloadBytes -= previous.payload.length
     node.message = message
     this.payloadBytes += message.payload.length
+    return previous
   }
 
   get (topic: string): Message | undefined {
@@ -62,9 +67,26 @@ export class MemoryRetainedStore implements RetainedStore {
     matchFrom(this.root, filter.split('/'), 0, visit)
   }
 
-  /** Calls `visit` for every retained message, '$' topics included (a store writing them all out). */
-  each (visit: (message: Message) => void): void {
-    visitAll(this.root, visit)
+  /**
+   * Every retained message, one at a time, '$' topics included, reading the trie as it is when each
+   * is reached: a walk spread over many ticks (a snapshot written in the background) sees what
+   * changed meanwhile where it had not been yet, and never a message removed before it got there.
+   */
+  * walk (): Generator<Message, void, undefined> {
+    const root = this.root
+    if (root.message !== undefined) yield root.message
+    if (root.children === undefined) return
+    const stack: Array<Iterator<RetainedNode>> = [root.children.values()]
+    while (stack.length > 0) {
+      const next = (stack[stack.length - 1] as Iterator<RetainedNode>).next()
+      if (next.done === true) {
+        stack.pop()
+        continue
+      }
+      const node = next.value
+      if (node.message !== undefined) yield node.message
+      if (node.children !== undefined) stack.push(node.children.values())
+    }
   }
 
   clear (): void {
@@ -73,16 +95,17 @@ export class MemoryRetainedStore implements RetainedStore {
     this.payloadBytes = 0
   }
 
-  private remove (levels: string[]): void {
+  private remove (levels: string[]): Message | undefined {
     const path: RetainedNode[] = [this.root]
     let node: RetainedNode | undefined = this.root
     for (const level of levels) {
       node = node.children?.get(level)
-      if (node === undefined) return
+      if (node === undefined) return undefined
       path.push(node)
     }
-    if (node.message === undefined) return
-    this.payloadBytes -= node.message.payload.length
+    const previous = node.message
+    if (previous === undefined) return undefined
+    this.payloadBytes -= previous.payload.length
     node.message = undefined
     this.count--
     for (let i = levels.length; i > 0; i--) {
@@ -90,6 +113,7 @@ export class MemoryRetainedStore implements RetainedStore {
       if (child.message !== undefined || (child.children !== undefined && child.children.size > 0)) break
       path[i - 1]?.children?.delete(levels[i - 1] as string)
     }
+    return previous
   }
 }
 

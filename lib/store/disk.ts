@@ -1,9 +1,10 @@
-// The disk store: every journal call becomes a small checksummed record appended to a buffer; the
-// buffer goes to the current log in one write per batch (group commit), synced per
+// The disk store: every journal call becomes a small checksummed record; the frequent ones wait as
+// references until their batch is written, so those that undo each other within it cost nothing
+// (lib/store/pending.ts). A batch goes to the current log in one write (group commit), synced per
 // persistence_sync. With `always`, PUBACK/PUBREC/PUBREL/PUBCOMP/SUBACK wait in commit() for the
 // sync that covers their records: one write and one fdatasync serve every acknowledgement that
-// arrived while the previous one ran. Once the log outgrows the live state, compaction freezes that
-// state, starts a new log, and writes a snapshot in the background (lib/store/snapshot.ts).
+// arrived while the previous one ran. Once the log outgrows the live state, compaction freezes the
+// sessions, starts a new log, and writes a snapshot in the background (lib/store/snapshot.ts).
 // Pure node:fs; no promise or closure per message.
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import type { Logger } from '../logger'
@@ -14,7 +15,8 @@ import { StoreFiles } from './files'
 import { FrameWriter } from './frame'
 import { StoreImage } from './image'
 import { lockStore, StoreOpenError } from './lock'
-import { RECORD, encodeEntry, encodeKeyed, encodeKeyedNumber, encodeKeyedString, encodeMessage, encodeRetainedSet, encodeSessionSaved, encodeSubscriptionSaved } from './record-codec'
+import { PendingRecords } from './pending'
+import { RECORD, encodeKeyed, encodeKeyedString, encodeSessionSaved, encodeSubscriptionSaved } from './record-codec'
 import { type Recovery, recoverStore } from './recovery'
 import type { InflightEntry, QueuedEntry, SessionRecord, StoredState, StoredSubscription } from './records'
 import { freeze, type FrozenState, writeSnapshot } from './snapshot'
@@ -68,6 +70,8 @@ export class DiskStore implements Store {
   private readonly logger: Logger
   private readonly syncMode: PersistenceSync
   private readonly compactAfterBytes: number
+  /** The frequent records of the batch being gathered, encoded into `active` when it is written. */
+  private readonly pending = new PendingRecords()
   private active = new FrameWriter()
   private spare = new FrameWriter()
   private waiters: Array<() => void> = []
@@ -141,6 +145,7 @@ export class DiskStore implements Store {
     this.fd = undefined
     if (fd !== undefined) {
       try {
+        this.pending.writeTo(this.active)
         if (!this.discarding && this.active.length > 0) writeSync(fd, this.active.bytes())
         if (this.syncMode !== 'never' || this.active.length > 0) fdatasyncSync(fd)
       } catch (error) {
@@ -149,6 +154,7 @@ export class DiskStore implements Store {
       closeSync(fd)
     }
     this.active.reset()
+    this.pending.clear()
     this.releaseWaiters(this.waiters)
     this.unlock?.()
     this.unlock = undefined
@@ -167,24 +173,28 @@ export class DiskStore implements Store {
   // The journal: encode, update the image, schedule a batch.
 
   sessionSaved (record: SessionRecord): void {
+    this.pending.writeTo(this.active)
     encodeSessionSaved(this.active, record)
     this.image.sessionSaved(record)
     this.changed()
   }
 
   sessionRemoved (clientId: string): void {
+    this.pending.writeTo(this.active)
     encodeKeyed(this.active, RECORD.sessionRemoved, clientId)
     this.image.sessionRemoved(clientId)
     this.changed()
   }
 
   subscriptionSaved (clientId: string, subscription: StoredSubscription): void {
+    this.pending.writeTo(this.active)
     encodeSubscriptionSaved(this.active, clientId, subscription)
     this.image.subscriptionSaved(clientId, subscription)
     this.changed()
   }
 
   subscriptionRemoved (clientId: string, filter: string): void {
+    this.pending.writeTo(this.active)
     encodeKeyedString(this.active, RECORD.subscriptionRemoved, clientId, filter)
     this.image.subscriptionRemoved(clientId, filter)
     this.changed()
@@ -192,38 +202,41 @@ export class DiskStore implements Store {
 
   queued (clientId: string, entry: QueuedEntry): void {
     this.body(entry.message)
-    encodeEntry(this.active, RECORD.queued, clientId, entry, 0, false)
+    this.pending.queued(clientId, entry)
     this.image.queued(clientId, entry)
     this.changed()
   }
 
   dequeued (clientId: string, entry: QueuedEntry): void {
-    encodeKeyedNumber(this.active, RECORD.dequeued, clientId, entry.message.id)
+    const cancelled = this.pending.dequeued(clientId, entry)
     this.image.dequeued(clientId, entry.message.id)
+    if (cancelled) this.dropBodyIfUnreferenced(entry.message)
     this.changed()
   }
 
   inflightSaved (clientId: string, entry: InflightEntry): void {
     this.body(entry.message)
-    encodeEntry(this.active, RECORD.inflightSaved, clientId, entry, entry.packetId, entry.released)
+    this.pending.inflightSaved(clientId, entry, this.image.inflightEntry(clientId, entry.packetId) === undefined)
     this.image.inflightSaved(clientId, entry)
     this.changed()
   }
 
   inflightRemoved (clientId: string, packetId: number): void {
-    encodeKeyedNumber(this.active, RECORD.inflightRemoved, clientId, packetId)
+    const entry = this.image.inflightEntry(clientId, packetId)
+    const cancelled = this.pending.inflightRemoved(clientId, packetId)
     this.image.inflightRemoved(clientId, packetId)
+    if (cancelled && entry !== undefined) this.dropBodyIfUnreferenced(entry.message)
     this.changed()
   }
 
   inboundQos2Added (clientId: string, packetId: number): void {
-    encodeKeyedNumber(this.active, RECORD.inboundQos2Added, clientId, packetId)
+    this.pending.keyedNumber(RECORD.inboundQos2Added, clientId, packetId)
     this.image.inboundQos2Added(clientId, packetId)
     this.changed()
   }
 
   inboundQos2Removed (clientId: string, packetId: number): void {
-    encodeKeyedNumber(this.active, RECORD.inboundQos2Removed, clientId, packetId)
+    this.pending.keyedNumber(RECORD.inboundQos2Removed, clientId, packetId)
     this.image.inboundQos2Removed(clientId, packetId)
     this.changed()
   }
@@ -232,11 +245,11 @@ export class DiskStore implements Store {
   retainedChanged (message: Message): void {
     if (message.payload.length === 0) {
       if (this.image.retained.get(message.topic) === undefined) return
-      encodeKeyed(this.active, RECORD.retainedRemoved, message.topic)
+      this.pending.retainedRemoved(message.topic)
       this.image.retainedRemoved(message.topic)
     } else {
       this.body(message)
-      encodeRetainedSet(this.active, message.id)
+      this.pending.retainedSet(message)
       this.image.retainedSet(message)
     }
     this.changed()
@@ -244,7 +257,12 @@ export class DiskStore implements Store {
 
   /** Writes a message's body the first time something refers to it. */
   private body (message: Message): void {
-    if (!this.image.messages.has(message.id)) encodeMessage(this.active, message)
+    if (this.image.needsBody(message)) this.pending.body(message)
+  }
+
+  /** A delivery that began and ended within this batch was the last reference: its unwritten body goes too. */
+  private dropBodyIfUnreferenced (message: Message): void {
+    if (this.image.unreferencedNow(message.id) && this.pending.dropBody(message)) this.image.forget(message.id)
   }
 
   private changed (): void {
@@ -283,6 +301,7 @@ export class DiskStore implements Store {
     this.flushScheduled = false
     const fd = this.fd
     if (this.writing || fd === undefined) return
+    this.pending.writeTo(this.active)
     const data = this.active
     const waiters = this.waiters
     this.active = this.spare
@@ -330,7 +349,7 @@ export class DiskStore implements Store {
     this.image.sweep()
     if (frozen !== undefined) this.startCompaction(frozen)
     if (this.waiters.length > 0 || this.syncRequested) this.schedule()
-    else if (this.active.length > 0 && !this.timerArmed) this.armTimer()
+    else if ((this.active.length > 0 || this.pending.length > 0) && !this.timerArmed) this.armTimer()
   }
 
   private releaseWaiters (waiters: Array<() => void>): void {

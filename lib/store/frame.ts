@@ -77,7 +77,24 @@ export class FrameWriter {
 
   /** A string of any length, UTF-8, after its byte length. */
   str (value: string): void {
-    this.ensure(4 + value.length * 3)
+    const length = value.length
+    this.ensure(4 + length * 3)
+    // Client ids and topics are short and mostly ASCII: copied here, they skip a call into C++.
+    if (length <= 64) {
+      const buf = this.buf
+      const start = this.pos + 4
+      let i = 0
+      for (; i < length; i++) {
+        const code = value.charCodeAt(i)
+        if (code >= 0x80) break
+        buf[start + i] = code
+      }
+      if (i === length) {
+        buf.writeUInt32LE(length, this.pos)
+        this.pos = start + length
+        return
+      }
+    }
     const written = this.buf.write(value, this.pos + 4, 'utf8')
     this.buf.writeUInt32LE(written, this.pos)
     this.pos += 4 + written
@@ -104,8 +121,15 @@ export class FrameWriter {
 export class FieldReader {
   pos: number
 
-  constructor (readonly buf: Buffer, start: number, readonly end: number) {
+  constructor (readonly buf: Buffer, start: number, public end: number) {
     this.pos = start
+  }
+
+  /** Reads the next record body of the same buffer: one reader per file, not one per record. */
+  reset (start: number, end: number): this {
+    this.pos = start
+    this.end = end
+    return this
   }
 
   get done (): boolean { return this.pos >= this.end }

@@ -21,6 +21,8 @@ export class SessionImage {
 interface MessageSlot {
   message: Message
   refs: number
+  /** The log generation its body was last written in (StoreImage.needsBody). */
+  generation: number
 }
 
 /** How a replay went: records that referred to something damage had taken. */
@@ -35,17 +37,25 @@ export class StoreImage implements RecordSink {
   readonly messages = new Map<number, MessageSlot>()
   readonly counts: ReplayCounts = { orphanRecords: 0 }
   lastMessageId = 0
+  /** Counts log switches: a body written before the current log began may not be in its snapshot. */
+  private generation = 0
+  /**
+   * The body replayed last: the record after a body is mostly the one that refers to it (a snapshot
+   * writes them so), and a million retained messages then cost one map lookup each, not three.
+   */
+  private lastSlot: MessageSlot | undefined
   /** Ids whose references reached 0: forgotten at the next sweep unless referred to again. */
   private unreferenced: number[] = []
 
   /** One more reference to `message`; true when its body is not in the files yet and must be written. */
   ref (message: Message): boolean {
-    const slot = this.messages.get(message.id)
+    const last = this.lastSlot
+    const slot = last !== undefined && last.message === message ? last : this.messages.get(message.id)
     if (slot !== undefined) {
       slot.refs++
       return false
     }
-    this.messages.set(message.id, { message, refs: 1 })
+    this.messages.set(message.id, { message, refs: 1, generation: this.generation })
     if (message.id > this.lastMessageId) this.lastMessageId = message.id
     return true
   }
@@ -55,11 +65,47 @@ export class StoreImage implements RecordSink {
     if (slot !== undefined && --slot.refs <= 0) this.unreferenced.push(id)
   }
 
+  /**
+   * Must the store write this message's body before a record that refers to it? Yes the first time,
+   * and again the first time in a new log: a snapshot writes only the bodies its own records refer to
+   * (lib/store/snapshot.ts), and the logs before it go.
+   */
+  needsBody (message: Message): boolean {
+    const slot = this.messages.get(message.id)
+    if (slot === undefined) return true
+    if (slot.generation === this.generation) return false
+    slot.generation = this.generation
+    return true
+  }
+
+  /** A new log begins (compaction). */
+  nextGeneration (): void {
+    this.generation++
+  }
+
+  /** Nothing refers to the message with this id any more. */
+  unreferencedNow (id: number): boolean {
+    const slot = this.messages.get(id)
+    return slot !== undefined && slot.refs <= 0
+  }
+
+  /** Forgets a body at once, one that was never written: the next reference writes it. */
+  forget (id: number): void {
+    this.lastSlot = undefined
+    this.messages.delete(id)
+  }
+
+  /** What a session holds in flight under this packet id. */
+  inflightEntry (clientId: string, packetId: number): InflightEntry | undefined {
+    return this.sessions.get(clientId)?.inflight.get(packetId)
+  }
+
   /** Forgets bodies nothing refers to any more; the next reference writes them again. */
   sweep (): void {
     const ids = this.unreferenced
     if (ids.length === 0) return
     this.unreferenced = []
+    this.lastSlot = undefined
     for (const id of ids) {
       const slot = this.messages.get(id)
       if (slot !== undefined && slot.refs <= 0) this.messages.delete(id)
@@ -68,6 +114,7 @@ export class StoreImage implements RecordSink {
 
   /** After a replay: forgets every body nothing refers to, whatever records were lost. */
   sweepAll (): void {
+    this.lastSlot = undefined
     this.unreferenced = []
     for (const [id, slot] of this.messages) if (slot.refs <= 0) this.messages.delete(id)
   }
@@ -76,27 +123,27 @@ export class StoreImage implements RecordSink {
 
   messageBody (message: Message): void {
     if (message.id > this.lastMessageId) this.lastMessageId = message.id
-    if (!this.messages.has(message.id)) this.messages.set(message.id, { message, refs: 0 })
+    let slot = this.messages.get(message.id)
+    if (slot === undefined) this.messages.set(message.id, slot = { message, refs: 0, generation: this.generation })
+    this.lastSlot = slot
   }
 
   messageById (id: number): Message | undefined {
-    const message = this.messages.get(id)?.message
+    const last = this.lastSlot
+    const message = last !== undefined && last.message.id === id ? last.message : this.messages.get(id)?.message
     if (message === undefined) this.counts.orphanRecords++
     return message
   }
 
   retainedSet (message: Message): void {
-    const previous = this.retained.get(message.topic)
     this.ref(message)
-    this.retained.set(message)
+    const previous = this.retained.replace(message)
     if (previous !== undefined) this.unref(previous.id)
   }
 
   retainedRemoved (topic: string): void {
-    const previous = this.retained.get(topic)
-    if (previous === undefined) return
-    this.retained.set({ id: 0, topic, payload: EMPTY, qos: 0, retain: true })
-    this.unref(previous.id)
+    const previous = this.retained.replace({ id: 0, topic, payload: EMPTY, qos: 0, retain: true })
+    if (previous !== undefined) this.unref(previous.id)
   }
 
   sessionSaved (record: SessionRecord): void {

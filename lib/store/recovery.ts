@@ -36,9 +36,10 @@ export function recoverStore (files: StoreFiles, image: StoreImage, logger: Logg
     const bytes = readFileSync(file.path)
     recovery.files++
     let corrupt = 0
+    const reader = new FieldReader(bytes, 0, 0)
     const validEnd = readFrames(bytes, (start, end) => {
       try {
-        decodeRecord(new FieldReader(bytes, start, end), image, origins)
+        decodeRecord(reader.reset(start, end), image, origins)
       } catch (error) {
         corrupt++
         logger.warning(`Store file ${file.path}: record at offset ${start} could not be read (${(error as Error).message}); skipped.`)
