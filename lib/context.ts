@@ -32,8 +32,6 @@ export interface BrokerContext extends SessionHost {
   reportError (error: Error, clientId?: string): void
   /** Batches a connection's writes until the end of this tick. */
   scheduleUncork (connection: Connection): void
-  /** What the last dispatchMessage() handed to the cluster's stream (QoS 1/2 in a cluster): its acknowledgement waits for it. */
-  takeClusterStored (): Promise<void> | undefined
   /** Called once by a connection when it closes, whatever the reason. */
   connectionClosed (connection: Connection, reason: DisconnectReason): void
 }

@@ -25,13 +25,13 @@ import type { Message } from './types'
 
 /** Sends messages that entered the broker here on to other brokers (the cluster). */
 export interface MessageForwarder {
-  /** False when the message stays on this node (no connection, or a topic no NATS subject can carry). */
-  forward (message: Message): boolean
   /**
-   * Set by forward() when the message went to the cluster's stream (QoS 1/2): this node's own
-   * subscribers get it from there too, and its publisher's acknowledgement waits for this.
+   * False when the message stays on this node (no connection, or a topic no NATS subject can carry);
+   * true when it went out on a plain subject; for a QoS 1/2 message sent to the cluster's stream, the
+   * promise of its storing: this node's own subscribers get it from the stream too, and its
+   * publisher's acknowledgement waits for the promise.
    */
-  readonly stored: Promise<void> | undefined
+  forward (message: Message): boolean | Promise<void>
 }
 
 /**
@@ -70,8 +70,6 @@ export class BrokerCore implements BrokerContext, SysSource {
   readonly listenerClients = new Map<object, number>()
   /** The id of the last message admitted; ids are never reused while the store holds one. */
   private lastMessageId = 0
-  /** What the last dispatchMessage() handed to the cluster's stream, until the publish handler takes it. */
-  private lastStored: Promise<void> | undefined
   /** In-process observers of every routed message (broker.observeMessages); empty costs one length check. */
   messageObservers: readonly MessageObserver[] = []
   private uncorkPending: Connection[] = []
@@ -100,8 +98,12 @@ export class BrokerCore implements BrokerContext, SysSource {
     return ++this.lastMessageId
   }
 
-  dispatchMessage (message: Message): number {
-    message.id = ++this.lastMessageId
+  /**
+   * Stores (when retained) and routes a message the broker took in. Resolves the message's storing
+   * when it went to the cluster's stream, whose acknowledgement waits for that; undefined otherwise.
+   */
+  dispatchMessage (message: Message): Promise<void> | undefined {
+    message.id = this.nextMessageId()
     const expiry = message.properties?.messageExpiryInterval
     // [MQTT-3.3.2-5] the expiry clock starts when the broker takes the message
     if (expiry !== undefined && message.expiresAt === undefined) message.expiresAt = Date.now() + expiry * 1000
@@ -114,12 +116,12 @@ export class BrokerCore implements BrokerContext, SysSource {
     let sharedHere = true
     let stored: Promise<void> | undefined
     if (this.forwarder !== undefined && origin !== undefined) {
-      sharedHere = origin.kind !== 'cluster' && !this.forwarder.forward(message)
-      if (origin.kind !== 'cluster') stored = this.forwarder.stored
+      const forwarded = origin.kind === 'cluster' || this.forwarder.forward(message)
+      sharedHere = forwarded === false
+      if (typeof forwarded === 'object') stored = forwarded
     }
-    this.lastStored = stored
     // A message on the cluster's stream comes back to this node's subscribers from the stream.
-    const deliveries = stored === undefined ? this.router.route(message, sharedHere) : 0
+    if (stored === undefined) this.router.route(message, sharedHere)
     // The broker's own messages ($SYS) are not reported: listeners want their clients' traffic.
     if (message.origin !== undefined && this.events.listenerCount('publish') > 0) {
       const clientId = message.origin.kind === 'local' ? undefined : message.origin.clientId
@@ -127,12 +129,6 @@ export class BrokerCore implements BrokerContext, SysSource {
     }
     // Observers see what the router routes here: a message sent to the cluster's stream is seen when it comes back.
     if (this.messageObservers.length !== 0 && stored === undefined) this.notifyObservers(message)
-    return deliveries
-  }
-
-  takeClusterStored (): Promise<void> | undefined {
-    const stored = this.lastStored
-    this.lastStored = undefined
     return stored
   }
 
@@ -149,7 +145,7 @@ export class BrokerCore implements BrokerContext, SysSource {
 
   /** A message a cluster queue group gave to the shared subscription `$share/<group>/<levelsFilter>` here. */
   dispatchShared (message: Message, levelsFilter: string, group: string): number {
-    message.id = ++this.lastMessageId
+    message.id = this.nextMessageId()
     return routeShared(this.router, message, levelsFilter, group)
   }
 

@@ -83,8 +83,6 @@ export class ClusterLink implements SubjectSink {
   private linkState: ClusterState = 'stopped'
   /** Messages that could not leave this node (no connection, or no subject for their topic). */
   notForwarded = 0
-  /** Set by forward() for a QoS 1/2 message it handed to the stream (MessageForwarder.stored). */
-  stored: Promise<void> | undefined
   /** QoS 1/2 onto the stream; undefined while there is no JetStream (then they go on plain subjects). */
   private publisher: StreamPublisher | undefined
   private readonly consumers: StreamConsumers
@@ -148,11 +146,11 @@ export class ClusterLink implements SubjectSink {
 
   /**
    * Sends a message that entered the broker on this node to the nodes interested in it; false
-   * when it stays here (no connection, no subject for its topic). While NATS is away nothing is
+   * when it stays here (no connection, no subject for its topic), the promise of its storing for
+   * a QoS 1/2 message on the stream (see MessageForwarder). While NATS is away nothing is
    * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get it.
    */
-  forward (message: Message): boolean {
-    this.stored = undefined
+  forward (message: Message): boolean | Promise<void> {
     const nc = this.linkState === 'connected' ? this.nc : undefined
     const subject = nc === undefined ? undefined : topicToSubject(message.topic)
     if (nc === undefined || subject === undefined || isInternalSubject(subject)) {
@@ -162,10 +160,9 @@ export class ClusterLink implements SubjectSink {
     const publisher = this.publisher
     if (message.qos !== 0 && publisher !== undefined) {
       const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
-      this.stored = publisher.publish(subject, message.payload, headers).then((ok) => {
+      return publisher.publish(subject, message.payload, headers).then((ok) => {
         if (!ok) this.host.deliverHere(message)
       })
-      return true
     }
     const headers = outgoingHeaders(message, (this.nats as Nats).headers)
     try {

@@ -51,9 +51,8 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   let stored: Promise<void> | undefined
   const refused = admit(ctx, message, conn.info)
   if (refused === undefined) {
-    ctx.dispatchMessage(message)
     // In a cluster a QoS 1/2 message is acknowledged once the stream holds it (acknowledged = stored).
-    stored = ctx.takeClusterStored()
+    stored = ctx.dispatchMessage(message)
     // Success, whether or not anybody was subscribed: 0x10 No Matching Subscribers is optional
     // (MQTT 5.0, 3.4.2.1) and some client libraries report any code but 0x00 as a failure.
     reasonCode = 0

@@ -23,7 +23,7 @@ export interface SessionHost {
   readonly store: Store
   readonly events: TypedEmitter<BrokerEvents>
   /** Stores (when retained) and routes a message the admission step let in (routing/admit.ts); returns the deliveries made. */
-  dispatchMessage (message: Message): number
+  dispatchMessage (message: Message): Promise<void> | undefined
 }
 
 /** A client's connection as the lifecycle sees it. */

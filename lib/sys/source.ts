@@ -27,5 +27,5 @@ export interface SysSource {
   readonly stats: BrokerStats
   holdings (): BrokerHoldings
   /** Routes (and retains) one of the tree's messages like any other. */
-  dispatchMessage (message: Message): number
+  dispatchMessage (message: Message): Promise<void> | undefined
 }
