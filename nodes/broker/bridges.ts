@@ -6,7 +6,7 @@ import { createPrivateKey } from 'node:crypto'
 import type { BridgeDirection, BridgeOptions, BridgeProtocol, BridgeStartType, BridgeTlsOptions, BridgeTopic } from '../../lib/bridge/options'
 import type { QoS } from '../../lib/types'
 import { readBool, readString } from '../shared/config'
-import type { TlsLookup } from './security'
+import { DialogError, type TlsLookup } from './security'
 
 /** A topic row as the dialog saves it. */
 export interface BridgeTopicRow {
@@ -35,11 +35,7 @@ export interface BridgeRow {
 }
 
 /** A problem with the Bridges tab's values, named by a key below `roost-broker.errors.`. */
-export class BridgeDialogError extends Error {
-  constructor (readonly key: BridgeErrorKey, readonly details: Record<string, string>) {
-    super(key)
-  }
-}
+export class BridgeDialogError extends DialogError<BridgeErrorKey> {}
 
 /** Every key a BridgeDialogError may carry (the locale test checks each exists). */
 export const BRIDGE_ERROR_KEYS = ['invalid-bridge-credentials', 'bridge-no-tls-config', 'bridge-tls-no-ca', 'bridge-tls-key'] as const

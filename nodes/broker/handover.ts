@@ -9,16 +9,13 @@
 import { isDeepStrictEqual } from 'node:util'
 import { type BrokerOptions, type Logger, resolveOptions } from '../../lib'
 import type { EmbeddedTransport } from '../shared/embedded-transport'
-import type { RedNode } from '../shared/red'
+import type { RedApi, RedNode } from '../shared/red'
 
 /** How long a parked broker waits for its successor if the deploy never says it has started. */
 export const PARK_GRACE_MS = 10_000
 
 /** Node-RED's runtime events, as RED.events gives them to nodes. */
-export interface RuntimeEvents {
-  on: (event: string, listener: (payload: unknown) => void) => void
-  off: (event: string, listener: (payload: unknown) => void) => void
-}
+export type RuntimeEvents = NonNullable<RedApi['events']>
 
 /** The engine's log lines go to whichever broker node owns the broker now. */
 export class NodeLogRelay implements Logger {

@@ -11,7 +11,6 @@ import { explorerLimits } from '../explorer/settings'
 import { readBool, readString } from '../shared/config'
 import type { RoostTransport } from '../shared/transport'
 import { attachWebSocketPath } from './websocket-path'
-import { BridgeDialogError } from './bridges'
 import { CLUSTER_CREDENTIALS } from './cluster'
 import { type BrokerCredentials, type BrokerNodeConfig, embeddedOptions, lifecycleMessage, remoteClientOptions } from './settings'
 import { DialogError, tlsPemOf } from './security'
@@ -61,20 +60,24 @@ export function registerBroker (RED: RedApi): void {
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      node.error(error instanceof DialogError || error instanceof BridgeDialogError
+      node.error(error instanceof DialogError
         ? RED._(`roost-broker.errors.${error.key}`, error.details)
         : message === 'no-client-engine'
           ? RED._('roost-broker.errors.no-client-engine')
           : RED._('roost-broker.errors.invalid-config', { error: message }))
     }
+    // How the sidebar names this broker: its name, else its port (embedded) or host (remote).
+    const label = node.name !== undefined && node.name !== ''
+      ? node.name
+      : config.mode === 'remote' ? String(config.host ?? '') : `port ${String(config.port ?? 1883)}`
     // The editor's Roost sidebar shows embedded brokers with a history of their traffic.
     const stopLiveView = node.transport instanceof EmbeddedTransport
-      ? watchBroker(node.id, node.name !== undefined && node.name !== '' ? node.name : `port ${String(config.port ?? 1883)}`, node.transport.broker)
+      ? watchBroker(node.id, label, node.transport.broker)
       : undefined
     // The topic explorer in the same tab: the embedded broker's messages, or a remote one's through '#'.
     const stopExplorer = node.transport === undefined
       ? undefined
-      : exploreBroker(RED, node.id, node.name !== undefined && node.name !== '' ? node.name : config.mode === 'remote' ? String(config.host ?? '') : `port ${String(config.port ?? 1883)}`,
+      : exploreBroker(RED, node.id, label,
         node.transport, node.transport instanceof EmbeddedTransport ? node.transport.broker : undefined, explorerLimits(config))
     // MQTT over WebSockets on a path of Node-RED's own server, when the dialog names one.
     const stopWebSocketPath = node.transport instanceof EmbeddedTransport

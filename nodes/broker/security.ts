@@ -7,8 +7,8 @@ import type { AclEntry } from '../../lib/options'
 import { readBool, readInt, readString } from '../shared/config'
 
 /** A problem with the dialog's values, named by a key below `roost-broker.errors.`. */
-export class DialogError extends Error {
-  constructor (readonly key: DialogErrorKey, readonly details: Record<string, string> = {}) {
+export class DialogError<Key extends string = DialogErrorKey> extends Error {
+  constructor (readonly key: Key, readonly details: Record<string, string> = {}) {
     super(key)
   }
 }

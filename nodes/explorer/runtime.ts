@@ -1,6 +1,7 @@
 // The topic explorer's runtime: one BrokerExplorer per roost-broker node, and its admin endpoints.
 // roost.read lets a user browse, search and open a view; roost.write lets one publish and clear.
 import type { Broker, PublishProperties, QoS } from '../../lib'
+import { readString } from '../shared/config'
 import type { AdminResponse, RedApi } from '../shared/red'
 import type { RoostTransport } from '../shared/transport'
 import { BrokerExplorer, type ViewState } from './explorer'
@@ -39,8 +40,6 @@ function explorerOf (request: Request, response: AdminResponse): BrokerExplorer 
   if (entry === undefined) response.status(404).json({ error: `no roost-broker ${request.params?.id ?? ''} runs here` })
   return entry?.explorer
 }
-
-function text (value: unknown): string { return typeof value === 'string' ? value : '' }
 
 /** Levels a view may say it shows at most. */
 const MAX_SHOWN = 10_000
@@ -99,14 +98,14 @@ export function registerExplorer (RED: RedApi): void {
   get(`${EXPLORER_PATH}/:id/topic`, read, (request, response) => {
     const explorer = explorerOf(request, response)
     if (explorer === undefined) return
-    const details = detailsOf(explorer.index, text(request.query?.topic), Date.now())
-    if (details === undefined) response.status(404).json({ error: `no topic ${text(request.query?.topic)}` })
+    const details = detailsOf(explorer.index, readString(request.query?.topic), Date.now())
+    if (details === undefined) response.status(404).json({ error: `no topic ${readString(request.query?.topic)}` })
     else response.json(details)
   })
   get(`${EXPLORER_PATH}/:id/search`, read, (request, response) => {
     const explorer = explorerOf(request, response)
     if (explorer === undefined) return
-    const found = search(explorer.index, text(request.query?.q), SEARCH_LIMIT, Date.now())
+    const found = search(explorer.index, readString(request.query?.q), SEARCH_LIMIT, Date.now())
     if ('error' in found) response.status(400).json(found)
     else response.json(found)
   })
@@ -119,7 +118,7 @@ export function registerExplorer (RED: RedApi): void {
       response.status(400).json({ error: state })
       return
     }
-    explorer.viewOpened(text(body.view), state)
+    explorer.viewOpened(readString(body.view), state)
     response.json({ commsTopic: explorer.commsTopic })
   })
   post(`${EXPLORER_PATH}/:id/publish`, write, (request, response) => {
@@ -144,7 +143,7 @@ async function publishFromView (transport: RoostTransport, body: Record<string, 
   if (typeof body.topic !== 'string' || body.topic === '') throw new Error('a topic is required')
   const qos = body.qos === undefined ? 0 : Number(body.qos)
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`QoS must be 0, 1 or 2, not ${String(body.qos)}`)
-  const payload = body.encoding === 'base64' ? Buffer.from(text(body.payload), 'base64') : Buffer.from(text(body.payload))
+  const payload = body.encoding === 'base64' ? Buffer.from(readString(body.payload), 'base64') : Buffer.from(readString(body.payload))
   const properties = publishProperties(body.properties)
   await transport.publish({ topic: body.topic, payload, qos: qos as QoS, retain: body.retain === true, ...(properties === undefined ? {} : { properties }) })
 }

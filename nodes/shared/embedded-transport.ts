@@ -26,10 +26,8 @@ interface NodeSubscription {
   unsubscribe: (() => void) | undefined
 }
 
-/** How often the disk store's state is looked at for the node status: the store has no event for it. */
-export const STORE_CHECK_MS = 5000
-/** How often the link to the cluster's NATS is looked at for the node status, likewise. */
-export const CLUSTER_CHECK_MS = 5000
+/** How often the disk store's state and the link to the cluster's NATS are looked at for the node status: neither has an event for it. */
+export const HEALTH_CHECK_MS = 5000
 
 export class EmbeddedTransport implements RoostTransport {
   readonly kind = 'embedded'
@@ -43,9 +41,9 @@ export class EmbeddedTransport implements RoostTransport {
   private readonly listening: Promise<void>
   private closing: Promise<void> | undefined
   private storeFailure: string | undefined
-  private readonly storeCheck: NodeJS.Timeout | undefined
   private clusterAlone = false
-  private readonly clusterCheck: NodeJS.Timeout | undefined
+  /** Runs checkStore() and checkCluster() for the features this broker has. */
+  private readonly healthCheck: NodeJS.Timeout | undefined
   private readonly onClientsChanged = (): void => { this.setStatus({ state: this.current.state, clients: this.broker.clientCount }) }
 
   constructor (options: EmbeddedTransportOptions) {
@@ -64,14 +62,15 @@ export class EmbeddedTransport implements RoostTransport {
         this.setStatus({ state: 'disconnected', clients: 0, error: error.message })
         options.onListenError?.(error)
       })
-    if (this.broker.options.persistence) {
-      this.storeCheck = setInterval(() => { this.checkStore() }, STORE_CHECK_MS)
+    const persistence = this.broker.options.persistence
+    const clustered = this.broker.options.cluster !== undefined
+    if (persistence || clustered) {
+      this.healthCheck = setInterval(() => {
+        if (persistence) this.checkStore()
+        if (clustered) this.checkCluster()
+      }, HEALTH_CHECK_MS)
       // Only for the status: it must never keep Node-RED running.
-      this.storeCheck.unref()
-    }
-    if (this.broker.options.cluster !== undefined) {
-      this.clusterCheck = setInterval(() => { this.checkCluster() }, CLUSTER_CHECK_MS)
-      this.clusterCheck.unref()
+      this.healthCheck.unref()
     }
   }
 
@@ -84,7 +83,7 @@ export class EmbeddedTransport implements RoostTransport {
   }
 
   /**
-   * Looks at the disk store now (the timer does it every STORE_CHECK_MS) and tells the status
+   * Looks at the disk store now (the timer does it every HEALTH_CHECK_MS) and tells the status
    * listeners when it started or stopped failing, as `$SYS/broker/store/disk/state` does.
    */
   checkStore (): void {
@@ -95,7 +94,7 @@ export class EmbeddedTransport implements RoostTransport {
     this.setStatus({ ...this.current })
   }
 
-  /** Looks at the link to NATS now (the timer does it every CLUSTER_CHECK_MS) and tells the status listeners when it changed. */
+  /** Looks at the link to NATS now (the timer does it every HEALTH_CHECK_MS) and tells the status listeners when it changed. */
   checkCluster (): void {
     if (this.closing !== undefined || this.current.state !== 'connected') return
     const alone = this.broker.clusterState === 'disconnected'
@@ -172,8 +171,7 @@ export class EmbeddedTransport implements RoostTransport {
   }
 
   private async shutdown (): Promise<void> {
-    clearInterval(this.storeCheck)
-    clearInterval(this.clusterCheck)
+    clearInterval(this.healthCheck)
     // A close during listen() must wait for the bind, or the port would stay bound behind us.
     await this.listening
     for (const subscription of this.subscriptions) subscription.unsubscribe?.()
