@@ -5,6 +5,7 @@
 import { atCode, isoTime, jsonTime, type Moment, now, unixTime } from './clock'
 import { fromParsed, type JsonObject, type JsonValue, printJson } from './json'
 import type { PublishProperties, QoS } from '../types'
+import { objectToPairs } from '../codec/properties'
 
 /** What the printer needs of a received message. */
 export interface PrintedMessage {
@@ -155,17 +156,9 @@ function jsonProperties (properties: PublishProperties): JsonObject {
   if (properties.contentType !== undefined) entries.push(['content-type', properties.contentType])
   if (properties.responseTopic !== undefined) entries.push(['response-topic', properties.responseTopic])
   if (properties.correlationData !== undefined) entries.push(['correlation-data', properties.correlationData])
-  if (properties.userProperties !== undefined) entries.push(['user-properties', { entries: userPairs(properties).map(([key, value]) => [key, value]) }])
+  if (properties.userProperties !== undefined) entries.push(['user-properties', { entries: objectToPairs(properties.userProperties) }])
   if (properties.messageExpiryInterval !== undefined) entries.push(['message-expiry-interval', properties.messageExpiryInterval])
   return { entries }
-}
-
-function userPairs (properties: PublishProperties | undefined): Array<[string, string]> {
-  const pairs: Array<[string, string]> = []
-  for (const [key, value] of Object.entries(properties?.userProperties ?? {})) {
-    for (const item of Array.isArray(value) ? value : [value]) pairs.push([key, item])
-  }
-  return pairs
 }
 
 /** %j (payload as a string) and %J (payload as JSON): undefined when %J's payload is not JSON. */
@@ -215,7 +208,7 @@ function percentStep (code: string, spec: Spec): Step {
     }
     case 'l': return (m, c) => printInt(c, m.payload.length, spec)
     case 'm': return (m, c) => printInt(c, m.messageId ?? 0, spec)
-    case 'P': return (m, c) => text(c, userPairs(m.properties).map(([key, value]) => `${key}:${value}`).join(' '))
+    case 'P': return (m, c) => text(c, objectToPairs(m.properties?.userProperties ?? {}).map(([key, value]) => `${key}:${value}`).join(' '))
     case 'p': return (m, c) => printPayload(c, m.payload, 0, spec)
     case 'q': return (m, c) => text(c, String(m.qos))
     case 'R': return (m, c) => { if (m.properties?.responseTopic !== undefined) printString(c, m.properties.responseTopic, spec) }

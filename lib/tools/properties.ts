@@ -1,7 +1,7 @@
 // `-D command identifier value` (and `-D command user-property key value`): MQTT 5 properties for
 // the packets the tools send, with Mosquitto's names for commands and properties and its checks.
 // Types and the packets a property may travel in come from the codec's table (MQTT 5.0, 2.2.2.2).
-import { propertyDefinition } from '../codec/properties'
+import { pairsToObject, propertyDefinition } from '../codec/properties'
 import { ToolUsageError } from './errors'
 
 /** The packets -D can give properties to. */
@@ -131,12 +131,6 @@ export function parseProperty (args: readonly string[], index: number, propertie
 }
 
 /** User properties as the client engine takes them: one value, or several in order. */
-export function userPropertyObject (pairs: ReadonlyArray<[string, string]>): Record<string, string | string[]> | undefined {
-  if (pairs.length === 0) return undefined
-  const object: Record<string, string | string[]> = {}
-  for (const [key, value] of pairs) {
-    const existing = object[key]
-    object[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value]
-  }
-  return object
+export function userPropertyObject (pairs: Array<[string, string]>): Record<string, string | string[]> | undefined {
+  return pairs.length === 0 ? undefined : pairsToObject(pairs)
 }
