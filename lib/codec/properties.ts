@@ -61,7 +61,6 @@ export function propertyDefinition (id: number): Readonly<PropertyDefinition> | 
   return BY_ID.get(id)
 }
 
-/** Properties as read: values by name, user properties as ordered pairs. */
 /**
  * User properties one packet may carry. MQTT 5 sets no number, only the packet size; but each costs
  * objects and time to decode, and a 2 MB packet of empty pairs (some 400,000) would hold the event
@@ -71,6 +70,7 @@ export function propertyDefinition (id: number): Readonly<PropertyDefinition> | 
  */
 export const MAX_USER_PROPERTIES_PER_PACKET = 8192
 
+/** Properties as read: values by name, user properties as ordered pairs. */
 export interface PropertyValues {
   values: Record<string, unknown>
   userProperties?: Array<[string, string]>

@@ -2,7 +2,7 @@
 // to the next `connection`) configure it. Each line is checked on its own against the bridges
 // schema, so a bad value names its own file:line; what only shows once a bridge is complete (no
 // address) names the bridge's `connection` line.
-import Ajv from 'ajv'
+import Ajv, { type ValidateFunction } from 'ajv'
 import { ConfigError } from '../errors'
 import { BRIDGE_SCHEMA, type BridgeOptions, type BridgeTlsOptions, type BridgeTopic } from '../bridge/options'
 import { bridgeProblem, parseAddress } from '../bridge/settings'
@@ -19,12 +19,14 @@ export interface BridgeSections {
 
 type BridgeWord = (bridge: BridgeOptions, line: ConfLine) => void
 
-const validateBridge = new Ajv({ allErrors: true }).compile<BridgeOptions>(BRIDGE_SCHEMA)
+/** Compiled when a file first names a bridge: importing the engine must not pay for it. */
+let validateBridge: ValidateFunction<BridgeOptions> | undefined
 
 /** Runs one field through the bridge schema so its message reads as for every entry point. */
 function checkField (line: ConfLine, field: Partial<BridgeOptions>): void {
-  if (validateBridge({ name: 'check', addresses: ['localhost'], topics: [], ...field })) return
-  throw new ConfigError(`'${line.word} ${line.rest}': ${describeOptionErrors(validateBridge.errors)}`, line.source)
+  const validate = validateBridge ??= new Ajv({ allErrors: true }).compile<BridgeOptions>(BRIDGE_SCHEMA)
+  if (validate({ name: 'check', addresses: ['localhost'], topics: [], ...field })) return
+  throw new ConfigError(`'${line.word} ${line.rest}': ${describeOptionErrors(validate.errors)}`, line.source)
 }
 
 function field<K extends keyof BridgeOptions> (key: K, read: (line: ConfLine) => BridgeOptions[K]): BridgeWord {

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { type ClusterOptions, clusterOptionsProblem } from '../cluster/options'
 import { ConfigError } from '../errors'
 import type { LogLevel } from '../logger'
-import { type BrokerOptions, type ListenerOptions, type ListenerTlsOptions, resolveOptions } from '../options'
+import { type BrokerOptions, type ListenerOptions, resolveOptions } from '../options'
 import type { ListenerProtocol } from '../transport/listeners'
 import { type BridgeSections, finishBridges, isBridgeWord, readBridgeWord } from './bridge-words'
 import { type ConfLine, describeFsError, readConfFile } from './lines'
@@ -324,24 +324,13 @@ function tlsWordHandlers (): Record<string, WordHandler> {
     // before any listener it is only remembered, after one it is also that listener's own.
     psk_file (state, line) {
       state.pskFile = restOfLine(line)
-      const last = state.listeners[state.listeners.length - 1] ?? state.defaultListener
+      const last = currentListener(state) ?? state.defaultListener
       if (last !== undefined) (last.tls ??= {}).pskFile = state.pskFile
     }
   }
   for (const [word, read] of Object.entries(TLS_WORDS)) {
     if (word === 'psk_file') continue
-    handlers[word] = (state, line) => {
-      let tls: ListenerTlsOptions
-      const last = state.listeners[state.listeners.length - 1]
-      if (last !== undefined) {
-        tls = last.tls ??= {}
-      } else {
-        state.defaultListener ??= { source: line.source }
-        tls = state.defaultListener.tls ??= {}
-        state.conf.definesListener = true
-      }
-      read(tls, line)
-    }
+    handlers[word] = (state, line) => { read(listenerForWord(state, line).tls ??= {}, line) }
   }
   return handlers
 }

@@ -67,7 +67,7 @@ export class PendingRecords {
     if (held.head < held.queued.length) {
       const index = held.queued[held.head] as number
       if (this.refs[index] === entry) {
-        held.queued[held.head++] = -1
+        held.head++
         this.cancel(index)
         return true
       }
