@@ -7,6 +7,7 @@
 import type { ConnectionOptions } from 'node:tls'
 import { type ClientError, createClient, type MqttClient, type PublishSettle } from '../client'
 import type { ClientOptionsInput } from '../client/options'
+import type { ClientPublish } from '../client/types'
 import type { ClientInfo, DeliveredMessage, Message, Origin, PublishProperties, QoS } from '../types'
 import type { BridgeLinkState, BridgeStatus } from '../events'
 import { AddressRotation, RestartDelay } from './backoff'
@@ -234,7 +235,7 @@ export class Bridge {
     const client = this.client
     if (topic === undefined || client === undefined) return
     this.lastActivityMs = Date.now()
-    const publish = { topic, payload: message.payload, qos, retain: retain && settings.outgoingRetain, properties: outgoingProperties(message) }
+    const publish = this.remotePublish(topic, message, qos, retain)
     if (qos === 0) {
       // QoS 0 does not wait for a link that is down, as for any client of the remote.
       if (client.connected) client.publishSettled(publish, IGNORED, 0)
@@ -252,6 +253,11 @@ export class Bridge {
     if (settings.startType === 'lazy' && this.linkState === 'idle' && this.queue.messages >= settings.threshold) this.connect()
   }
 
+  /** The PUBLISH the remote gets for `message` under its remote topic. */
+  private remotePublish (topic: string, message: Message, qos: QoS, retain: boolean): ClientPublish {
+    return { topic, payload: message.payload, qos, retain: retain && this.settings.outgoingRetain, properties: outgoingProperties(message) }
+  }
+
   /**
    * What the queue held when this client was made (from the bridge this one replaces, or from the
    * store after a restart) goes first, in order, under the topic mapping of now.
@@ -266,8 +272,7 @@ export class Bridge {
         this.queue.settle(held.seq)
         continue
       }
-      const publish = { topic, payload: held.message.payload, qos: held.qos, retain: held.retain && this.settings.outgoingRetain, properties: outgoingProperties(held.message) }
-      client.publishSettled(publish, this.heldSettle, held.seq)
+      client.publishSettled(this.remotePublish(topic, held.message, held.qos, held.retain), this.heldSettle, held.seq)
     }
     if (pending.length > 0) this.host.logger.notice(`Bridge ${this.name}: ${pending.length - unmapped} held messages queued for the remote${unmapped > 0 ? `; ${unmapped} no longer match an out topic and are dropped` : ''}.`)
   }

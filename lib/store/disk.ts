@@ -172,30 +172,32 @@ export class DiskStore implements Store {
 
   // The journal: encode, update the image, schedule a batch.
 
-  sessionSaved (record: SessionRecord): void {
+  /** The batch's writer for a record encoded at once: the held records before it go first, in order. */
+  private inOrder (): FrameWriter {
     this.pending.writeTo(this.active)
-    encodeSessionSaved(this.active, record)
+    return this.active
+  }
+
+  sessionSaved (record: SessionRecord): void {
+    encodeSessionSaved(this.inOrder(), record)
     this.image.sessionSaved(record)
     this.changed()
   }
 
   sessionRemoved (clientId: string): void {
-    this.pending.writeTo(this.active)
-    encodeKeyed(this.active, RECORD.sessionRemoved, clientId)
+    encodeKeyed(this.inOrder(), RECORD.sessionRemoved, clientId)
     this.image.sessionRemoved(clientId)
     this.changed()
   }
 
   subscriptionSaved (clientId: string, subscription: StoredSubscription): void {
-    this.pending.writeTo(this.active)
-    encodeSubscriptionSaved(this.active, clientId, subscription)
+    encodeSubscriptionSaved(this.inOrder(), clientId, subscription)
     this.image.subscriptionSaved(clientId, subscription)
     this.changed()
   }
 
   subscriptionRemoved (clientId: string, filter: string): void {
-    this.pending.writeTo(this.active)
-    encodeKeyedString(this.active, RECORD.subscriptionRemoved, clientId, filter)
+    encodeKeyedString(this.inOrder(), RECORD.subscriptionRemoved, clientId, filter)
     this.image.subscriptionRemoved(clientId, filter)
     this.changed()
   }

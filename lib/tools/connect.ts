@@ -30,6 +30,11 @@ export class ToolOutput {
   debug (client: MqttClient | undefined, line: string): void {
     if (this.config.debug) this.streams.stdout.write(`Client ${client?.clientId !== undefined && client.clientId !== '' ? client.clientId : '(null)'} ${line}\n`)
   }
+
+  /** The client's errors once it is connected: written only with -d. */
+  reportErrors (client: MqttClient): void {
+    client.on('error', (error) => { if (this.config.debug) this.error(`Error: ${error.message}`) })
+  }
 }
 
 function clientIdOf (config: ToolConfig): string {

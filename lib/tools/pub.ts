@@ -86,7 +86,7 @@ async function publishWork (config: ToolConfig, streams: ToolStreams): Promise<n
     if (error instanceof ToolFailure && error.exitCode > 1) throw new ToolFailure(`${error.message}\nError: The connection was refused.`, error.exitCode)
     throw error
   }
-  client.on('error', (error) => { if (config.debug) output.error(`Error: ${error.message}`) })
+  output.reportErrors(client)
   const ending = new Ending(client, config, output)
   const publisher = new Publisher(client, config, output)
   try {

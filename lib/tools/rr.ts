@@ -23,7 +23,7 @@ async function requestWork (config: ToolConfig, streams: ToolStreams): Promise<n
     if (printed.error !== undefined) output.error(printed.error)
     ending.finish(0)
   })
-  client.on('error', (error) => { if (config.debug) output.error(`Error: ${error.message}`) })
+  output.reportErrors(client)
   client.on('close', () => {
     if (ending.ended) return
     output.error('Error: The connection was lost.')

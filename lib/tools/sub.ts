@@ -85,7 +85,7 @@ async function subscribeWork (config: ToolConfig, streams: ToolStreams): Promise
   const ending = new Ending(client, config, output)
   const handler = new MessageHandler(client, config, output, ending)
   client.on('message', (message) => handler.onMessage(message))
-  client.on('error', (error) => { if (config.debug) output.error(`Error: ${error.message}`) })
+  output.reportErrors(client)
   // SUBSCRIBE goes out first, then one UNSUBSCRIBE per -U, as mosquitto_sub sends them.
   subscribe(client, config, output, ending).catch((error: unknown) => {
     if (!ending.ended) output.error(`Error: ${error instanceof Error ? error.message : String(error)}`)
