@@ -7,6 +7,7 @@ import type { ConnectProperties } from '../codec/packet-properties'
 import { inboundPublishProperties } from '../codec/publish-properties'
 import type { Connection } from '../connection/connection'
 import type { Session } from '../session/session'
+import { mountTopic } from '../topics/mount-point'
 import type { Message, QoS } from '../types'
 
 /** What CONNECT asked for beyond the fields every version has. */
@@ -78,7 +79,7 @@ function willMessage (conn: Connection, request: ConnectRequest): Message | unde
   if (will === undefined) return undefined
   const payload = will.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload)
   // The will goes out under the listener's mount_point like any PUBLISH of the client.
-  const topic = conn.mountPoint === undefined ? will.topic : conn.mountPoint + will.topic
+  const topic = mountTopic(conn.mountPoint, will.topic)
   const message: Message = { id: 0, topic, payload, qos: (will.qos ?? 0) as QoS, retain: will.retain ?? false, origin: { kind: 'will', clientId: conn.clientId, client: conn.info } }
   const read = request.properties?.will
   if (read !== undefined) {

@@ -9,6 +9,7 @@ import type { DecodedPublish } from '../codec/publish-codec'
 import { ProtocolError, ReasonCode } from '../errors'
 import { admit, type Refusal, refusalLine } from '../routing/admit'
 import type { Session } from '../session/session'
+import { mountTopic } from '../topics/mount-point'
 import { topicNameProblem } from '../topics/validate'
 import type { Message } from '../types'
 
@@ -40,8 +41,7 @@ export function handlePublish (conn: Connection, publish: DecodedPublish): void 
   }
 
   // mount_point: the topic, checked as the client sent it, goes under its listener's prefix
-  const mounted = conn.mountPoint === undefined ? topic : conn.mountPoint + topic
-  const message: Message = { id: 0, topic: mounted, payload, qos, retain: publish.retain, origin: conn.origin }
+  const message: Message = { id: 0, topic: mountTopic(conn.mountPoint, topic), payload, qos, retain: publish.retain, origin: conn.origin }
   const v5 = publish.v5
   if (v5 !== undefined) {
     if (v5.properties !== undefined) message.properties = v5.properties

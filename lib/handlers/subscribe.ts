@@ -34,8 +34,10 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
   }
   const granted: number[] = []
   const retainedToSend: Array<{ filter: string, qos: QoS }> = []
+  const filters: string[] = []
   for (const subscription of packet.subscriptions) {
     const filter = mountFilter(conn.mountPoint, subscription.topic)
+    filters.push(filter)
     const options: SubscriptionOptions | undefined = v5
       ? { noLocal: subscription.nl === true, retainAsPublished: subscription.rap === true, retainHandling: (subscription.rh ?? 0) as 0 | 1 | 2, subscriptionIdentifier: subscriptionId }
       : conn.bridge ? BRIDGE_OPTIONS : undefined
@@ -54,7 +56,7 @@ export function handleSubscribe (conn: Connection, packet: mqttPacket.ISubscribe
   if (ctx.events.listenerCount('subscribe') > 0) {
     ctx.events.emit('subscribe', {
       clientId: conn.clientId,
-      subscriptions: packet.subscriptions.map((s, i) => ({ filter: mountFilter(conn.mountPoint, s.topic), qos: granted[i] as QoS | 0x80 }))
+      subscriptions: filters.map((filter, i) => ({ filter, qos: granted[i] as QoS | 0x80 }))
     })
   }
   for (const { filter, qos } of retainedToSend) sendRetainedOnSubscribe(ctx, session, filter, qos, subscriptionId)

@@ -4,6 +4,11 @@
 // in front as text, as Mosquitto does: a mount point normally ends with '/'.
 import { parseSharedFilter } from './shared'
 
+/** A client's topic (a PUBLISH's, its will's) as the broker routes it. */
+export function mountTopic (mountPoint: string | undefined, topic: string): string {
+  return mountPoint === undefined ? topic : mountPoint + topic
+}
+
 /** A client's filter as the broker keeps it: the prefix goes after `$share/<group>/`. */
 export function mountFilter (mountPoint: string | undefined, filter: string): string {
   if (mountPoint === undefined) return filter
