@@ -23,3 +23,18 @@ test('crc32 matches the standard check value and zlib over 200 random buffers an
     }
   }
 })
+
+test('crc32 agrees with a byte-at-a-time CRC on every short range, across the 8-byte steps', () => {
+  const data = randomBytes(64)
+  const byteAtATime = (start: number, end: number): number => {
+    let crc = -1
+    for (let i = start; i < end; i++) {
+      crc ^= data[i] as number
+      for (let k = 0; k < 8; k++) crc = (crc & 1) !== 0 ? 0xEDB88320 ^ (crc >>> 1) : crc >>> 1
+    }
+    return (crc ^ -1) >>> 0
+  }
+  for (let start = 0; start < 9; start++) {
+    for (let end = start; end <= 40; end++) assert.equal(crc32(data, start, end), byteAtATime(start, end), `range ${start}..${end}`)
+  }
+})
