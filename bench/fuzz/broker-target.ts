@@ -4,7 +4,8 @@
 // an exit), and so that the heap can be measured after a forced collection. Each case gets a
 // connection of its own, many at once; the broker must close every one whose bytes it refuses,
 // and every one we end.
-import { type Broker, createBroker, type Logger } from '../../lib'
+import { rmSync } from 'node:fs'
+import { type Broker, type BrokerOptions, createBroker, type Logger } from '../../lib'
 import type { FuzzCase } from './cases'
 import type { Feeder, FuzzConnection } from './feeders/feeder'
 import type { Finding } from './findings'
@@ -28,6 +29,14 @@ export interface BrokerTargetOptions {
   feeders: readonly Feeder[]
   /** Cases fed at once, each on a connection of its own. */
   concurrency: number
+  /** The disk store's directory, emptied first; memory only when undefined. */
+  persistence?: string
+}
+
+function persistenceOptions (directory: string | undefined): Partial<BrokerOptions> {
+  if (directory === undefined) return {}
+  rmSync(directory, { recursive: true, force: true })
+  return { persistence: true, persistenceLocation: directory, persistenceSync: 'always' }
 }
 
 function sleep (ms: number): Promise<void> {
@@ -55,7 +64,8 @@ export class BrokerTarget {
       connectTimeoutSec: 5,
       incompletePacketTimeoutSec: 5,
       // Bounded queues: a fuzz session subscribed to '#' that never reads must not grow without end.
-      maxQueuedMessages: 100
+      maxQueuedMessages: 100,
+      ...persistenceOptions(options.persistence)
     }, { logger })
     const bound = await broker.listen()
     target = new BrokerTarget(broker, bound.map((address) => address.port), options, report)

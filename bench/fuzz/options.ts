@@ -20,6 +20,8 @@ export interface FuzzOptions {
   progressSec: number
   /** Heap growth over the run, in MB, above which memory is reported as growing. */
   maxGrowthMb: number
+  /** A directory for the live broker's disk store (persistence_sync always): what fuzz sessions leave is journaled too. */
+  persistence: string | undefined
 }
 
 export const DEFAULTS: Readonly<FuzzOptions> = Object.freeze({
@@ -31,7 +33,8 @@ export const DEFAULTS: Readonly<FuzzOptions> = Object.freeze({
   parserOnly: false,
   transports: Object.keys(FEEDERS),
   progressSec: 30,
-  maxGrowthMb: 16
+  maxGrowthMb: 16,
+  persistence: undefined
 })
 
 export const USAGE = `npm run fuzz -- [options]
@@ -50,6 +53,9 @@ Exits 0 with no findings, 1 with findings, 2 on a bad command line.
   --parser-only      the in-process parser alone, no live broker
   --progress S       seconds between progress lines (default ${DEFAULTS.progressSec})
   --max-growth-mb N  heap growth reported as a leak (default ${DEFAULTS.maxGrowthMb})
+  --persistence DIR  the live broker keeps its sessions and retained messages in a disk store in
+                     DIR (persistence_sync always), so fuzzed packets that are accepted reach the
+                     store's records too; DIR is emptied first
   --help             this text`
 
 export class UsageError extends Error {}
@@ -66,8 +72,13 @@ export function parseFuzzOptions (argv: readonly string[]): FuzzOptions | 'help'
     if (arg === '--parser-only') { options.parserOnly = true; continue }
     const [name, inline] = arg.startsWith('--') ? arg.slice(2).split('=', 2) as [string, string | undefined] : [arg, undefined]
     const value = inline ?? argv[++i]
-    if (name !== 'transport' && NUMBERS[name] === undefined) throw new UsageError(`unknown option '${arg}'`)
+    if (name !== 'transport' && name !== 'persistence' && NUMBERS[name] === undefined) throw new UsageError(`unknown option '${arg}'`)
     if (value === undefined) throw new UsageError(`${arg} needs a value`)
+    if (name === 'persistence') {
+      if (value.trim() === '') throw new UsageError('--persistence needs a directory')
+      options.persistence = value
+      continue
+    }
     if (name === 'transport') {
       options.transports = value.split(',')
       const unknown = options.transports.find((t) => FEEDERS[t] === undefined)

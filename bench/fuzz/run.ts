@@ -61,7 +61,7 @@ export async function runFuzz (options: FuzzOptions, print: (line: string) => vo
   process.on('uncaughtException', onUncaught)
   process.on('unhandledRejection', onUncaught)
   const feeders = options.transports.map((name) => FEEDERS[name]).filter((feeder) => feeder !== undefined)
-  const broker = options.parserOnly ? undefined : await BrokerTarget.start({ feeders, concurrency: options.concurrency }, report)
+  const broker = options.parserOnly ? undefined : await BrokerTarget.start({ feeders, concurrency: options.concurrency, persistence: options.persistence }, report)
   const trend = new MemoryTrend()
   const startedMs = Date.now()
   const endMs = startedMs + options.minutes * 60_000

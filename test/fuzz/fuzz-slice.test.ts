@@ -2,8 +2,10 @@
 // type, fed to the parser in-process and to a live broker over TCP and WebSockets. Nothing may
 // throw past a ProtocolError, the broker must report no internal error, close every connection, and still
 // complete an MQTT.js QoS 1 round trip after every batch. Also: the fuzzer's valid packets are
-// valid (mqtt-packet reads each as what it is), and a seed replays its batch byte for byte.
+// valid (mqtt-packet reads each as what it is), a seed replays its batch byte for byte, and with a
+// disk store the store the fuzzed sessions leave opens again without damage.
 import assert from 'node:assert/strict'
+import path from 'node:path'
 import { describe, test } from 'node:test'
 import mqttPacket from 'mqtt-packet'
 import { makeCase } from '../../bench/fuzz/cases'
@@ -12,6 +14,9 @@ import { DEFAULTS } from '../../bench/fuzz/options'
 import { assemble, connectPacket, laterPacket, type Version } from '../../bench/fuzz/packets'
 import { Random } from '../../bench/fuzz/random'
 import { runFuzz } from '../../bench/fuzz/run'
+import { DiskStore } from '../../lib/store/disk'
+import { makeTempDir } from '../cli/helpers'
+import { RecordingLogger } from '../helpers/broker'
 
 /** mqtt-packet's name for what the fuzzer calls `publish-qos1` and the like. */
 function command (name: string): string {
@@ -73,5 +78,27 @@ describe('mutation fuzzer', () => {
     // The mutations reached both answers: refusals that close the connection, and packets accepted.
     assert.ok((summary.broker?.closedByBroker ?? 0) > 0 && (summary.broker?.endedByUs ?? 0) > 0, JSON.stringify(summary.broker))
     assert.ok(summary.parser.refused > 0 && summary.parser.decoded > 0, JSON.stringify(summary.parser))
+  })
+
+  test('with a disk store: what fuzz sessions leave is journaled, and the store opens again without damage', { timeout: 240_000 }, async () => {
+    const temp = makeTempDir()
+    try {
+      const directory = path.join(temp.dir, 'store')
+      const summary = await runFuzz({ ...DEFAULTS, count: 1500, minutes: 3, seed: 20261204, batchCases: 100, concurrency: 16, progressSec: 3600, persistence: directory }, () => {})
+      const found = summary.findings.filter(({ finding }) => finding.kind !== 'slow-parse' && finding.kind !== 'memory-growth')
+      assert.deepEqual(found.map(({ finding, count }) => describeFinding(finding, count)), [])
+      const log = new RecordingLogger()
+      const store = new DiskStore({ directory, logger: log })
+      const state = await store.open()
+      try {
+        // Accepted packets reached the store: retained messages and sessions that outlive their connection.
+        assert.ok(store.retained.size + state.sessions.length > 0, `nothing stored: ${log.lines.join(' | ')}`)
+        assert.deepEqual(log.lines.filter((line) => /damaged|could not be read|incomplete record|lost to damage/.test(line)), [])
+      } finally {
+        await store.close()
+      }
+    } finally {
+      temp.remove()
+    }
   })
 })
