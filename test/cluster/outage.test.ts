@@ -6,7 +6,7 @@ import { freePort } from '../client/helpers'
 import { ClientPool } from '../clients/support'
 import { RecordingLogger } from '../helpers/broker'
 import { type NatsServer, startNatsServer } from './nats-server'
-import { settle, startNode, subscribeAll, until, upTo } from './support'
+import { settle, startNode, subscribeAll, until, upTo, within } from './support'
 
 const pool = new ClientPool()
 let nats: NatsServer | undefined
@@ -59,4 +59,25 @@ test('NATS going away and coming back: each node serves its own clients meanwhil
   const remotePub = (await pool.connect(b.port, { clientId: 'restart-remote' })).client
   await remotePub.publishAsync('feed/remote', 'after NATS came back')
   assert.deepEqual((await upTo(onA, 'feed/remote')).slice(1), [{ topic: 'feed/remote', payload: 'after NATS came back' }])
+})
+
+test('NATS out of reach: a persistent client\'s CONNACK says what its node knows of the session, and the log says why', async (t) => {
+  const port = await freePort()
+  nats = await startNatsServer({ port })
+  const logB = new RecordingLogger()
+  const a = await startNode(t, nats, 'present-a')
+  const b = await startNode(t, nats, 'present-b', {}, logB)
+  const first = await pool.connect(a.port, { clientId: 'present-keeper', clean: false, protocolVersion: 4 })
+  await within(first.client.subscribeAsync('kept/#', { qos: 1 }), 'SUBACK on A')
+  await settle(a.broker)
+  await first.client.endAsync()
+  await until(() => a.broker.clientCount === 0, 'offline on A')
+  await nats.stop()
+  await until(() => a.broker.clusterState === 'disconnected' && b.broker.clusterState === 'disconnected', 'both nodes see NATS gone')
+  // Node A kept the session itself [MQTT-3.2.2-2].
+  assert.equal((await pool.connect(a.port, { clientId: 'present-keeper', clean: false, protocolVersion: 4 })).sessionPresent, true)
+  // Node B cannot ask the cluster: it answers from its own state, and says so.
+  const elsewhere = await pool.connect(b.port, { clientId: 'present-keeper-2', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } })
+  assert.equal(elsewhere.sessionPresent, false)
+  assert.ok(logB.lines.some((line) => line.includes('the CONNACK of present-keeper-2 says only what this node knows')), logB.lines.join('\n'))
 })
