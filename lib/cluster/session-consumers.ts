@@ -8,22 +8,45 @@
 //   on the stream ROOST_QOS, named `roost_s_<client key>_<subject key>`:
 //     client key  = the first 24 hex digits of sha256(client id)
 //     subject key = the first 12 hex digits of sha256(NATS subject of the filter)
-//   filter subject `$ROOST.q.<subject>`, explicit acknowledgement, deliver new, inactive threshold =
-//   the session expiry (none for a session that never expires), so JetStream ends it with the session.
+//   filter subject `$ROOST.q.<subject>`, explicit acknowledgement, ack wait 10 s, at most 1000
+//   messages unacknowledged, deliver new, inactive threshold = the session expiry (none for a session
+//   that never expires), so JetStream ends it with the session.
 //   Only the node the client is connected to pulls from it; offline, it holds the session's queue.
 // - The key-value bucket ROOST_SESSION_SUBS, key `c_<client key>`, value JSON
 //   `{ "clientId": "...", "subscriptions": [{ "filter": "...", "qos": 1, "options": {...} }] }`:
 //   the session's subscriptions (non-shared, with a NATS subject), so the node a client comes back
-//   to can subscribe it again and find its consumers.
+//   to can subscribe it again and find its consumers. That node reads it before CONNACK (held()):
+//   a record means Session Present 1 [MQTT-3.2.2-2] (MQTT 5.0, 3.2.2.1.1).
 //
 // The node's own consumers (consumers.ts) pass such a session over (Session.servedByCluster): each
 // message reaches it once, from its own consumers. A message two of its filters match comes from
 // both consumers; the stream sequence lets the first through [MQTT-3.3.5-1].
 //
-// Limits today: the CONNACK of a client that comes back on another node says Session Present 0
-// (the record is read after it); messages handed to a session here and not yet acknowledged by its
-// client stay with this node's copy of the session; between a SUBSCRIBE and the making of its
-// consumer (one round trip), a message may reach the session twice.
+// Acknowledgement: a message stays unacknowledged on its consumer while the session has it
+// (HeldStreamMessage, the message's holder), and is acknowledged when the client completes it
+// (PUBACK; PUBCOMP for QoS 2, see receive()) or the session drops it. When the client's
+// connection ends, here or by a takeover from another node, the session gives back (nak) all it
+// held, so the node the client is on next gets it at once. A node that dies leaves its messages
+// unacknowledged: JetStream offers them again after the ack wait, to the session's next node.
+// JetStream offering again what this node still has (the ack wait ran out) is recognised by the
+// stream sequence and not sent twice [MQTT-4.3.3]; working() keeps that from happening while the
+// client is connected.
+//
+// Limits today:
+// - Across a node's death a QoS 1 message may arrive twice (completed by the client, not yet
+//   acknowledged on JetStream when the node died); QoS 1 allows it.
+// - What a session gives back is sent again under a new packet id, without DUP, also when the client
+//   comes back to the same node, rather than re-sent with its own [MQTT-4.4.0-1]. For a QoS 2
+//   message after PUBREC the new node knows no PUBREL to send: clients that hand QoS 2 messages to
+//   the application at PUBREL (MQTT.js, paho, libmosquitto) get it once, a client that does so at
+//   PUBLISH may get it twice.
+// - The record is not removed when a session expires (its consumers are, by JetStream): a client
+//   back after its session expired, on a node that did not hold it, is told Session Present 1 and
+//   gets its subscriptions back. MQTT 5 Clean Start 0 with Session Expiry 0 does not ask the cluster.
+// - A node that restarts from a disk store resends what its sessions had in flight, and JetStream
+//   offers the same messages again: a second copy.
+// - Between a SUBSCRIBE and the making of its consumer (one round trip), a message may reach the
+//   session twice.
 import { createHash } from 'node:crypto'
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
 import type { KV } from '@nats-io/kv'
