@@ -9,6 +9,7 @@ import { after, afterEach, before, test } from 'node:test'
 import mqtt, { type MqttClient } from 'mqtt'
 import { freePort, makeTempDir, roostPerTest } from '../cli/helpers'
 import { ClientPool } from '../clients/support'
+import { RawClient } from '../helpers/raw-client'
 import { type NatsServer, startNatsServer } from './nats-server'
 import { settle, startNode, until, within } from './support'
 
@@ -157,4 +158,38 @@ test('kill -9 of the node a persistent subscriber and a publisher are on: they m
   await marker.publishAsync('gone/end', 'marker', { qos: 1 })
   await within(wills.waitForTopic('gone/end'), 'marker after the wills')
   assert.deepEqual(wills.messages.map((message) => message.topic).sort(), ['gone/crash-move-pub', 'gone/crash-move-sub', 'gone/end'])
+})
+
+test('kill -9 of a node holding unacknowledged messages: the session\'s next node gets them from JetStream', async (t) => {
+  const port = await freePort()
+  const conf = temp.write('crash-held.conf', `listener ${port} 127.0.0.1\nallow_anonymous true\ncluster_nats_url ${nats.url}\ncluster_node_id crash-held-a\n`)
+  const a = roost(['-c', conf])
+  await a.waitForOutput('Cluster: node crash-held-a connected to NATS')
+  const b = await startNode(t, nats, 'crash-held-b')
+  // A raw client: it receives and never acknowledges, so node A holds every message when it dies.
+  const raw = await RawClient.open(port)
+  t.after(async () => { await raw.destroy() })
+  await raw.connect({ clientId: 'crash-held-sub', clean: false })
+  await raw.subscribe('stuck/#', 1)
+  const pub = (await pool.connect(b.port, { clientId: 'crash-held-pub' })).client
+  const payloads = ['s1', 's2', 's3', 's4', 's5']
+  // The session's consumer is made just after SUBACK: the first publish goes again until it arrives.
+  let first: string | undefined
+  for (let attempt = 0; attempt < 100 && first === undefined; attempt++) {
+    await pub.publishAsync('stuck/probe', `probe${attempt}`, { qos: 1 })
+    first = await raw.next(100).then((packet) => (packet as { payload: Buffer }).payload.toString(), () => undefined)
+  }
+  assert.ok(first?.startsWith('probe'), 'the raw client on A receives')
+  for (const payload of payloads) await pub.publishAsync('stuck/x', payload, { qos: 1 })
+  const onA: string[] = []
+  for (let i = 0; i < payloads.length; i++) onA.push(((await within(raw.next(), 'PUBLISH on A')) as { payload: Buffer }).payload.toString())
+  assert.deepEqual(onA, payloads)
+  a.kill()
+  await a.exited
+  const moved = await pool.connect(b.port, { clientId: 'crash-held-sub', clean: false, protocolVersion: 4 })
+  assert.equal(moved.sessionPresent, true)
+  await until(() => payloads.every((payload) => moved.inbox.messages.some((message) => message.payload.toString() === payload)), 'the messages A held, on B', MOVE_LIMIT_MS)
+  // The probe A sent and the client never acknowledged comes too; nothing else.
+  const got = moved.inbox.messages.filter((message) => message.topic === 'stuck/x').map((message) => message.payload.toString())
+  assert.deepEqual(got.sort(), payloads)
 })
