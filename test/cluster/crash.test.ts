@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, test } from 'node:test'
 import mqtt, { type MqttClient } from 'mqtt'
-import { freePort, makeTempDir, roostPerTest } from '../cli/helpers'
+import { freePort, makeTempDir, type RoostProcess, roostPerTest } from '../cli/helpers'
 import { ClientPool } from '../clients/support'
 import { RawClient } from '../helpers/raw-client'
 import { type NatsServer, startNatsServer } from './nats-server'
@@ -25,16 +25,22 @@ after(async () => {
 })
 afterEach(async () => { await pool.endAll() })
 
+/** A `roost` process in the cluster, listening on a free port, once it is connected to NATS. */
+async function startRoostNode (nodeId: string): Promise<{ port: number, process: RoostProcess }> {
+  const port = await freePort()
+  const conf = temp.write(`${nodeId}.conf`, `listener ${port} 127.0.0.1\nallow_anonymous true\ncluster_nats_url ${nats.url}\ncluster_node_id ${nodeId}\n`)
+  const process = roost(['-c', conf])
+  await process.waitForOutput(`Cluster: node ${nodeId} connected to NATS`)
+  return { port, process }
+}
+
 /** Messages the publisher keeps unacknowledged at once. */
 const WINDOW = 20
 /** PUBACKs to wait for before the publishing node is killed. */
 const BEFORE_KILL = 150
 
 test('kill -9 of the publishing node under QoS 1 load: every acknowledged message reaches the subscriber on another node', async (t) => {
-  const port = await freePort()
-  const conf = temp.write('crash-a.conf', `listener ${port} 127.0.0.1\nallow_anonymous true\ncluster_nats_url ${nats.url}\ncluster_node_id crash-a\n`)
-  const a = roost(['-c', conf])
-  await a.waitForOutput('Cluster: node crash-a connected to NATS')
+  const { port, process: a } = await startRoostNode('crash-a')
   const b = await startNode(t, nats, 'crash-b')
   const { client: sub, inbox } = await pool.connect(b.port, { clientId: 'crash-sub' })
   await within(sub.subscribeAsync('load/#', { qos: 1 }), 'SUBACK')
@@ -81,10 +87,7 @@ const TOTAL = 400
 const MOVE_LIMIT_MS = 45_000
 
 test('kill -9 of the node a persistent subscriber and a publisher are on: they move to B, every acknowledged message arrives, each will once', async (t) => {
-  const port = await freePort()
-  const conf = temp.write('crash-move.conf', `listener ${port} 127.0.0.1\nallow_anonymous true\ncluster_nats_url ${nats.url}\ncluster_node_id crash-move-a\n`)
-  const a = roost(['-c', conf])
-  await a.waitForOutput('Cluster: node crash-move-a connected to NATS')
+  const { port, process: a } = await startRoostNode('crash-move-a')
   const b = await startNode(t, nats, 'crash-move-b')
   const c = await startNode(t, nats, 'crash-move-c')
   const { client: watcher, inbox: wills } = await pool.connect(c.port, { clientId: 'crash-will-watcher' })
@@ -161,10 +164,7 @@ test('kill -9 of the node a persistent subscriber and a publisher are on: they m
 })
 
 test('kill -9 of a node holding unacknowledged messages: the session\'s next node gets them from JetStream', async (t) => {
-  const port = await freePort()
-  const conf = temp.write('crash-held.conf', `listener ${port} 127.0.0.1\nallow_anonymous true\ncluster_nats_url ${nats.url}\ncluster_node_id crash-held-a\n`)
-  const a = roost(['-c', conf])
-  await a.waitForOutput('Cluster: node crash-held-a connected to NATS')
+  const { port, process: a } = await startRoostNode('crash-held-a')
   const b = await startNode(t, nats, 'crash-held-b')
   // A raw client: it receives and never acknowledges, so node A holds every message when it dies.
   const raw = await RawClient.open(port)
