@@ -81,3 +81,26 @@ test('NATS out of reach: a persistent client\'s CONNACK says what its node knows
   assert.equal(elsewhere.sessionPresent, false)
   assert.ok(logB.lines.some((line) => line.includes('the CONNACK of present-keeper-2 says only what this node knows')), logB.lines.join('\n'))
 })
+
+test('NATS too slow to answer: a persistent client\'s CONNACK waits a bounded time, then says what its node knows, and the log says why', async (t) => {
+  nats = await startNatsServer()
+  const logB = new RecordingLogger()
+  const a = await startNode(t, nats, 'slow-a')
+  const b = await startNode(t, nats, 'slow-b', {}, logB)
+  const first = await pool.connect(a.port, { clientId: 'slow-keeper', clean: false, protocolVersion: 4 })
+  await within(first.client.subscribeAsync('kept/#', { qos: 1 }), 'SUBACK on A')
+  await settle(a.broker)
+  await first.client.endAsync()
+  await until(() => a.broker.clientCount === 0, 'offline on A')
+  await settle(a.broker, b.broker)
+  // A paused nats-server keeps its connections open and answers nothing.
+  const pid = nats.pid as number
+  process.kill(pid, 'SIGSTOP')
+  try {
+    const elsewhere = await pool.connect(b.port, { clientId: 'slow-keeper', clean: false, protocolVersion: 4 })
+    assert.equal(elsewhere.sessionPresent, false)
+  } finally {
+    process.kill(pid, 'SIGCONT')
+  }
+  assert.ok(logB.lines.some((line) => line.startsWith('Cluster: JetStream did not say within') && line.includes('slow-keeper')), logB.lines.join('\n'))
+})
