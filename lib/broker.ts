@@ -67,6 +67,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
       this.cluster = new ClusterLink(this.options.cluster, brokerClusterHost(this.core))
       this.core.router.interest = this.cluster.interest
       this.core.forwarder = this.cluster
+      this.core.sessionLookup = this.cluster
       this.clusterServices.attach(brokerServicesHost(this.core, this.cluster))
       this.cluster.addListener(this.clusterServices)
     }

@@ -9,6 +9,12 @@ import type { RetainedStore } from './retained/retained'
 import type { SessionHost } from './session/host'
 import type { SessionRegistry } from './session/registry'
 
+/** The cluster's answer to "is there a session for this client?" before CONNACK (lib/cluster/link.ts). */
+export interface SessionLookup {
+  /** True or false as the cluster says; undefined when it could not say in time (the node answers from what it knows, and logs it). */
+  heldInCluster (clientId: string): Promise<boolean | undefined>
+}
+
 /**
  * Options, logger, auth, counters, router, store (retained messages and what sessions keep beyond
  * a connection), events and dispatchMessage come from SessionHost; the rest is here.
@@ -28,6 +34,8 @@ export interface BrokerContext extends SessionHost {
   readonly listenerClients: Map<object, number>
   /** Slows down repeated failed logins from one address. */
   readonly loginThrottle: LoginThrottle
+  /** Set while the broker runs in a cluster: where a persistent session may be kept beyond this node. */
+  readonly sessionLookup: SessionLookup | undefined
   /** Reports a failure that did not stop the broker (a hook that threw, an internal error). */
   reportError (error: Error, clientId?: string): void
   /** Batches a connection's writes until the end of this tick. */

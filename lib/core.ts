@@ -9,7 +9,7 @@ import { LoginThrottle } from './auth/login-throttle'
 import type { Connection } from './connection/connection'
 import { PacketDecoder } from './codec/decoder'
 import { PublishEncoder } from './codec/publish-codec'
-import type { BrokerContext } from './context'
+import type { BrokerContext, SessionLookup } from './context'
 import type { BrokerEvents, DisconnectReason, TypedEmitter } from './events'
 import type { Logger } from './logger'
 import { MQTT_MAX_PACKET_BYTES, type BrokerOptions } from './options'
@@ -64,6 +64,8 @@ export class BrokerCore implements BrokerContext, SysSource {
   authenticating = 0
   /** Set while the broker runs in a cluster. */
   forwarder: MessageForwarder | undefined
+  /** Set while the broker runs in a cluster: a persistent session may be kept there, not here. */
+  sessionLookup: SessionLookup | undefined
   /** What the store held for each bridge at open, by bridge name, until the bridge takes it. */
   readonly storedBridgeQueues = new Map<string, QueuedEntry[]>()
   /** Connected clients per listener (its ListenerOptions object), for each listener's max_connections. */

@@ -35,6 +35,19 @@ export interface Message {
   expiresAt?: number
   /** MQTT 5 user properties in the order they were received [MQTT-3.3.2-17]. */
   userPropertyPairs?: Array<[string, string]>
+  /**
+   * Set on a message one session took from a holder outside this node (a persistent session's
+   * consumer on the cluster's stream): the holder keeps it until the session settles or returns it.
+   */
+  heldBy?: MessageHolder
+}
+
+/** Something that keeps a message for one session until its client completes it (lib/cluster/session-consumers.ts). */
+export interface MessageHolder {
+  /** The client completed it (PUBACK, PUBCOMP) or the session dropped it: the holder lets it go. */
+  settled (): void
+  /** The session gives it back undelivered (its client went away or moved): the holder offers it again. */
+  returned (): void
 }
 
 /**

@@ -178,4 +178,9 @@ export class SeenSequences {
     this.set.add(seq)
     return true
   }
+
+  /** Lets `seq` through again (a message given back, offered anew). */
+  forget (seq: number): void {
+    this.set.delete(seq)
+  }
 }

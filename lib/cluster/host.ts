@@ -35,7 +35,7 @@ export function brokerClusterHost (core: BrokerCore): ClusterHost {
       if (grant.code >= 0x80) core.logger.notice(`Cluster: the subscription of ${session.clientId} to '${filter}' was not taken back: ${grant.reason ?? 'refused'}.`)
     },
     deliver (session, message, subscription) {
-      deliverToSession(core, session, message, subscription)
+      return deliverToSession(core, session, message, subscription)
     },
     watchSessions (events) {
       watchSessionEvents(core, events)
@@ -44,17 +44,18 @@ export function brokerClusterHost (core: BrokerCore): ClusterHost {
 }
 
 /** A message of a session's own consumers, to that session with the rules the router applies (router.ts). */
-function deliverToSession (core: BrokerCore, session: Session, message: Message, subscription: SessionSubscription): void {
-  if (!admitted(core, message)) return
+function deliverToSession (core: BrokerCore, session: Session, message: Message, subscription: SessionSubscription): boolean {
+  if (!admitted(core, message)) return false
   const options = subscription.options
   // [MQTT-3.8.3-3] No Local
-  if (options?.noLocal === true && message.origin?.clientId === session.originKey) return
+  if (options?.noLocal === true && message.origin?.clientId === session.originKey) return false
   const gate = core.router.gate
-  if (gate !== undefined && !gate.allows(session, message.topic)) return
+  if (gate !== undefined && !gate.allows(session, message.topic)) return false
   message.id = core.nextMessageId()
   const id = options?.subscriptionIdentifier
   // [MQTT-3.3.1-12] Retain As Published
   session.deliver(message, outgoingQos(message.qos, subscription.qos, core.options.upgradeOutgoingQos), options?.retainAsPublished === true && message.retain, id === undefined ? undefined : [id])
+  return true
 }
 
 function watchSessionEvents (core: BrokerCore, events: SessionEvents): void {

@@ -12,6 +12,7 @@
 // and subscribes again to everything its subscribers need once it is back; messages published
 // meanwhile reach this node's subscribers only.
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
+import type { SessionLookup } from '../context'
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
 import { StreamConsumers } from './consumers'
@@ -28,6 +29,8 @@ const DEFAULT_RECONNECT_WAIT_MS = 1000
 const STOP_SETTLE_MS = 2000
 /** How long one attempt to reach NATS may take: listen() waits for the first one. */
 const CONNECT_TIMEOUT_MS = 2000
+/** How long a CONNACK waits, at most, for the cluster to say whether it keeps the client's session. */
+const SESSION_LOOKUP_MS = 1000
 
 type Nats = typeof import('@nats-io/transport-node')
 let natsModule: Promise<Nats> | undefined
@@ -62,7 +65,7 @@ export interface LinkListener {
   linkDown (): void
 }
 
-export class ClusterLink implements SubjectSink {
+export class ClusterLink implements SubjectSink, SessionLookup {
   readonly nodeId: string
   readonly interest = new SubjectInterest(this)
   private readonly subscriptions = new Map<SubjectEntry, NatsSubscription>()
@@ -175,6 +178,15 @@ export class ClusterLink implements SubjectSink {
       this.host.logger.debug(`Cluster: could not forward '${message.topic}': ${(error as Error).message}.`)
       return false
     }
+  }
+
+  /** Whether the cluster keeps a session for `clientId`, asked before its CONNACK; undefined (logged) while NATS is away or slow. */
+  async heldInCluster (clientId: string): Promise<boolean | undefined> {
+    if (this.linkState !== 'connected') {
+      this.host.logger.notice(`Cluster: NATS is out of reach; the CONNACK of ${clientId} says only what this node knows of its session.`)
+      return undefined
+    }
+    return await this.sessions.held(clientId, SESSION_LOOKUP_MS)
   }
 
   open (entry: SubjectEntry): void {

@@ -23,11 +23,30 @@ export interface ConnectRequest {
   serverKeepalive: number | undefined
 }
 
-/** CONNECT accepted: the session, the will, CONNACK, then the session's traffic. */
+/**
+ * CONNECT accepted. In a cluster, a client that resumes a persistent session first asks the cluster
+ * whether it keeps one (the session may have been made on another node), so that CONNACK's Session
+ * Present says so [MQTT-3.2.2-2] (MQTT 5.0, 3.2.2.1.1); the connection waits as it does for an
+ * asynchronous authenticator, its input paused. Everything else goes on at once, as on a broker alone.
+ */
 export function accept (conn: Connection, request: ConnectRequest, authProperties?: Record<string, unknown>): void {
+  const lookup = conn.ctx.sessionLookup
+  // MQTT 3.1 has no Session Present to answer; a clean start or a session that ends with its connection asks for none.
+  if (lookup === undefined || conn.cleanSession || request.sessionExpirySec === 0 || conn.protocolVersion === 3) {
+    begin(conn, request, authProperties, false)
+    return
+  }
+  lookup.heldInCluster(conn.clientId).then((held) => {
+    // connect_timeout or a closed socket may have ended it meanwhile.
+    if (conn.state === 'authenticating') begin(conn, request, authProperties, held === true)
+  }).catch((error: unknown) => { conn.protocolFailure(error) })
+}
+
+/** The session, the will, CONNACK, then the session's traffic. */
+function begin (conn: Connection, request: ConnectRequest, authProperties: Record<string, unknown> | undefined, heldInCluster: boolean): void {
   const { ctx } = conn
   const clientId = conn.clientId
-  const sessionPresent = ctx.sessions.begin(conn, request.sessionExpirySec)
+  const sessionPresent = ctx.sessions.begin(conn, request.sessionExpirySec) || heldInCluster
   conn.will = willMessage(conn, request)
   conn.state = 'connected'
   conn.connectedAtMs = Date.now()

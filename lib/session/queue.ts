@@ -22,6 +22,22 @@ export class Fifo<T> {
     return item
   }
 
+  /** Takes out every item `leaves` is true for, keeping the order of the rest; returns those taken. */
+  takeWhere (leaves: (item: T) => boolean): T[] {
+    const taken: T[] = []
+    const kept: T[] = []
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i] as T
+      if (leaves(item)) taken.push(item)
+      else kept.push(item)
+    }
+    if (taken.length > 0) {
+      this.items = kept
+      this.head = 0
+    }
+    return taken
+  }
+
   clear (): void {
     this.items = []
     this.head = 0

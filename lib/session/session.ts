@@ -143,6 +143,8 @@ export class Session implements Subscriber {
         // One log line per run of drops, not one per message: a flood would follow the flood.
         if (!channel.writable) this.limits.onDrop(this, message, this.slowDrops++ === 0 ? SLOW_CONSUMER : '')
         else if (!channel.sendPublish(message, 0, retain, false, 0, subscriptionIds)) this.limits.onDrop(this, message, '')
+        // QoS 0 has no acknowledgement: sent (or dropped) is done.
+        settle(message)
         return
       }
       if (this.queuedCount === 0 && this.hasInflightRoom(channel)) {
@@ -150,6 +152,7 @@ export class Session implements Subscriber {
         return
       }
     } else if (qos === 0 && !this.limits.queueQos0Messages) {
+      settle(message)
       return
     }
     this.enqueue(message, qos, retain, subscriptionIds)
@@ -165,6 +168,7 @@ export class Session implements Subscriber {
     // PUBACK ends only a QoS 1 delivery, PUBCOMP only a released QoS 2 one (MQTT 3.1.1, 4.3).
     if (by === 'puback' && entry.qos !== 1) return false
     if (by === 'pubcomp' && (entry.qos !== 2 || !entry.released)) return false
+    settle(entry.message)
     this.forgetInflight(entry)
     this.journal?.inflightRemoved(this.key, packetId)
     this.drain()
@@ -194,7 +198,13 @@ export class Session implements Subscriber {
     this.drain()
   }
 
+  /**
+   * The connection ended. What came from a holder goes back to it, in flight or queued, so that the
+   * holder alone keeps it and the client's next connection, here or on another node, takes it from
+   * there at once (see returnHeld()).
+   */
   detach (): void {
+    this.returnHeld()
     this.channel = null
     this.offlineSince = Date.now()
     this.channelDrained()
@@ -236,8 +246,34 @@ export class Session implements Subscriber {
     }
   }
 
+  /**
+   * Gives every message that came from a holder back to it, in flight (a QoS 2 one after PUBREC
+   * included) or queued: the session's next connection gets it again from the holder, under a new
+   * packet id, and this copy is never re-sent from here. A client that hands a QoS 2 message to its
+   * application at PUBREL (MQTT.js, paho, libmosquitto) gets it once; one that hands it over at
+   * PUBLISH may see it twice (lib/cluster/session-consumers.ts).
+   */
+  returnHeld (): void {
+    for (const entry of this.inflight?.values() ?? []) if (isHeld(entry)) this.returnInflight(entry)
+    const queue = this.queue
+    if (queue !== undefined) for (const entry of queue.takeWhere(isHeld)) this.returnQueued(entry)
+  }
+
+  private returnInflight (entry: InflightEntry): void {
+    this.forgetInflight(entry)
+    this.journal?.inflightRemoved(this.key, entry.packetId)
+    entry.message.heldBy?.returned()
+  }
+
+  private returnQueued (entry: QueuedEntry): void {
+    this.queuedBytes -= entry.message.payload.length
+    this.journal?.dequeued(this.key, entry)
+    entry.message.heldBy?.returned()
+  }
+
   /** Forgets everything (clean session, or expiry). */
   reset (): void {
+    this.returnHeld()
     this.endQueueFullDrops()
     this.inflight = undefined
     this.inflightBytes = 0
@@ -265,10 +301,17 @@ export class Session implements Subscriber {
       this.queuedBytes -= next.message.payload.length
       this.journal?.dequeued(this.key, next)
       // [MQTT-3.3.2-5] a message whose expiry interval has passed is not delivered
-      if (expired) this.limits.onExpired(this, next.message)
-      else if (denied) continue
-      else if (next.qos === 0) channel.sendPublish(next.message, 0, next.retain, false, 0, next.subscriptionIds)
-      else this.sendInflight(channel, next.message, next.qos, next.retain, next.subscriptionIds)
+      if (expired) {
+        this.limits.onExpired(this, next.message)
+        settle(next.message)
+      } else if (denied) {
+        settle(next.message)
+      } else if (next.qos === 0) {
+        channel.sendPublish(next.message, 0, next.retain, false, 0, next.subscriptionIds)
+        settle(next.message)
+      } else {
+        this.sendInflight(channel, next.message, next.qos, next.retain, next.subscriptionIds)
+      }
     }
     if (queue.length === 0) this.endQueueFullDrops()
   }
@@ -299,6 +342,7 @@ export class Session implements Subscriber {
       // Too large for this client [MQTT-3.1.2-25]: discarded as if delivered.
       this.forgetInflight(entry)
       this.limits.onDrop(this, message, '')
+      settle(message)
       return
     }
     this.journal?.inflightSaved(this.key, entry)
@@ -316,6 +360,8 @@ export class Session implements Subscriber {
     if ((maxQueuedMessages > 0 && queue.length >= maxQueuedMessages) ||
       (maxQueuedBytes > 0 && this.queuedBytes + size > maxQueuedBytes)) {
       this.limits.onDrop(this, message, this.queueFullDrops++ === 0 ? QUEUE_FULL : '')
+      // Dropped as on a broker alone (Mosquitto drops it too): the holder is not asked to keep it.
+      settle(message)
       return
     }
     const entry: QueuedEntry = { message, qos, retain, subscriptionIds }
@@ -332,4 +378,13 @@ export class Session implements Subscriber {
     return id
   }
 
+}
+
+/** A message the session is done with: delivered and completed, or dropped. Its holder, if any, lets it go. */
+function settle (message: Message): void {
+  message.heldBy?.settled()
+}
+
+function isHeld (entry: QueuedEntry | InflightEntry): boolean {
+  return entry.message.heldBy !== undefined
 }

@@ -15,6 +15,8 @@ export interface NatsServer {
   mqttPort: number | undefined
   /** The port of its HTTP monitoring endpoint (/connz, /subsz); undefined when not asked for. */
   monitorPort: number | undefined
+  /** The nats-server process id (to pause it with SIGSTOP); undefined for a server the test did not start. */
+  pid?: number
   stop (): Promise<void>
 }
 
@@ -65,7 +67,7 @@ export async function startNatsServer (options: NatsServerOptions = {}): Promise
     await stop()
     throw error
   }
-  return { port, url: `nats://127.0.0.1:${port}`, mqttPort, monitorPort, stop }
+  return { port, url: `nats://127.0.0.1:${port}`, mqttPort, monitorPort, pid: child.pid, stop }
 }
 
 /** The subjects the named NATS connection subscribes to, as the monitoring endpoint lists them, without its request inboxes (JetStream's replies and key-value watches). */

@@ -1,12 +1,12 @@
 // NATS unreachable: a node keeps serving its own clients, says so in its log, and joins the cluster
 // when NATS comes up, with the subscriptions its clients made meanwhile.
 import assert from 'node:assert/strict'
-import { afterEach, test } from 'node:test'
+import { afterEach, test, type TestContext } from 'node:test'
 import { freePort } from '../client/helpers'
-import { ClientPool } from '../clients/support'
+import { ClientPool, type RunningBroker } from '../clients/support'
 import { RecordingLogger } from '../helpers/broker'
 import { type NatsServer, startNatsServer } from './nats-server'
-import { settle, startNode, subscribeAll, until, upTo } from './support'
+import { settle, startNode, subscribeAll, until, upTo, within } from './support'
 
 const pool = new ClientPool()
 let nats: NatsServer | undefined
@@ -59,4 +59,46 @@ test('NATS going away and coming back: each node serves its own clients meanwhil
   const remotePub = (await pool.connect(b.port, { clientId: 'restart-remote' })).client
   await remotePub.publishAsync('feed/remote', 'after NATS came back')
   assert.deepEqual((await upTo(onA, 'feed/remote')).slice(1), [{ topic: 'feed/remote', payload: 'after NATS came back' }])
+})
+
+/** Nodes A and B on this test's NATS (B logging to `logB`), and a persistent session `clientId` left offline on A. */
+async function sessionLeftOnA (t: TestContext, prefix: string, clientId: string, logB: RecordingLogger): Promise<{ a: RunningBroker, b: RunningBroker }> {
+  nats = await startNatsServer()
+  const a = await startNode(t, nats, `${prefix}-a`)
+  const b = await startNode(t, nats, `${prefix}-b`, {}, logB)
+  const first = await pool.connect(a.port, { clientId, clean: false, protocolVersion: 4 })
+  await within(first.client.subscribeAsync('kept/#', { qos: 1 }), 'SUBACK on A')
+  await settle(a.broker)
+  await first.client.endAsync()
+  await until(() => a.broker.clientCount === 0, 'offline on A')
+  await settle(a.broker, b.broker)
+  return { a, b }
+}
+
+test('NATS out of reach: a persistent client\'s CONNACK says what its node knows of the session, and the log says why', async (t) => {
+  const logB = new RecordingLogger()
+  const { a, b } = await sessionLeftOnA(t, 'present', 'present-keeper', logB)
+  await (nats as NatsServer).stop()
+  await until(() => a.broker.clusterState === 'disconnected' && b.broker.clusterState === 'disconnected', 'both nodes see NATS gone')
+  // Node A kept the session itself [MQTT-3.2.2-2].
+  assert.equal((await pool.connect(a.port, { clientId: 'present-keeper', clean: false, protocolVersion: 4 })).sessionPresent, true)
+  // Node B cannot ask the cluster: it answers from its own state, and says so.
+  const elsewhere = await pool.connect(b.port, { clientId: 'present-keeper-2', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } })
+  assert.equal(elsewhere.sessionPresent, false)
+  assert.ok(logB.lines.some((line) => line.includes('the CONNACK of present-keeper-2 says only what this node knows')), logB.lines.join('\n'))
+})
+
+test('NATS too slow to answer: a persistent client\'s CONNACK waits a bounded time, then says what its node knows, and the log says why', async (t) => {
+  const logB = new RecordingLogger()
+  const { b } = await sessionLeftOnA(t, 'slow', 'slow-keeper', logB)
+  // A paused nats-server keeps its connections open and answers nothing.
+  const pid = (nats as NatsServer).pid as number
+  process.kill(pid, 'SIGSTOP')
+  try {
+    const elsewhere = await pool.connect(b.port, { clientId: 'slow-keeper', clean: false, protocolVersion: 4 })
+    assert.equal(elsewhere.sessionPresent, false)
+  } finally {
+    process.kill(pid, 'SIGCONT')
+  }
+  assert.ok(logB.lines.some((line) => line.startsWith('Cluster: JetStream did not say within') && line.includes('slow-keeper')), logB.lines.join('\n'))
 })

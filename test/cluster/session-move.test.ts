@@ -1,7 +1,8 @@
 // A persistent session moves between nodes with its queue (lib/cluster/session-consumers.ts): a
 // client subscribes on node A, goes offline, messages are published meanwhile on C (and A), and
-// the client comes back on B, where it gets them all, once, in order. Real nats-server -js, MQTT.js
-// (MQTT 3.1.1 clean session 0, MQTT 5 Session Expiry Interval).
+// the client comes back on B, where CONNACK says Session Present 1 [MQTT-3.2.2-2] (MQTT 5.0,
+// 3.2.2.1.1) and it gets them all, once, in order. Real nats-server -js, MQTT.js (MQTT 3.1.1 clean
+// session 0, MQTT 5 Session Expiry Interval).
 import assert from 'node:assert/strict'
 import { after, afterEach, before, test } from 'node:test'
 import { jetstreamManager } from '@nats-io/jetstream'
@@ -46,6 +47,8 @@ test('MQTT 3.1.1 clean session 0: subscribed on A, offline, messages from C and 
   await onC.publishAsync('orders/end', 'marker', { qos: 1 })
 
   const second = await pool.connect(b.port, options)
+  // Node B never saw this client: the cluster kept its session.
+  assert.equal(second.sessionPresent, true)
   sent.push('marker')
   const got = (await within(second.inbox.waitFor(sent.length), 'the queue on B')).map((message) => message.payload.toString())
   // MQTT.js hands a QoS 2 message over at PUBREL, a QoS 1 one at once: each QoS in the order sent.
@@ -73,15 +76,22 @@ test('MQTT 5 Session Expiry: the queue waits in the cluster; a clean start elsew
   await settle(a.broker, b.broker)
   const pub = (await pool.connect(b.port, { clientId: 'v5-pub', protocolVersion: 5 })).client
   await pub.publishAsync('alerts/fire', 'while away', { qos: 1, properties: { contentType: 'text/plain' } })
+  await pub.publishAsync('alerts/flood', 'exactly once', { qos: 2 })
   await pub.publishAsync('alerts/end', 'marker', { qos: 1 })
 
   const second = await pool.connect(b.port, persistent)
-  assert.deepEqual(await upTo(second.inbox, 'alerts/end'), [{ topic: 'alerts/fire', payload: 'while away' }, { topic: 'alerts/end', payload: 'marker' }])
+  assert.equal(second.sessionPresent, true)
+  // MQTT.js hands the QoS 2 message over at PUBREL, after the QoS 1 ones sent before it may have come.
+  const got = (await within(second.inbox.waitFor(3), 'the queue on B')).map((message) => message.payload.toString()).sort()
+  assert.deepEqual(got, ['exactly once', 'marker', 'while away'])
+  await settle(a.broker, b.broker)
+  assert.equal(second.inbox.messages.length, 3)
   await second.client.endAsync()
   await settle(a.broker, b.broker)
 
   // [MQTT-3.1.2-4] Clean Start discards the session: its consumers on the stream go too.
   const fresh = await pool.connect(a.port, { ...persistent, clean: true })
+  assert.equal(fresh.sessionPresent, false)
   await settle(a.broker, b.broker)
   const nc = await connect({ servers: nats.url })
   t.after(async () => { await nc.close() })

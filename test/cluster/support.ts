@@ -60,11 +60,11 @@ export class PerTestCluster {
   }
 }
 
-/** `promise`, or a failure naming `what` after WAIT_MS: no wait in these specs is unbounded. */
-export async function within<T> (promise: Promise<T>, what: string): Promise<T> {
+/** `promise`, or a failure naming `what` after `limitMs` (WAIT_MS): no wait in these specs is unbounded. */
+export async function within<T> (promise: Promise<T>, what: string, limitMs = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`${what}: nothing within ${WAIT_MS} ms`)) }, WAIT_MS)
+    timer = setTimeout(() => { reject(new Error(`${what}: nothing within ${limitMs} ms`)) }, limitMs)
   })
   try {
     return await Promise.race([promise, timeout])
@@ -73,12 +73,18 @@ export async function within<T> (promise: Promise<T>, what: string): Promise<T> 
   }
 }
 
-/** Resolves once `condition()` holds, looked at every 10 ms; fails after WAIT_MS naming `what`. */
-export async function until (condition: () => boolean, what: string): Promise<void> {
-  await within(new Promise<void>((resolve) => {
-    const check = (): void => { if (condition()) resolve(); else setTimeout(check, 10) }
-    check()
-  }), what)
+/** Resolves once `condition()` holds, looked at every 10 ms; fails after `limitMs` (WAIT_MS) naming `what`. */
+export async function until (condition: () => boolean, what: string, limitMs = WAIT_MS): Promise<void> {
+  let done = false
+  try {
+    await within(new Promise<void>((resolve) => {
+      const check = (): void => { if (done || condition()) resolve(); else setTimeout(check, 10) }
+      check()
+    }), what, limitMs)
+  } finally {
+    // A failed wait stops looking, rather than polling for the rest of the run.
+    done = true
+  }
 }
 
 /** Every node's subscriptions and messages are with NATS (one round trip each). */
