@@ -9,11 +9,16 @@
 // would pass it over, leaving a group with members only here without the message.
 //
 // NATS unreachable: the node goes on serving its own clients, tries again every reconnectWaitMs,
-// and subscribes again to everything its subscribers need once it is back; messages published
-// meanwhile reach this node's subscribers only.
+// and subscribes again to everything its subscribers need once it is back. QoS 0 messages published
+// meanwhile reach this node's subscribers only; QoS 1/2 ones reach them at once and are kept in the
+// backlog (backlog.ts), which goes to the stream first when NATS is back, so the rest of the
+// cluster gets them too and nothing this node acknowledged is lost.
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
+import type { QueuedEntry } from '../store/records'
+import type { SessionJournal } from '../store/store'
 import type { Message, Origin } from '../types'
+import { ClusterBacklog, DEFAULT_BACKLOG_BYTES, DEFAULT_BACKLOG_MESSAGES } from './backlog'
 import { StreamConsumers } from './consumers'
 import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
@@ -21,7 +26,7 @@ import { describeConnectFailure, natsSecurityOptions } from './nats-auth'
 import { type ClusterOptions, type ClusterState, clusterNodeId } from './options'
 import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
 import { topicToSubject } from './subjects'
-import { incomingMessage, outgoingHeaders } from './wire'
+import { DELIVERED_HEADER, incomingMessage, outgoingHeaders } from './wire'
 
 const DEFAULT_RECONNECT_WAIT_MS = 1000
 /** How long stop() waits for JetStream to answer the last QoS 1/2 publishes. */
@@ -54,12 +59,18 @@ export interface ClusterHost extends SessionAccess {
   deliverHere (message: Message): void
   /** Tells `events` of every client's connection, disconnection, subscriptions and unsubscriptions. */
   watchSessions (events: SessionEvents): void
+  /** Where the backlog is journaled: the broker's store. */
+  readonly journal: SessionJournal
+  /** What the store held in the backlog at open, given once (after the store opened); undefined when nothing. */
+  takeStoredBacklog (): QueuedEntry[] | undefined
 }
 
 /** Told when the link's connection comes up (first join, and return after an outage) and when it is lost. */
 export interface LinkListener {
   linkUp (nc: NatsConnection): void
   linkDown (): void
+  /** The backlog's counts changed (at most once a second). */
+  backlogChanged (): void
 }
 
 export class ClusterLink implements SubjectSink {
@@ -88,12 +99,18 @@ export class ClusterLink implements SubjectSink {
   private readonly consumers: StreamConsumers
   /** The consumers of persistent sessions, their queues across the cluster. */
   private readonly sessions: SessionConsumers
+  /** QoS 1/2 messages acknowledged here that the stream does not hold yet; made at the first start, after the store opened. */
+  private backlogQueue: ClusterBacklog | undefined
+  /** The next attempt to send a backlog the stream did not take in full. */
+  private backlogTimer: NodeJS.Timeout | undefined
 
   private readonly listeners: LinkListener[] = []
 
   constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
     this.nodeId = clusterNodeId(options)
+    const nodeId = this.nodeId
     this.consumers = new StreamConsumers({
+      nodeId,
       logger: host.logger,
       get maxTopicLevels () { return host.maxTopicLevels },
       deliverHere: (message) => { host.publishInbound(message) },
@@ -105,6 +122,12 @@ export class ClusterLink implements SubjectSink {
 
   get state (): ClusterState { return this.linkState }
 
+  /** The backlog's counts: messages and bytes kept for the stream, and those not kept because it was full. */
+  get backlog (): { messages: number, bytes: number, dropped: number } {
+    const backlog = this.backlogQueue
+    return { messages: backlog?.messages ?? 0, bytes: backlog?.bytes ?? 0, dropped: backlog?.dropped ?? 0 }
+  }
+
   addListener (listener: LinkListener): void {
     this.listeners.push(listener)
   }
@@ -114,6 +137,14 @@ export class ClusterLink implements SubjectSink {
     if (!this.stopped) return
     this.stopped = false
     this.linkState = 'connecting'
+    this.backlogQueue ??= new ClusterBacklog({
+      logger: this.host.logger,
+      journal: this.host.journal,
+      stored: this.host.takeStoredBacklog(),
+      maxMessages: this.options.backlogMessages ?? DEFAULT_BACKLOG_MESSAGES,
+      maxBytes: this.options.backlogBytes ?? DEFAULT_BACKLOG_BYTES,
+      changed: () => { for (const listener of this.listeners) listener.backlogChanged() }
+    })
     await this.tryNow()
   }
 
@@ -123,6 +154,8 @@ export class ClusterLink implements SubjectSink {
     this.linkState = 'stopped'
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
+    clearTimeout(this.backlogTimer)
+    this.backlogQueue?.stop()
     await this.attempting
     await this.consumers.stop()
     await this.sessions.stop()
@@ -148,21 +181,31 @@ export class ClusterLink implements SubjectSink {
    * Sends a message that entered the broker on this node to the nodes interested in it; false
    * when it stays here (no connection, no subject for its topic), the promise of its storing for
    * a QoS 1/2 message on the stream (see MessageForwarder). While NATS is away nothing is
-   * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get it.
+   * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get
+   * it, and a QoS 1/2 message is kept in the backlog for the stream (backlog.ts); while the backlog
+   * is being sent, a QoS 1/2 message waits behind it.
    */
   forward (message: Message): boolean | Promise<void> {
-    const nc = this.linkState === 'connected' ? this.nc : undefined
-    const subject = nc === undefined ? undefined : topicToSubject(message.topic)
-    if (nc === undefined || subject === undefined || isInternalSubject(subject)) {
+    const subject = topicToSubject(message.topic)
+    if (subject === undefined || isInternalSubject(subject)) {
       this.notForwarded++
       return false
     }
-    const publisher = this.publisher
-    if (message.qos !== 0 && publisher !== undefined) {
-      const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
-      return publisher.publish(subject, message.payload, headers).then((ok) => {
-        if (!ok) this.host.deliverHere(message)
-      })
+    const nc = this.linkState === 'connected' ? this.nc : undefined
+    const publisher = nc === undefined ? undefined : this.publisher
+    // A connected node without JetStream sends QoS 1/2 on plain subjects: no backlog then.
+    if (message.qos !== 0 && (nc === undefined || publisher !== undefined)) {
+      const place = this.backlogQueue?.place(message, publisher !== undefined) ?? 'kept'
+      if (place === 'wait') return this.behindBacklog(message)
+      if (place === 'kept' || publisher === undefined) {
+        this.notForwarded++
+        return false
+      }
+      return this.toStream(message, subject, publisher)
+    }
+    if (nc === undefined) {
+      this.notForwarded++
+      return false
     }
     const headers = outgoingHeaders(message, (this.nats as Nats).headers)
     try {
@@ -175,6 +218,54 @@ export class ClusterLink implements SubjectSink {
       this.host.logger.debug(`Cluster: could not forward '${message.topic}': ${(error as Error).message}.`)
       return false
     }
+  }
+
+  /** A QoS 1/2 message onto the stream; one the stream did not take goes to this node's subscribers and the backlog. */
+  private async toStream (message: Message, subject: string, publisher: StreamPublisher): Promise<void> {
+    const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
+    if (await publisher.publish(subject, message.payload, headers)) return
+    this.host.deliverHere(message)
+    this.backlogQueue?.keep(message)
+    this.sendBacklogLater()
+  }
+
+  /** A QoS 1/2 message that came while the backlog was being sent: forwarded after it, in arrival order. */
+  private async behindBacklog (message: Message): Promise<void> {
+    await this.backlogQueue?.idle()
+    const forwarded = this.forward(message)
+    if (typeof forwarded === 'object') await forwarded
+    // Kept again (the backlog did not go in full, or NATS went away): this node's subscribers get it now.
+    else if (!forwarded) this.host.deliverHere(message)
+  }
+
+  /** Sends the backlog to the stream when the link is up with JetStream; what does not go is tried again later. */
+  private sendBacklog (): void {
+    const backlog = this.backlogQueue
+    const publisher = this.publisher
+    if (backlog === undefined || publisher === undefined || this.linkState !== 'connected' || backlog.messages === 0) return
+    clearTimeout(this.backlogTimer)
+    this.backlogTimer = undefined
+    void backlog.send(async (message) => await this.publishKept(publisher, message)).then((complete) => {
+      if (!complete) this.sendBacklogLater()
+    })
+  }
+
+  private sendBacklogLater (): void {
+    if (this.stopped || this.backlogTimer !== undefined) return
+    this.backlogTimer = setTimeout(() => {
+      this.backlogTimer = undefined
+      this.sendBacklog()
+    }, this.retryWaitMs)
+  }
+
+  /** A kept message onto the stream, marked as delivered on this node already. */
+  private async publishKept (publisher: StreamPublisher, message: Message): Promise<boolean> {
+    const subject = topicToSubject(message.topic)
+    // Never kept without a subject (forward()); a store edited by hand might hold one: it stays here.
+    if (subject === undefined) return true
+    const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
+    headers.set(DELIVERED_HEADER, this.nodeId)
+    return await publisher.publish(subject, message.payload, headers)
   }
 
   open (entry: SubjectEntry): void {
@@ -288,6 +379,7 @@ export class ClusterLink implements SubjectSink {
       this.publisher = new StreamPublisher(nc, this.nodeId, this.host.logger)
       this.consumers.attach(js, jsm, this.interest.entries())
       this.sessions.attach(js, jsm, kv)
+      this.sendBacklog()
     } catch (error) {
       this.host.logger.warning(`Cluster: no JetStream at ${nc.getServer()} (${(error as Error).message}); QoS 1 and 2 messages cross the cluster at most once.`)
     }
@@ -305,6 +397,7 @@ export class ClusterLink implements SubjectSink {
         this.linkState = 'connected'
         this.host.logger.notice(`Cluster: node ${this.nodeId} reconnected to NATS at ${status.server}.`)
         for (const listener of this.listeners) listener.linkUp(nc)
+        this.sendBacklog()
       }
     }
   }
