@@ -61,6 +61,10 @@ export interface BacklogSettings {
   readonly maxBytes: number
   /** Told, at most once a REPORT_MS, that the counts changed. */
   readonly changed: () => void
+  /** How kept messages reach the stream now; undefined while they cannot (no link, no JetStream). */
+  readonly stream: () => BacklogPublish | undefined
+  /** Milliseconds before a backlog the stream did not take in full is sent again. */
+  readonly retryWaitMs: number
 }
 
 export class ClusterBacklog {
@@ -68,6 +72,8 @@ export class ClusterBacklog {
   /** The sending under way; undefined when none. */
   private sending: Promise<boolean> | undefined
   private reportTimer: NodeJS.Timeout | undefined
+  private retryTimer: NodeJS.Timeout | undefined
+  private stopped = false
 
   constructor (private readonly settings: BacklogSettings) {
     this.queue = new OutboundQueue(CLUSTER_BACKLOG_NAME, settings.journal, settings.stored, CLUSTER_BACKLOG_PREFIX)
@@ -112,19 +118,33 @@ export class ClusterBacklog {
   }
 
   /**
-   * Sends what is kept to the stream, in order, SEND_BATCH at a time; resolves true when all of it
-   * is there, false when some stays (JetStream refused it, or the link went away: sent next time).
-   * At most one sending runs: a second call while one runs gets its outcome.
+   * Sends what is kept to the stream (when it can be reached), in order, SEND_BATCH at a time;
+   * what stays (JetStream refused it, or the link went away) is sent again after retryWaitMs. At
+   * most one sending runs.
    */
-  async send (publish: BacklogPublish): Promise<boolean> {
-    this.sending ??= this.sendAll(publish).finally(() => { this.sending = undefined })
-    return await this.sending
+  send (): void {
+    const publish = this.settings.stream()
+    if (this.stopped || this.sending !== undefined || publish === undefined || this.queue.messages === 0) return
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    this.sending = this.sendAll(publish).finally(() => { this.sending = undefined })
+    void this.sending.then((complete) => { if (!complete) this.sendLater() })
   }
 
-  /** The node stops: no more reports. What is kept stays in the store for the next start. */
+  /** send() after retryWaitMs, unless one is planned already. */
+  sendLater (): void {
+    if (this.stopped || this.retryTimer !== undefined) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      this.send()
+    }, this.settings.retryWaitMs)
+  }
+
+  /** The node stops: no more sending or reports. What is kept stays in the store for the next start. */
   stop (): void {
+    this.stopped = true
     clearTimeout(this.reportTimer)
-    this.reportTimer = undefined
+    clearTimeout(this.retryTimer)
   }
 
   private async sendAll (publish: BacklogPublish): Promise<boolean> {

@@ -101,8 +101,6 @@ export class ClusterLink implements SubjectSink {
   private readonly sessions: SessionConsumers
   /** QoS 1/2 messages acknowledged here that the stream does not hold yet; made at the first start, after the store opened. */
   private backlogQueue: ClusterBacklog | undefined
-  /** The next attempt to send a backlog the stream did not take in full. */
-  private backlogTimer: NodeJS.Timeout | undefined
 
   private readonly listeners: LinkListener[] = []
 
@@ -143,7 +141,13 @@ export class ClusterLink implements SubjectSink {
       stored: this.host.takeStoredBacklog(),
       maxMessages: this.options.backlogMessages ?? DEFAULT_BACKLOG_MESSAGES,
       maxBytes: this.options.backlogBytes ?? DEFAULT_BACKLOG_BYTES,
-      changed: () => { for (const listener of this.listeners) listener.backlogChanged() }
+      changed: () => { for (const listener of this.listeners) listener.backlogChanged() },
+      stream: () => {
+        const publisher = this.publisher
+        if (publisher === undefined || this.linkState !== 'connected') return undefined
+        return async (message) => await this.publishKept(publisher, message)
+      },
+      retryWaitMs: this.retryWaitMs
     })
     await this.tryNow()
   }
@@ -154,7 +158,6 @@ export class ClusterLink implements SubjectSink {
     this.linkState = 'stopped'
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
-    clearTimeout(this.backlogTimer)
     this.backlogQueue?.stop()
     await this.attempting
     await this.consumers.stop()
@@ -226,7 +229,7 @@ export class ClusterLink implements SubjectSink {
     if (await publisher.publish(subject, message.payload, headers)) return
     this.host.deliverHere(message)
     this.backlogQueue?.keep(message)
-    this.sendBacklogLater()
+    this.backlogQueue?.sendLater()
   }
 
   /** A QoS 1/2 message that came while the backlog was being sent: forwarded after it, in arrival order. */
@@ -236,26 +239,6 @@ export class ClusterLink implements SubjectSink {
     if (typeof forwarded === 'object') await forwarded
     // Kept again (the backlog did not go in full, or NATS went away): this node's subscribers get it now.
     else if (!forwarded) this.host.deliverHere(message)
-  }
-
-  /** Sends the backlog to the stream when the link is up with JetStream; what does not go is tried again later. */
-  private sendBacklog (): void {
-    const backlog = this.backlogQueue
-    const publisher = this.publisher
-    if (backlog === undefined || publisher === undefined || this.linkState !== 'connected' || backlog.messages === 0) return
-    clearTimeout(this.backlogTimer)
-    this.backlogTimer = undefined
-    void backlog.send(async (message) => await this.publishKept(publisher, message)).then((complete) => {
-      if (!complete) this.sendBacklogLater()
-    })
-  }
-
-  private sendBacklogLater (): void {
-    if (this.stopped || this.backlogTimer !== undefined) return
-    this.backlogTimer = setTimeout(() => {
-      this.backlogTimer = undefined
-      this.sendBacklog()
-    }, this.retryWaitMs)
   }
 
   /** A kept message onto the stream, marked as delivered on this node already. */
@@ -379,7 +362,7 @@ export class ClusterLink implements SubjectSink {
       this.publisher = new StreamPublisher(nc, this.nodeId, this.host.logger)
       this.consumers.attach(js, jsm, this.interest.entries())
       this.sessions.attach(js, jsm, kv)
-      this.sendBacklog()
+      this.backlogQueue?.send()
     } catch (error) {
       this.host.logger.warning(`Cluster: no JetStream at ${nc.getServer()} (${(error as Error).message}); QoS 1 and 2 messages cross the cluster at most once.`)
     }
@@ -397,7 +380,7 @@ export class ClusterLink implements SubjectSink {
         this.linkState = 'connected'
         this.host.logger.notice(`Cluster: node ${this.nodeId} reconnected to NATS at ${status.server}.`)
         for (const listener of this.listeners) listener.linkUp(nc)
-        this.sendBacklog()
+        this.backlogQueue?.send()
       }
     }
   }
