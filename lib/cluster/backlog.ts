@@ -38,7 +38,7 @@ export const CLUSTER_BACKLOG_NAME = 'backlog'
 export const DEFAULT_BACKLOG_MESSAGES = 100_000
 /** Payload bytes kept at most when ClusterOptions.backlogBytes is unset. */
 export const DEFAULT_BACKLOG_BYTES = 100 * 1024 * 1024
-/** Messages on their way to the stream at once while the backlog is sent. */
+/** Messages on their way to the stream at once while the backlog is sent (after a failure: one, until one is stored). */
 const SEND_BATCH = 256
 /** How often, at most, a change of the backlog is reported ($SYS/cluster/backlog/...). */
 const REPORT_MS = 1000
@@ -74,6 +74,8 @@ export class ClusterBacklog {
   private reportTimer: NodeJS.Timeout | undefined
   private retryTimer: NodeJS.Timeout | undefined
   private stopped = false
+  /** The last sending left messages behind: the next one tries one message before a batch. */
+  private failed = false
 
   constructor (private readonly settings: BacklogSettings) {
     this.queue = new OutboundQueue(CLUSTER_BACKLOG_NAME, settings.journal, settings.stored, CLUSTER_BACKLOG_PREFIX)
@@ -153,17 +155,19 @@ export class ClusterBacklog {
     this.settings.logger.notice(`Cluster: sending ${total} QoS 1/2 messages kept while NATS was away to the stream.`)
     let complete = true
     while (complete && this.queue.messages > 0) {
-      const batch = this.queue.pending().slice(0, SEND_BATCH)
+      // After a failure, one message first: a stream still refusing costs one attempt (and one log line), not a batch.
+      const batch = this.queue.pending().slice(0, this.failed ? 1 : SEND_BATCH)
       const now = Date.now()
       const stored = await Promise.all(batch.map(async (held) => await this.sendOne(held, publish, now)))
       for (const [index, held] of batch.entries()) {
         if (stored[index] === true) this.queue.settle(held.seq)
         else complete = false
       }
+      this.failed = !complete
       this.report()
     }
     if (complete) this.settings.logger.notice(`Cluster: the ${total} QoS 1/2 messages kept while NATS was away are on the stream.`)
-    else this.settings.logger.warning(`Cluster: ${this.queue.messages} QoS 1/2 messages kept while NATS was away could not be stored on the stream yet; trying again later.`)
+    else if (!this.stopped) this.settings.logger.warning(`Cluster: ${this.queue.messages} QoS 1/2 messages kept while NATS was away could not be stored on the stream yet; trying again later.`)
     return complete
   }
 

@@ -12,7 +12,11 @@ import { ClientPool, type Inbox, type Received } from '../clients/support'
 import { RecordingLogger } from '../helpers/broker'
 import { headers } from '@nats-io/transport-node'
 import type { JsMsg } from '@nats-io/jetstream'
+import { ClusterBacklog } from '../../lib/cluster/backlog'
 import { StreamReader } from '../../lib/cluster/consumers'
+import type { QueuedEntry, SessionRecord } from '../../lib/store/records'
+import type { SessionJournal } from '../../lib/store/store'
+import type { Message } from '../../lib/types'
 import { STREAM_PREFIX } from '../../lib/cluster/stream'
 import { DELIVERED_HEADER, QOS_HEADER } from '../../lib/cluster/wire'
 import { type NatsServer, startNatsServer } from './nats-server'
@@ -184,4 +188,67 @@ test('a node\'s stream readers, its own and its sessions\', pass over what it se
     assert.equal(elsewhere?.qos, 1)
   }
   assert.deepEqual(log.lines, [])
+})
+
+/** The backlog's writes to the store: the keys and payloads queued and dequeued, in order. */
+class JournalRecord implements SessionJournal {
+  readonly lines: string[] = []
+  sessionSaved (record: SessionRecord): void { this.lines.push(`session ${JSON.stringify(record.clientId)}`) }
+  sessionRemoved (clientId: string): void { this.lines.push(`removed ${JSON.stringify(clientId)}`) }
+  subscriptionSaved (): void {}
+  subscriptionRemoved (): void {}
+  queued (clientId: string, entry: QueuedEntry): void { this.lines.push(`queued ${JSON.stringify(clientId)} ${entry.message.payload.toString()}`) }
+  dequeued (clientId: string, entry: QueuedEntry): void { this.lines.push(`dequeued ${JSON.stringify(clientId)} ${entry.message.payload.toString()}`) }
+  inflightSaved (): void {}
+  inflightRemoved (): void {}
+  inboundQos2Added (): void {}
+  inboundQos2Removed (): void {}
+}
+
+test('the backlog journals what it keeps under a key no client id can name, lets a message go only once the stream stored it, tries again one at a time, and sends no expired message', async (t) => {
+  const journal = new JournalRecord()
+  const log = new RecordingLogger()
+  const sent: string[] = []
+  let refuse = 'm2'
+  let retried: () => void = () => {}
+  const backlog = new ClusterBacklog({
+    logger: log,
+    journal,
+    stored: undefined,
+    maxMessages: 0,
+    maxBytes: 0,
+    changed: () => {},
+    retryWaitMs: 10,
+    stream: () => async (message) => {
+      const payload = message.payload.toString()
+      sent.push(payload)
+      if (payload === refuse) {
+        refuse = ''
+        return false
+      }
+      if (sent.length === 5) retried()
+      return true
+    }
+  })
+  t.after(() => { backlog.stop() })
+  const message = (payload: string, expiresAt?: number): Message => ({ id: 0, topic: 'a/b', payload: Buffer.from(payload), qos: 1, retain: false, ...(expiresAt === undefined ? {} : { expiresAt }) })
+  for (const payload of ['m0', 'm1', 'm2', 'm3']) assert.equal(backlog.place(message(payload), false), 'kept')
+  backlog.keep(message('expired', Date.now() - 1000))
+  assert.equal(backlog.messages, 5)
+  const key = JSON.stringify('\u0000cluster/backlog')
+  assert.deepEqual(journal.lines, [`session ${key}`, ...['m0', 'm1', 'm2', 'm3', 'expired'].map((payload) => `queued ${key} ${payload}`)])
+
+  const again = new Promise<void>((resolve) => { retried = resolve })
+  backlog.send()
+  // While it is being sent, a new message waits behind it.
+  assert.equal(backlog.place(message('m4'), true), 'wait')
+  await within(again, 'the second sending')
+  await backlog.idle()
+  // The first sending: the batch (the expired message not sent); m2 refused. The second: m2 alone.
+  assert.deepEqual(sent, ['m0', 'm1', 'm2', 'm3', 'm2'])
+  assert.equal(backlog.messages, 0)
+  assert.equal(backlog.place(message('m4'), true), 'stream')
+  // m0 and m1 leave the store at once; m3 and the expired one only after m2, from the head, in order.
+  assert.deepEqual(journal.lines.slice(6), ['m0', 'm1', 'm2', 'm3', 'expired'].map((payload) => `dequeued ${key} ${payload}`))
+  assert.ok(log.lines.some((line) => line.includes('1 QoS 1/2 messages kept while NATS was away could not be stored on the stream yet')), log.lines.join('\n'))
 })
