@@ -16,6 +16,8 @@
 //   [MQTT-4.6.0-3]. Within a batch a publish that JetStream refused after its retries (stream.ts)
 //   stays kept and is sent again later, behind messages of the same batch that were stored: order
 //   is kept except in that case, and nothing acknowledged is lost.
+// - NATS going away under publishes still waiting for JetStream's answer: new QoS 1/2 messages wait
+//   (holdUntil) until those are answered, stored or given up and kept, so they are kept after them.
 // - QoS 2: delivered once here during the outage; sent once to the stream under a message id the
 //   stream deduplicates, so other nodes deliver it once. A publish JetStream stored but whose answer
 //   never came (three attempts, stream.ts) is sent again under a new id: other nodes may then
@@ -69,7 +71,7 @@ export interface BacklogSettings {
 
 export class ClusterBacklog {
   private readonly queue: OutboundQueue
-  /** The sending under way; undefined when none. */
+  /** The sending under way, or the wait of holdUntil(); undefined when none. */
   private sending: Promise<boolean> | undefined
   private reportTimer: NodeJS.Timeout | undefined
   private retryTimer: NodeJS.Timeout | undefined
@@ -112,6 +114,18 @@ export class ClusterBacklog {
       this.queue.overflowing = false
     }
     this.report()
+  }
+
+  /**
+   * New messages wait (place() says 'wait') until `settled()` resolves, unless they wait already;
+   * then the backlog is sent if it can be.
+   */
+  holdUntil (settled: () => Promise<void>): void {
+    if (this.sending !== undefined) return
+    this.sending = settled().then(() => true).finally(() => {
+      this.sending = undefined
+      this.send()
+    })
   }
 
   /** Resolves once the sending under way (if any) ended. */

@@ -101,6 +101,10 @@ export class ClusterLink implements SubjectSink {
   private readonly sessions: SessionConsumers
   /** QoS 1/2 messages acknowledged here that the stream does not hold yet; made at the first start, after the store opened. */
   private backlogQueue: ClusterBacklog | undefined
+  /** QoS 1/2 publishes to the stream not answered yet (stored, or given up and kept). */
+  private streamPublishes = 0
+  /** Ends the wait of messages that came after NATS went away while publishes were still under way. */
+  private streamPublishesSettled: (() => void) | undefined
 
   private readonly listeners: LinkListener[] = []
 
@@ -198,6 +202,9 @@ export class ClusterLink implements SubjectSink {
     const publisher = nc === undefined ? undefined : this.publisher
     // A connected node without JetStream sends QoS 1/2 on plain subjects: no backlog then.
     if (message.qos !== 0 && (nc === undefined || publisher !== undefined)) {
+      // NATS went away under publishes still waiting for JetStream: they may yet be kept, so the
+      // message waits for them, to be kept after them, in order [MQTT-4.6.0-2].
+      if (nc === undefined && this.streamPublishes > 0) this.backlogQueue?.holdUntil(this.publishesSettled)
       const place = this.backlogQueue?.place(message, publisher !== undefined) ?? 'kept'
       if (place === 'wait') return this.behindBacklog(message)
       if (place === 'kept' || publisher === undefined) {
@@ -226,10 +233,23 @@ export class ClusterLink implements SubjectSink {
   /** A QoS 1/2 message onto the stream; one the stream did not take goes to this node's subscribers and the backlog. */
   private async toStream (message: Message, subject: string, publisher: StreamPublisher): Promise<void> {
     const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
-    if (await publisher.publish(subject, message.payload, headers)) return
-    this.host.deliverHere(message)
-    this.backlogQueue?.keep(message)
-    this.backlogQueue?.sendLater()
+    this.streamPublishes++
+    if (!await publisher.publish(subject, message.payload, headers)) {
+      this.host.deliverHere(message)
+      this.backlogQueue?.keep(message)
+      this.backlogQueue?.sendLater()
+    }
+    if (--this.streamPublishes === 0) this.streamPublishesSettled?.()
+  }
+
+  /** Resolves once no publish to the stream is under way (see forward()). */
+  private readonly publishesSettled = async (): Promise<void> => {
+    await new Promise<void>((resolve) => {
+      this.streamPublishesSettled = () => {
+        this.streamPublishesSettled = undefined
+        resolve()
+      }
+    })
   }
 
   /** A QoS 1/2 message that came while the backlog was being sent: forwarded after it, in arrival order. */

@@ -252,3 +252,20 @@ test('the backlog journals what it keeps under a key no client id can name, lets
   assert.deepEqual(journal.lines.slice(6), ['m0', 'm1', 'm2', 'm3', 'expired'].map((payload) => `dequeued ${key} ${payload}`))
   assert.ok(log.lines.some((line) => line.includes('1 QoS 1/2 messages kept while NATS was away could not be stored on the stream yet')), log.lines.join('\n'))
 })
+
+test('while publishes under way when NATS went away are unanswered, new messages wait, then are kept after them', async (t) => {
+  const journal = new JournalRecord()
+  const backlog = new ClusterBacklog({ logger: new RecordingLogger(), journal, stored: undefined, maxMessages: 0, maxBytes: 0, changed: () => {}, retryWaitMs: 10, stream: () => undefined })
+  t.after(() => { backlog.stop() })
+  const message = (payload: string): Message => ({ id: 0, topic: 'a/b', payload: Buffer.from(payload), qos: 1, retain: false })
+  let answered: () => void = () => {}
+  backlog.holdUntil(async () => { await new Promise<void>((resolve) => { answered = resolve }) })
+  assert.equal(backlog.place(message('late'), false), 'wait')
+  // The publish under way is given up: kept first.
+  backlog.keep(message('under way'))
+  answered()
+  await backlog.idle()
+  assert.equal(backlog.place(message('late'), false), 'kept')
+  const key = JSON.stringify('\u0000cluster/backlog')
+  assert.deepEqual(journal.lines.slice(1), [`queued ${key} under way`, `queued ${key} late`])
+})
