@@ -110,9 +110,8 @@ export class ClusterLink implements SubjectSink {
 
   constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
     this.nodeId = clusterNodeId(options)
-    const nodeId = this.nodeId
     this.consumers = new StreamConsumers({
-      nodeId,
+      nodeId: this.nodeId,
       logger: host.logger,
       get maxTopicLevels () { return host.maxTopicLevels },
       deliverHere: (message) => { host.publishInbound(message) },
