@@ -1,7 +1,8 @@
 // The broker's shared state and the few operations connections need from it (BrokerContext).
 // The public Broker class wraps this; users never see it.
 import type { Auth } from './auth/auth'
-import { takeBridgeQueues } from './bridge/outbound'
+import { takeBridgeQueues, takeHeldQueues } from './bridge/outbound'
+import { CLUSTER_BACKLOG_NAME, CLUSTER_BACKLOG_PREFIX } from './cluster/backlog'
 import { defaultAuthentication, usersTableAuth } from './auth/builtin'
 import { AuthChain } from './auth/chain'
 import { FileSecurity } from './auth/file-security'
@@ -68,6 +69,8 @@ export class BrokerCore implements BrokerContext, SysSource {
   sessionLookup: SessionLookup | undefined
   /** What the store held for each bridge at open, by bridge name, until the bridge takes it. */
   readonly storedBridgeQueues = new Map<string, QueuedEntry[]>()
+  /** What the store held in the cluster's backlog at open (lib/cluster/backlog.ts), until the link takes it. */
+  storedClusterBacklog: QueuedEntry[] | undefined
   /** Connected clients per listener (its ListenerOptions object), for each listener's max_connections. */
   readonly listenerClients = new Map<object, number>()
   /** The id of the last message admitted; ids are never reused while the store holds one. */
@@ -193,6 +196,7 @@ export class BrokerCore implements BrokerContext, SysSource {
     const state = await this.store.open()
     if (state.lastMessageId > this.lastMessageId) this.lastMessageId = state.lastMessageId
     for (const [name, queued] of takeBridgeQueues(state)) this.storedBridgeQueues.set(name, queued)
+    this.storedClusterBacklog = takeHeldQueues(state, CLUSTER_BACKLOG_PREFIX).get(CLUSTER_BACKLOG_NAME)
     this.sessions.recover(state, Date.now())
   }
 

@@ -8,15 +8,17 @@
 // client id can name it), so it outlives the broker too. Entries leave the store from the head
 // only, as a session's queue does: one acknowledged out of order (a QoS 2 message still at PUBREL
 // before a later QoS 1 one) is marked settled and leaves when everything before it has.
+// A cluster node's backlog for NATS (lib/cluster/backlog.ts) is such a queue too, under a key of its own.
 import type { SessionJournal } from '../store/store'
 import type { QueuedEntry, StoredState } from '../store/records'
 import type { Message, QoS } from '../types'
 
 /**
- * A bridge queue's session key in the store. U+0000 is allowed in no MQTT string [MQTT-1.5.4-2],
- * so no client id can ever name it.
+ * A bridge queue's session key in the store, before the bridge's name. U+0000 is allowed in no
+ * MQTT string [MQTT-1.5.4-2], so no client id can ever name it; other holders of a queue (the
+ * cluster's backlog) use a prefix of their own that starts with it too.
  */
-const KEY_PREFIX = '\u0000bridge/'
+export const BRIDGE_KEY_PREFIX = '\u0000bridge/'
 
 /** Session Expiry of the record: the queue lives until the bridge is removed. */
 const NEVER = 0xFFFFFFFF
@@ -48,10 +50,10 @@ export class OutboundQueue {
 
   /**
    * `stored`: what the store held for this bridge at open (in order), already journaled under
-   * its key; undefined when it held nothing.
+   * its key; undefined when it held nothing. `keyPrefix`: the holder's kind of key (a bridge's unless given).
    */
-  constructor (name: string, private readonly journal: SessionJournal, stored: readonly QueuedEntry[] | undefined) {
-    this.key = KEY_PREFIX + name
+  constructor (name: string, private readonly journal: SessionJournal, stored: readonly QueuedEntry[] | undefined, keyPrefix = BRIDGE_KEY_PREFIX) {
+    this.key = keyPrefix + name
     this.recorded = stored !== undefined
     if (stored === undefined) return
     for (const entry of stored) {
@@ -120,11 +122,16 @@ export class OutboundQueue {
  * restored as sessions; returns each bridge's held messages by bridge name, in order.
  */
 export function takeBridgeQueues (state: StoredState): Map<string, QueuedEntry[]> {
+  return takeHeldQueues(state, BRIDGE_KEY_PREFIX)
+}
+
+/** The same for the queues kept under `keyPrefix`: their messages by name (the key after the prefix). */
+export function takeHeldQueues (state: StoredState, keyPrefix: string): Map<string, QueuedEntry[]> {
   const queues = new Map<string, QueuedEntry[]>()
-  if (!state.sessions.some((session) => session.clientId.startsWith(KEY_PREFIX))) return queues
+  if (!state.sessions.some((session) => session.clientId.startsWith(keyPrefix))) return queues
   state.sessions = state.sessions.filter((session) => {
-    if (!session.clientId.startsWith(KEY_PREFIX)) return true
-    queues.set(session.clientId.slice(KEY_PREFIX.length), session.queued)
+    if (!session.clientId.startsWith(keyPrefix)) return true
+    queues.set(session.clientId.slice(keyPrefix.length), session.queued)
     return false
   })
   return queues

@@ -11,6 +11,11 @@ export interface SessionObserver {
   sessionRemoved (clientId: string): void
 }
 
+/** False for the keys of queues journaled as sessions (a bridge's, the cluster's backlog): U+0000 is in no client id [MQTT-1.5.4-2]. */
+function isClientKey (key: string): boolean {
+  return !key.startsWith('\u0000')
+}
+
 export class ClusterStore implements Store {
   readonly commit?: (done: () => void) => void
   readonly health?: () => StoreHealth
@@ -26,12 +31,12 @@ export class ClusterStore implements Store {
 
   sessionSaved (record: SessionRecord): void {
     this.inner.sessionSaved(record)
-    this.observer.sessionSaved(record)
+    if (isClientKey(record.clientId)) this.observer.sessionSaved(record)
   }
 
   sessionRemoved (clientId: string): void {
     this.inner.sessionRemoved(clientId)
-    this.observer.sessionRemoved(clientId)
+    if (isClientKey(clientId)) this.observer.sessionRemoved(clientId)
   }
 
   subscriptionSaved (clientId: string, subscription: StoredSubscription): void { this.inner.subscriptionSaved(clientId, subscription) }

@@ -17,7 +17,7 @@ import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
 import type { SubjectEntry } from './interest'
 import { STREAM_NAME, STREAM_PREFIX, streamSubject } from './stream'
-import { EXPIRY_HEADER, ORIGIN_HEADER, incomingMessage } from './wire'
+import { DELIVERED_HEADER, EXPIRY_HEADER, ORIGIN_HEADER, incomingMessage } from './wire'
 
 /** How many stream sequence numbers this node remembers to drop a second copy from an overlapping consumer. */
 const SEEN_WINDOW = 65_536
@@ -28,6 +28,8 @@ const BATCH = 1000
 
 /** Where what the consumers bring goes. */
 export interface StreamSink {
+  /** This node's id: what it sent from its backlog (DELIVERED_HEADER) it delivered here already. */
+  readonly nodeId: string
   readonly logger: Logger
   readonly maxTopicLevels: number
   /** A message for this node's subscribers (shared groups excepted). */
@@ -131,11 +133,13 @@ export class StreamReader {
   private readonly origins = new Map<string, Origin>()
 
   /** `nodeStream`: for the node's own consumers (Origin.nodeStream); false for a session's. */
-  constructor (private readonly sink: Pick<StreamSink, 'logger' | 'maxTopicLevels'>, private readonly nodeStream: boolean) {}
+  constructor (private readonly sink: Pick<StreamSink, 'nodeId' | 'logger' | 'maxTopicLevels'>, private readonly nodeStream: boolean) {}
 
   /** The message a stream message brings; undefined (logged) when it is no MQTT message, or expired. */
   read (msg: JsMsg): Message | undefined {
     const headers = msg.headers
+    // Sent from this node's backlog after an outage: its subscribers here had it then (backlog.ts).
+    if (headers?.get(DELIVERED_HEADER) === this.sink.nodeId) return undefined
     const storedForMs = headers?.has(EXPIRY_HEADER) === true ? Math.max(0, Date.now() - Number(msg.timestampNanos / 1_000_000n)) : 0
     const message = incomingMessage(msg, this.originOf(headers?.get(ORIGIN_HEADER) ?? ''), this.sink.maxTopicLevels, msg.subject.slice(STREAM_PREFIX.length), storedForMs)
     if (typeof message === 'string') {

@@ -8,12 +8,21 @@ import type { Session } from '../session/session'
 import { topicMatches } from '../topics/validate'
 import type { Message } from '../types'
 import type { ClusterHost } from './link'
+import { type ClusterOptions, clusterNodeId } from './options'
 import type { SessionEvents, SessionSubscription } from './session-consumers'
 
 export function brokerClusterHost (core: BrokerCore): ClusterHost {
   return {
+    // The link's own id: brokerClusterHost is made only for a broker in a cluster.
+    nodeId: clusterNodeId(core.options.cluster as ClusterOptions),
     logger: core.logger,
     get maxTopicLevels () { return core.options.maxTopicLevels },
+    journal: core.store,
+    takeStoredBacklog () {
+      const stored = core.storedClusterBacklog
+      core.storedClusterBacklog = undefined
+      return stored
+    },
     publishInbound (message) {
       if (admitted(core, message)) core.dispatchMessage(message)
     },

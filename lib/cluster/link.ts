@@ -9,12 +9,17 @@
 // would pass it over, leaving a group with members only here without the message.
 //
 // NATS unreachable: the node goes on serving its own clients, tries again every reconnectWaitMs,
-// and subscribes again to everything its subscribers need once it is back; messages published
-// meanwhile reach this node's subscribers only.
+// and subscribes again to everything its subscribers need once it is back. QoS 0 messages published
+// meanwhile reach this node's subscribers only; QoS 1/2 ones reach them at once and are kept in the
+// backlog (backlog.ts), which goes to the stream first when NATS is back, so the rest of the
+// cluster gets them too and nothing this node acknowledged is lost.
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { SessionLookup } from '../context'
 import type { Logger } from '../logger'
+import type { QueuedEntry } from '../store/records'
+import type { SessionJournal } from '../store/store'
 import type { Message, Origin } from '../types'
+import { ClusterBacklog, DEFAULT_BACKLOG_BYTES, DEFAULT_BACKLOG_MESSAGES } from './backlog'
 import { StreamConsumers } from './consumers'
 import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
@@ -22,7 +27,7 @@ import { describeConnectFailure, natsSecurityOptions } from './nats-auth'
 import { type ClusterOptions, type ClusterState, clusterNodeId } from './options'
 import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
 import { topicToSubject } from './subjects'
-import { incomingMessage, outgoingHeaders } from './wire'
+import { DELIVERED_HEADER, incomingMessage, outgoingHeaders } from './wire'
 
 const DEFAULT_RECONNECT_WAIT_MS = 1000
 /** How long stop() waits for JetStream to answer the last QoS 1/2 publishes. */
@@ -57,12 +62,18 @@ export interface ClusterHost extends SessionAccess {
   deliverHere (message: Message): void
   /** Tells `events` of every client's connection, disconnection, subscriptions and unsubscriptions. */
   watchSessions (events: SessionEvents): void
+  /** Where the backlog is journaled: the broker's store. */
+  readonly journal: SessionJournal
+  /** What the store held in the backlog at open, given once (after the store opened); undefined when nothing. */
+  takeStoredBacklog (): QueuedEntry[] | undefined
 }
 
 /** Told when the link's connection comes up (first join, and return after an outage) and when it is lost. */
 export interface LinkListener {
   linkUp (nc: NatsConnection): void
   linkDown (): void
+  /** The backlog's counts changed (at most once a second). */
+  backlogChanged (): void
 }
 
 export class ClusterLink implements SubjectSink, SessionLookup {
@@ -91,12 +102,19 @@ export class ClusterLink implements SubjectSink, SessionLookup {
   private readonly consumers: StreamConsumers
   /** The consumers of persistent sessions, their queues across the cluster. */
   private readonly sessions: SessionConsumers
+  /** QoS 1/2 messages acknowledged here that the stream does not hold yet; made at the first start, after the store opened. */
+  private backlogQueue: ClusterBacklog | undefined
+  /** QoS 1/2 publishes to the stream not answered yet (stored, or given up and kept). */
+  private streamPublishes = 0
+  /** Ends the wait of messages that came after NATS went away while publishes were still under way. */
+  private streamPublishesSettled: (() => void) | undefined
 
   private readonly listeners: LinkListener[] = []
 
   constructor (private readonly options: ClusterOptions, private readonly host: ClusterHost) {
     this.nodeId = clusterNodeId(options)
     this.consumers = new StreamConsumers({
+      nodeId: this.nodeId,
       logger: host.logger,
       get maxTopicLevels () { return host.maxTopicLevels },
       deliverHere: (message) => { host.publishInbound(message) },
@@ -108,6 +126,12 @@ export class ClusterLink implements SubjectSink, SessionLookup {
 
   get state (): ClusterState { return this.linkState }
 
+  /** The backlog's counts: messages and bytes kept for the stream, and those not kept because it was full. */
+  get backlog (): { messages: number, bytes: number, dropped: number } {
+    const backlog = this.backlogQueue
+    return { messages: backlog?.messages ?? 0, bytes: backlog?.bytes ?? 0, dropped: backlog?.dropped ?? 0 }
+  }
+
   addListener (listener: LinkListener): void {
     this.listeners.push(listener)
   }
@@ -117,6 +141,20 @@ export class ClusterLink implements SubjectSink, SessionLookup {
     if (!this.stopped) return
     this.stopped = false
     this.linkState = 'connecting'
+    this.backlogQueue ??= new ClusterBacklog({
+      logger: this.host.logger,
+      journal: this.host.journal,
+      stored: this.host.takeStoredBacklog(),
+      maxMessages: this.options.backlogMessages ?? DEFAULT_BACKLOG_MESSAGES,
+      maxBytes: this.options.backlogBytes ?? DEFAULT_BACKLOG_BYTES,
+      changed: () => { for (const listener of this.listeners) listener.backlogChanged() },
+      stream: () => {
+        const publisher = this.publisher
+        if (publisher === undefined || this.linkState !== 'connected') return undefined
+        return async (message) => await this.publishKept(publisher, message)
+      },
+      retryWaitMs: this.retryWaitMs
+    })
     await this.tryNow()
   }
 
@@ -126,6 +164,7 @@ export class ClusterLink implements SubjectSink, SessionLookup {
     this.linkState = 'stopped'
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
+    this.backlogQueue?.stop()
     await this.attempting
     await this.consumers.stop()
     await this.sessions.stop()
@@ -151,21 +190,34 @@ export class ClusterLink implements SubjectSink, SessionLookup {
    * Sends a message that entered the broker on this node to the nodes interested in it; false
    * when it stays here (no connection, no subject for its topic), the promise of its storing for
    * a QoS 1/2 message on the stream (see MessageForwarder). While NATS is away nothing is
-   * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get it.
+   * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get
+   * it, and a QoS 1/2 message is kept in the backlog for the stream (backlog.ts); while the backlog
+   * is being sent, a QoS 1/2 message waits behind it.
    */
   forward (message: Message): boolean | Promise<void> {
-    const nc = this.linkState === 'connected' ? this.nc : undefined
-    const subject = nc === undefined ? undefined : topicToSubject(message.topic)
-    if (nc === undefined || subject === undefined || isInternalSubject(subject)) {
+    const subject = topicToSubject(message.topic)
+    if (subject === undefined || isInternalSubject(subject)) {
       this.notForwarded++
       return false
     }
-    const publisher = this.publisher
-    if (message.qos !== 0 && publisher !== undefined) {
-      const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
-      return publisher.publish(subject, message.payload, headers).then((ok) => {
-        if (!ok) this.host.deliverHere(message)
-      })
+    const nc = this.linkState === 'connected' ? this.nc : undefined
+    const publisher = nc === undefined ? undefined : this.publisher
+    // A connected node without JetStream sends QoS 1/2 on plain subjects: no backlog then.
+    if (message.qos !== 0 && (nc === undefined || publisher !== undefined)) {
+      // NATS went away under publishes still waiting for JetStream: they may yet be kept, so the
+      // message waits for them, to be kept after them, in order [MQTT-4.6.0-2].
+      if (nc === undefined && this.streamPublishes > 0) this.backlogQueue?.holdUntil(this.publishesSettled)
+      const place = this.backlogQueue?.place(message, publisher !== undefined) ?? 'kept'
+      if (place === 'wait') return this.behindBacklog(message)
+      if (place === 'kept' || publisher === undefined) {
+        this.notForwarded++
+        return false
+      }
+      return this.toStream(message, subject, publisher)
+    }
+    if (nc === undefined) {
+      this.notForwarded++
+      return false
     }
     const headers = outgoingHeaders(message, (this.nats as Nats).headers)
     try {
@@ -187,6 +239,47 @@ export class ClusterLink implements SubjectSink, SessionLookup {
       return undefined
     }
     return await this.sessions.held(clientId, SESSION_LOOKUP_MS)
+  }
+
+  /** A QoS 1/2 message onto the stream; one the stream did not take goes to this node's subscribers and the backlog. */
+  private async toStream (message: Message, subject: string, publisher: StreamPublisher): Promise<void> {
+    const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
+    this.streamPublishes++
+    if (!await publisher.publish(subject, message.payload, headers)) {
+      this.host.deliverHere(message)
+      this.backlogQueue?.keep(message)
+      this.backlogQueue?.sendLater()
+    }
+    if (--this.streamPublishes === 0) this.streamPublishesSettled?.()
+  }
+
+  /** Resolves once no publish to the stream is under way (see forward()). */
+  private readonly publishesSettled = async (): Promise<void> => {
+    await new Promise<void>((resolve) => {
+      this.streamPublishesSettled = () => {
+        this.streamPublishesSettled = undefined
+        resolve()
+      }
+    })
+  }
+
+  /** A QoS 1/2 message that came while the backlog was being sent: forwarded after it, in arrival order. */
+  private async behindBacklog (message: Message): Promise<void> {
+    await this.backlogQueue?.idle()
+    const forwarded = this.forward(message)
+    if (typeof forwarded === 'object') await forwarded
+    // Kept again (the backlog did not go in full, or NATS went away): this node's subscribers get it now.
+    else if (!forwarded) this.host.deliverHere(message)
+  }
+
+  /** A kept message onto the stream, marked as delivered on this node already. */
+  private async publishKept (publisher: StreamPublisher, message: Message): Promise<boolean> {
+    const subject = topicToSubject(message.topic)
+    // Never kept without a subject (forward()); a store edited by hand might hold one: it stays here.
+    if (subject === undefined) return true
+    const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
+    headers.set(DELIVERED_HEADER, this.nodeId)
+    return await publisher.publish(subject, message.payload, headers)
   }
 
   open (entry: SubjectEntry): void {
@@ -300,6 +393,7 @@ export class ClusterLink implements SubjectSink, SessionLookup {
       this.publisher = new StreamPublisher(nc, this.nodeId, this.host.logger)
       this.consumers.attach(js, jsm, this.interest.entries())
       this.sessions.attach(js, jsm, kv)
+      this.backlogQueue?.send()
     } catch (error) {
       this.host.logger.warning(`Cluster: no JetStream at ${nc.getServer()} (${(error as Error).message}); QoS 1 and 2 messages cross the cluster at most once.`)
     }
@@ -317,6 +411,7 @@ export class ClusterLink implements SubjectSink, SessionLookup {
         this.linkState = 'connected'
         this.host.logger.notice(`Cluster: node ${this.nodeId} reconnected to NATS at ${status.server}.`)
         for (const listener of this.listeners) listener.linkUp(nc)
+        this.backlogQueue?.send()
       }
     }
   }

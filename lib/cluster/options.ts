@@ -52,6 +52,10 @@ export interface ClusterOptions {
   heartbeatMs?: number
   /** Heartbeats a node may miss before the others declare it dead and publish its clients' wills (3 when unset). */
   deadAfterHeartbeats?: number
+  /** `cluster_backlog_messages`: QoS 1/2 messages kept for the stream while NATS is away, at most (100000 when unset; 0: no bound). */
+  backlogMessages?: number
+  /** `cluster_backlog_bytes`: their payload bytes, at most (100 MiB when unset; 0: no bound). */
+  backlogBytes?: number
 }
 
 export const DEFAULT_HEARTBEAT_MS = 1000
@@ -75,6 +79,8 @@ export const CLUSTER_SCHEMA = {
     reconnectWaitMs: { type: 'integer', minimum: 10, maximum: 60_000 },
     heartbeatMs: { type: 'integer', minimum: 50, maximum: 60_000 },
     deadAfterHeartbeats: { type: 'integer', minimum: 2, maximum: 100 },
+    backlogMessages: { type: 'integer', minimum: 0 },
+    backlogBytes: { type: 'integer', minimum: 0 },
     tls: {
       type: 'object',
       additionalProperties: false,

@@ -11,6 +11,7 @@ export function brokerServicesHost (core: BrokerCore, link: ClusterLink): Servic
     get sysEnabled () { return core.options.sysIntervalSec > 0 },
     get clientCount () { return core.sessions.connectedCount },
     get linkState () { return link.state },
+    get backlog () { return link.backlog },
     nextMessageId: () => core.nextMessageId(),
     cleanStartOf: (clientId) => core.sessions.connection(clientId)?.cleanSession,
     takenOver (clientId, node, cleanStart) {

@@ -12,7 +12,7 @@ import type { LinkListener } from './link'
 import { ClusterMembership } from './membership'
 import { type ClusterOptions, clusterNodeId, DEFAULT_DEAD_AFTER_HEARTBEATS, DEFAULT_HEARTBEAT_MS } from './options'
 import { ClusterRetained } from './retained-bucket'
-import { ClusterSys } from './sys'
+import { type BacklogCounts, ClusterSys } from './sys'
 import { ClusterTakeover } from './takeover'
 import { ClusterWills } from './wills'
 
@@ -26,6 +26,8 @@ export interface ServicesHost {
   readonly clientCount: number
   /** The link's state, for $SYS/cluster/state. */
   readonly linkState: string
+  /** The link's backlog (backlog.ts), for $SYS/cluster/backlog/... */
+  readonly backlog: BacklogCounts
   nextMessageId (): number
   /** Clean Start of a client connected here; undefined when it is not. */
   cleanStartOf (clientId: string): boolean | undefined
@@ -117,6 +119,10 @@ export class ClusterServices implements LinkListener, SessionObserver {
     this.updateSys()
   }
 
+  backlogChanged (): void {
+    this.updateSys()
+  }
+
   sessionSaved (record: SessionRecord): void {
     // Saved while connected: at CONNECT (lib/session/registry.ts register); saved offline: it left.
     if (record.offlineSinceMs === 0) {
@@ -172,6 +178,6 @@ export class ClusterServices implements LinkListener, SessionObserver {
 
   private updateSys (): void {
     if (this.host === undefined) return
-    this.sys.update(this.membership.nodes, this.host.linkState)
+    this.sys.update(this.membership.nodes, this.host.linkState, this.host.backlog)
   }
 }

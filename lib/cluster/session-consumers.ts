@@ -103,6 +103,8 @@ interface SessionRecord {
 
 /** What this file uses of the broker (cluster/host.ts). */
 export interface SessionAccess {
+  /** This node's id (StreamReader passes over what this node delivered from its backlog). */
+  readonly nodeId: string
   readonly logger: Logger
   readonly maxTopicLevels: number
   /** The session of `clientId` while it is connected here, when it outlives its connection. */

@@ -5,9 +5,19 @@
 //   $SYS/cluster/nodes/<id>/state              up, or down once the node died or left
 //   $SYS/cluster/nodes/<id>/clients/connected  its connected clients, as of its last heartbeat
 //   $SYS/cluster/clients/connected             connected clients over every node that is up
+//   $SYS/cluster/backlog/messages              QoS 1/2 messages this node kept while NATS was away, not yet on the stream
+//   $SYS/cluster/backlog/bytes                 their payload bytes
+//   $SYS/cluster/backlog/dropped               messages not kept because the backlog was full, since the node started
 // Retained, published when a value changes (heartbeats, a node joining or dying, the link), only
 // what changed, and not at all with sys_interval 0, as $SYS/broker is.
 import type { Heartbeat } from './membership'
+
+/** What $SYS/cluster/backlog/... shows (ClusterLink.backlog). */
+export interface BacklogCounts {
+  readonly messages: number
+  readonly bytes: number
+  readonly dropped: number
+}
 
 export interface ClusterSysHost {
   readonly nodeId: string
@@ -24,13 +34,16 @@ export class ClusterSys {
 
   constructor (private readonly host: ClusterSysHost) {}
 
-  /** Publishes what changed, from the nodes now up and this node's link state. */
-  update (nodes: ReadonlyMap<string, { heartbeat: Heartbeat }>, linkState: string): void {
+  /** Publishes what changed, from the nodes now up and this node's link state and backlog. */
+  update (nodes: ReadonlyMap<string, { heartbeat: Heartbeat }>, linkState: string, backlog: BacklogCounts): void {
     if (!this.host.sysEnabled) return
     const topics = new Map<string, string>()
     const put = (topic: string, value: string | number): void => { topics.set(`$SYS/cluster/${topic}`, String(value)) }
     put('node', this.host.nodeId)
     put('state', linkState)
+    put('backlog/messages', backlog.messages)
+    put('backlog/bytes', backlog.bytes)
+    put('backlog/dropped', backlog.dropped)
     let up = 0
     let clients = 0
     for (const [nodeId, { heartbeat }] of nodes) {

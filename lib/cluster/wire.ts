@@ -30,6 +30,12 @@ export const CONTENT_TYPE_HEADER = 'Roost-Content-Type'
 export const RESPONSE_TOPIC_HEADER = 'Roost-Response-Topic'
 /** MQTT 5 Correlation Data, base64. */
 export const CORRELATION_HEADER = 'Roost-Correlation'
+/**
+ * The id of the node that delivered the message to its own subscribers already: set on what a node
+ * kept while NATS was away and sends to the stream once it is back (backlog.ts), so its own
+ * consumers pass it over while every other node delivers it.
+ */
+export const DELIVERED_HEADER = 'Roost-Delivered-On'
 /** MQTT 5 user properties as a JSON array of [name, value] pairs: names may hold what a header name cannot. */
 export const USER_PROPERTIES_HEADER = 'Roost-User-Properties'
 

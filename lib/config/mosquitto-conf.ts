@@ -76,7 +76,7 @@ function option<K extends keyof BrokerOptions> (key: K, read: (line: ConfLine) =
 }
 
 /** A line that sets one field of the cluster options, checked on its own beside a stand-in server. */
-function clusterWord (field: Exclude<keyof ClusterOptions, 'servers' | 'tls' | 'reconnectWaitMs' | 'heartbeatMs' | 'deadAfterHeartbeats'>, read: (line: ConfLine) => string): WordHandler {
+function clusterWord<K extends Exclude<keyof ClusterOptions, 'servers' | 'tls' | 'reconnectWaitMs' | 'heartbeatMs' | 'deadAfterHeartbeats'>> (field: K, read: (line: ConfLine) => NonNullable<ClusterOptions[K]>): WordHandler {
   return (state, line) => {
     const value = read(line)
     // A password is checked beside a stand-in user: whether the file names one shows once it is read.
@@ -292,6 +292,8 @@ const WORDS: Record<string, WordHandler> = {
   cluster_nats_cafile: clusterTlsWord('cafile'),
   cluster_nats_certfile: clusterTlsWord('certfile'),
   cluster_nats_keyfile: clusterTlsWord('keyfile'),
+  cluster_backlog_messages: clusterWord('backlogMessages', (line) => parseInteger(line)),
+  cluster_backlog_bytes: clusterWord('backlogBytes', (line) => parseInteger(line)),
   log_type (state, line) {
     state.conf.logTypes ??= new Set()
     addLogType(state.conf.logTypes, line, singleValue(line))

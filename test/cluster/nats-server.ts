@@ -29,10 +29,12 @@ export interface NatsServerOptions {
   port?: number
   /** More lines for the server's config file (tls, authorization, cluster blocks). */
   config?: string[]
+  /** The directory of the config file and JetStream's store, kept after stop() (a restart finds its streams); a temporary one when unset. */
+  storeDir?: string
 }
 
 export async function startNatsServer (options: NatsServerOptions = {}): Promise<NatsServer> {
-  const store = tempDir('nats')
+  const store = options.storeDir === undefined ? tempDir('nats') : { dir: options.storeDir, remove: () => {} }
   const port = options.port ?? await freePort()
   const mqttPort = options.mqtt === true ? await freePort() : undefined
   const monitorPort = options.monitor === true ? await freePort() : undefined

@@ -18,11 +18,18 @@ describe('cluster words in a config file', () => {
     assert.deepEqual(readMosquittoConf(file).options.cluster, { servers: ['nats://10.0.0.1:4222', 'tls://nats.example:4443'], nodeId: 'edge-1' })
   })
 
+  it('reads the bound of the backlog kept while NATS is away: cluster_backlog_messages and cluster_backlog_bytes', () => {
+    const file = temp.write('backlog.conf', 'cluster_nats_url nats://10.0.0.1:4222\ncluster_backlog_messages 5000\ncluster_backlog_bytes 0\n')
+    assert.deepEqual(readMosquittoConf(file).options.cluster, { servers: ['nats://10.0.0.1:4222'], backlogMessages: 5000, backlogBytes: 0 })
+  })
+
   for (const [name, text, expected] of [
     ['a URL that is not nats:// or tls://', 'cluster_nats_url http://10.0.0.1\n', "1: 'cluster_nats_url http://10.0.0.1': cluster.servers.0 must match pattern"],
     ['a node id with a separator', 'cluster_nats_url nats://a\ncluster_node_id edge/1\n', "2: 'cluster_node_id edge/1': cluster.nodeId must match pattern"],
     ['cluster_nats_url without a value', 'cluster_nats_url\n', "1: 'cluster_nats_url' needs a value"],
-    ['a node id without a server', 'cluster_node_id edge-1\n', "'cluster_node_id' needs a 'cluster_nats_url' line"]
+    ['a node id without a server', 'cluster_node_id edge-1\n', "'cluster_node_id' needs a 'cluster_nats_url' line"],
+    ['a backlog bound that is no whole number', 'cluster_nats_url nats://a\ncluster_backlog_messages many\n', "'cluster_backlog_messages' needs a whole number, not 'many'"],
+    ['a negative backlog bound', 'cluster_nats_url nats://a\ncluster_backlog_bytes -1\n', "2: 'cluster_backlog_bytes -1': cluster.backlogBytes must be >= 0"]
   ] as const) {
     it(`refuses ${name}, naming the line`, () => {
       const file = temp.write(`bad-${name.length}.conf`, text)
