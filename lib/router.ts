@@ -5,7 +5,7 @@
 // Subscription Identifiers (3.8.3.1). A subscriber without read access to the topic
 // (authorizeDelivery) is passed over.
 import type { DeliveryGate, DeliveryMemo } from './auth/delivery'
-import type { Message, QoS } from './types'
+import type { Message, QoS, SubscriptionOptions } from './types'
 import type { SharedGroup, Subscriber, Subscription } from './topics/trie'
 import { SubscriptionTrie } from './topics/trie'
 
@@ -162,10 +162,18 @@ export function routeShared (router: Router, message: Message, levelsFilter: str
   const shared = router.trie.sharedGroup(levelsFilter, group)
   const member = shared === undefined ? undefined : pickSharedMember(shared, router.gate, message.topic)
   if (member === undefined) return 0
-  const options = member.options
-  const ids = options?.subscriptionIdentifier === undefined ? undefined : [options.subscriptionIdentifier]
-  ;(member.subscriber as Deliverable).deliver(message, outgoingQos(message.qos, member.qos, router.upgradeOutgoingQos), options?.retainAsPublished === true && message.retain, ids)
+  deliverUnder(router, member.subscriber as Deliverable, message, member.qos, member.options)
   return 1
+}
+
+/**
+ * Delivers a message to one subscriber under one subscription the caller picked (a shared group's
+ * member, a persistent session's own consumer in a cluster): the QoS it grants, Retain As Published
+ * [MQTT-3.3.1-12] and its Subscription Identifier [MQTT-3.3.4-3].
+ */
+export function deliverUnder (router: Router, subscriber: Deliverable, message: Message, qos: QoS, options: SubscriptionOptions | undefined): void {
+  const id = options?.subscriptionIdentifier
+  subscriber.deliver(message, outgoingQos(message.qos, qos, router.upgradeOutgoingQos), options?.retainAsPublished === true && message.retain, id === undefined ? undefined : [id])
 }
 
 function skipGroup (): void {}

@@ -1,7 +1,7 @@
 // What a cluster link uses of the broker it runs in: admission for what other nodes send, the
 // logger. The link sees this, never BrokerCore itself.
 import type { BrokerCore } from '../core'
-import { outgoingQos } from '../router'
+import { deliverUnder } from '../router'
 import { admit, refusalLine } from '../routing/admit'
 import { subscribe } from '../routing/subscribe'
 import type { Session } from '../session/session'
@@ -61,9 +61,7 @@ function deliverToSession (core: BrokerCore, session: Session, message: Message,
   const gate = core.router.gate
   if (gate !== undefined && !gate.allows(session, message.topic)) return false
   message.id = core.nextMessageId()
-  const id = options?.subscriptionIdentifier
-  // [MQTT-3.3.1-12] Retain As Published
-  session.deliver(message, outgoingQos(message.qos, subscription.qos, core.options.upgradeOutgoingQos), options?.retainAsPublished === true && message.retain, id === undefined ? undefined : [id])
+  deliverUnder(core.router, session, message, subscription.qos, options)
   return true
 }
 
