@@ -11,15 +11,18 @@
 // NATS unreachable: the node goes on serving its own clients, tries again every reconnectWaitMs,
 // and subscribes again to everything its subscribers need once it is back; messages published
 // meanwhile reach this node's subscribers only.
+import type { KV } from '@nats-io/kv'
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
 import type { Message, Origin } from '../types'
+import { ensureBuckets } from './buckets'
 import { StreamConsumers } from './consumers'
 import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
 import { describeConnectFailure, natsSecurityOptions } from './nats-auth'
-import { type ClusterOptions, type ClusterState, clusterNodeId } from './options'
-import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
+import { type ClusterOptions, type ClusterState, clusterNodeId, DEFAULT_REPLICAS } from './options'
+import { ensureStream, isInternalSubject, loadJetStream, RESERVED_PREFIX, STREAM_INBOX_PREFIX } from './stream'
+import { StreamPublisher } from './stream-publisher'
 import { topicToSubject } from './subjects'
 import { incomingMessage, outgoingHeaders } from './wire'
 
@@ -151,13 +154,15 @@ export class ClusterLink implements SubjectSink {
    * handed to nats.js's reconnect buffer: the node's own subscribers, shared groups included, get it.
    */
   forward (message: Message): boolean | Promise<void> {
-    const nc = this.linkState === 'connected' ? this.nc : undefined
+    const publisher = this.publisher
+    // QoS 1/2 go to the stream's publisher even while the connection is away: across a NATS
+    // server's death it holds them until the stream answers again (stream-publisher.ts).
+    const nc = this.linkState === 'connected' || (message.qos !== 0 && publisher !== undefined) ? this.nc : undefined
     const subject = nc === undefined ? undefined : topicToSubject(message.topic)
     if (nc === undefined || subject === undefined || isInternalSubject(subject)) {
       this.notForwarded++
       return false
     }
-    const publisher = this.publisher
     if (message.qos !== 0 && publisher !== undefined) {
       const headers = outgoingHeaders(message, (this.nats as Nats).headers, true) as MsgHdrs
       return publisher.publish(subject, message.payload, headers).then((ok) => {
@@ -280,10 +285,10 @@ export class ClusterLink implements SubjectSink {
     try {
       const { jetstream, jetstreamManager } = await loadJetStream()
       const jsm = await jetstreamManager(nc)
-      await ensureStream(jsm, this.host.logger)
+      await ensureStream(jsm, this.replicas, this.host.logger)
       if (this.streamNc !== nc) return
       const js = jetstream(nc)
-      const kv = await new (await loadKv()).Kvm(js).create(SESSION_BUCKET, { history: 1 })
+      const [kv] = await ensureBuckets(nc, [SESSION_BUCKET], this.replicas, this.host.logger) as [KV]
       if (this.streamNc !== nc) return
       this.publisher = new StreamPublisher(nc, this.nodeId, this.host.logger)
       this.consumers.attach(js, jsm, this.interest.entries())
@@ -310,6 +315,8 @@ export class ClusterLink implements SubjectSink {
   }
 
   private get retryWaitMs (): number { return this.options.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS }
+
+  private get replicas (): number { return this.options.replicas ?? DEFAULT_REPLICAS }
 }
 
 /**

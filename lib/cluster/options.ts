@@ -52,10 +52,17 @@ export interface ClusterOptions {
   heartbeatMs?: number
   /** Heartbeats a node may miss before the others declare it dead and publish its clients' wills (3 when unset). */
   deadAfterHeartbeats?: number
+  /**
+   * `cluster_replicas` (Roost's own word): on how many NATS servers JetStream keeps the QoS 1/2 stream
+   * and the buckets, 1 to 5 (1 when unset); 3 with a three-server NATS cluster survives losing one.
+   */
+  replicas?: number
 }
 
 export const DEFAULT_HEARTBEAT_MS = 1000
 export const DEFAULT_DEAD_AFTER_HEARTBEATS = 3
+/** One copy: all a single nats-server can hold (JetStream refuses more outside a NATS cluster). */
+export const DEFAULT_REPLICAS = 1
 
 /** The node's id: the configured one, or host name and process id. */
 export function clusterNodeId (options: ClusterOptions): string {
@@ -75,6 +82,8 @@ export const CLUSTER_SCHEMA = {
     reconnectWaitMs: { type: 'integer', minimum: 10, maximum: 60_000 },
     heartbeatMs: { type: 'integer', minimum: 50, maximum: 60_000 },
     deadAfterHeartbeats: { type: 'integer', minimum: 2, maximum: 100 },
+    // JetStream's own bounds on a stream's replicas.
+    replicas: { type: 'integer', minimum: 1, maximum: 5 },
     tls: {
       type: 'object',
       additionalProperties: false,

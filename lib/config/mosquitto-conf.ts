@@ -76,7 +76,7 @@ function option<K extends keyof BrokerOptions> (key: K, read: (line: ConfLine) =
 }
 
 /** A line that sets one field of the cluster options, checked on its own beside a stand-in server. */
-function clusterWord (field: Exclude<keyof ClusterOptions, 'servers' | 'tls' | 'reconnectWaitMs' | 'heartbeatMs' | 'deadAfterHeartbeats'>, read: (line: ConfLine) => string): WordHandler {
+function clusterWord<F extends Exclude<keyof ClusterOptions, 'servers' | 'tls' | 'reconnectWaitMs' | 'heartbeatMs' | 'deadAfterHeartbeats'>> (field: F, read: (line: ConfLine) => ClusterOptions[F]): WordHandler {
   return (state, line) => {
     const value = read(line)
     // A password is checked beside a stand-in user: whether the file names one shows once it is read.
@@ -284,6 +284,7 @@ const WORDS: Record<string, WordHandler> = {
     ;(state.conf.options.cluster ??= { servers: [] }).servers.push(url)
   },
   cluster_node_id: clusterWord('nodeId', singleValue),
+  cluster_replicas: clusterWord('replicas', (line) => parseInteger(line)),
   cluster_nats_username: clusterWord('username', singleValue),
   cluster_nats_password: clusterWord('password', singleValue),
   cluster_nats_token: clusterWord('token', singleValue),
