@@ -3,6 +3,8 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
+import { matchReplicas } from './replicas'
+import { loadJetStream, loadKv } from './stream'
 
 /** Roost's buckets on NATS; each key keeps its last value only (history 1). */
 export const BUCKETS = {
@@ -16,14 +18,30 @@ export const BUCKETS = {
   nodes: 'roost_nodes'
 } as const
 
-type KvModule = typeof import('@nats-io/kv')
-let kvModule: Promise<KvModule> | undefined
-
-/** Opens a bucket, making it when no node has yet. */
+/** Opens a bucket, making it (one copy) when no node has yet: ensureBuckets() made it first with the configured copies. */
 export async function openBucket (nc: NatsConnection, name: string): Promise<KV> {
-  kvModule ??= import('@nats-io/kv')
-  const { Kvm } = await kvModule
+  const { Kvm } = await loadKv()
   return await new Kvm(nc).create(name, { history: 1 })
+}
+
+/** Opens key-value buckets (history 1), making those no node has made yet, each with `replicas` copies. */
+export async function ensureBuckets (nc: NatsConnection, names: readonly string[], replicas: number, logger: Logger): Promise<KV[]> {
+  const [{ Kvm }, { jetstreamManager }] = await Promise.all([loadKv(), loadJetStream()])
+  const kvm = new Kvm(nc)
+  const jsm = await jetstreamManager(nc)
+  const buckets: KV[] = []
+  for (const name of names) {
+    let kv: KV
+    try {
+      kv = await kvm.create(name, { history: 1, replicas })
+    } catch (error) {
+      throw new Error(`cannot make bucket ${name} with ${replicas} replica(s): ${(error as Error).message}`)
+    }
+    // A bucket is the stream KV_<name>.
+    await matchReplicas(jsm, `KV_${name}`, replicas, logger)
+    buckets.push(kv)
+  }
+  return buckets
 }
 
 /** A write that lost a compare-and-swap (another node wrote the key first), as JetStream words it. */

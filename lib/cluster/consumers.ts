@@ -25,6 +25,22 @@ const SEEN_WINDOW = 65_536
 const SHARED_INACTIVE_NS = 300 * 1e9
 /** Messages one consumer may have on their way to this node at once. */
 const BATCH = 1000
+/**
+ * How long one pull lasts (JetStream's heartbeats come every half of it). nats.js pulls again after
+ * two missed heartbeats, and waits this long between its questions to a consumer that does not
+ * answer (a leader election): after a NATS server's death took a consumer's leader, pulls resume
+ * within seconds rather than nats.js's 30 s.
+ */
+export const PULL_EXPIRES_MS = 5000
+/**
+ * Missed heartbeats after which an ordered consumer is made again, from the sequence after the last
+ * it brought: one that lived on a NATS server that died gets no answer from JetStream, and nats.js
+ * would ask after it without end.
+ */
+const STALLED_HEARTBEATS = 3
+
+/** The last stream sequence an ordered consumer brought; 0 before its first message. */
+interface Cursor { lastSeq: number }
 
 /** Where what the consumers bring goes. */
 export interface StreamSink {
@@ -65,9 +81,10 @@ export class StreamConsumers {
     for (const entry of entries) this.open(entry)
   }
 
-  open (entry: SubjectEntry): void {
+  /** `fromSeq`: where an ordered consumer made again starts; new messages only when unset. */
+  open (entry: SubjectEntry, fromSeq?: number): void {
     if (this.js === undefined || this.running.has(entry)) return
-    const started = this.start(entry, this.js, this.jsm as JetStreamManager).catch((error: unknown) => {
+    const started = this.start(entry, this.js, this.jsm as JetStreamManager, fromSeq).catch((error: unknown) => {
       this.sink.logger.warning(`Cluster: cannot consume QoS 1/2 messages on '${entry.subject}' from JetStream: ${(error as Error).message}.`)
       return undefined
     })
@@ -94,12 +111,24 @@ export class StreamConsumers {
     for (const messages of await Promise.all(started)) await messages?.close().catch(() => undefined)
   }
 
-  private async start (entry: SubjectEntry, js: JetStreamClient, jsm: JetStreamManager): Promise<ConsumerMessages> {
+  private async start (entry: SubjectEntry, js: JetStreamClient, jsm: JetStreamManager, fromSeq: number | undefined): Promise<ConsumerMessages> {
     const filter = streamSubject(entry.subject)
     const share = entry.share
     if (share === undefined) {
-      const consumer = await js.consumers.get(STREAM_NAME, { filter_subjects: filter, deliver_policy: 'new' })
-      return await consumer.consume({ max_messages: BATCH, callback: this.receive })
+      const consumer = await js.consumers.get(STREAM_NAME, fromSeq === undefined
+        ? { filter_subjects: filter, deliver_policy: 'new' }
+        : { filter_subjects: filter, deliver_policy: 'by_start_sequence', opt_start_seq: fromSeq })
+      const cursor: Cursor = { lastSeq: fromSeq === undefined ? 0 : fromSeq - 1 }
+      const messages = await consumer.consume({
+        max_messages: BATCH,
+        expires: PULL_EXPIRES_MS,
+        callback: (msg) => {
+          cursor.lastSeq = msg.seq
+          this.receive(msg)
+        }
+      })
+      void this.remakeWhenStalled(entry, messages, cursor)
+      return messages
     }
     const name = sharedConsumerName(share.queue, entry.subject)
     await jsm.consumers.add(STREAM_NAME, {
@@ -112,12 +141,30 @@ export class StreamConsumers {
     const consumer = await js.consumers.get(STREAM_NAME, name)
     return await consumer.consume({
       max_messages: BATCH,
+      expires: PULL_EXPIRES_MS,
       callback: (msg) => {
         const message = this.sharedReader.read(msg)
         if (message !== undefined) this.sink.deliverShared(message, share.levelsFilter, share.group)
         msg.ack()
       }
     })
+  }
+
+  /** Makes an ordered consumer again once it stalled (see STALLED_HEARTBEATS); ends with the consumer. */
+  private async remakeWhenStalled (entry: SubjectEntry, messages: ConsumerMessages, cursor: Cursor): Promise<void> {
+    for await (const status of messages.status()) {
+      if (status.type !== 'heartbeats_missed' || status.count < STALLED_HEARTBEATS) continue
+      const started = this.running.get(entry)
+      // Closed, or already made again.
+      if (started === undefined || (await started) !== messages) return
+      this.running.delete(entry)
+      // Before its first message it cannot say where it was: new messages then.
+      const fromSeq = cursor.lastSeq === 0 ? undefined : cursor.lastSeq + 1
+      this.sink.logger.info(`Cluster: the consumer of '${entry.subject}' on JetStream went silent; made again from stream sequence ${fromSeq ?? 'new'}.`)
+      await messages.close().catch(() => undefined)
+      this.open(entry, fromSeq)
+      return
+    }
   }
 
   private readonly receive = (msg: JsMsg): void => {

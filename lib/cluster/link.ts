@@ -13,6 +13,7 @@
 // meanwhile reach this node's subscribers only; QoS 1/2 ones reach them at once and are kept in the
 // backlog (backlog.ts), which goes to the stream first when NATS is back, so the rest of the
 // cluster gets them too and nothing this node acknowledged is lost.
+import type { KV } from '@nats-io/kv'
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node'
 import type { SessionLookup } from '../context'
 import type { Logger } from '../logger'
@@ -20,12 +21,14 @@ import type { QueuedEntry } from '../store/records'
 import type { SessionJournal } from '../store/store'
 import type { Message, Origin } from '../types'
 import { ClusterBacklog, DEFAULT_BACKLOG_BYTES, DEFAULT_BACKLOG_MESSAGES } from './backlog'
+import { ensureBuckets } from './buckets'
 import { StreamConsumers } from './consumers'
 import { SESSION_BUCKET, type SessionAccess, SessionConsumers, type SessionEvents } from './session-consumers'
 import { type SubjectEntry, SubjectInterest, type SubjectSink } from './interest'
 import { describeConnectFailure, natsSecurityOptions } from './nats-auth'
-import { type ClusterOptions, type ClusterState, clusterNodeId } from './options'
-import { ensureStream, isInternalSubject, loadJetStream, loadKv, RESERVED_PREFIX, STREAM_INBOX_PREFIX, StreamPublisher } from './stream'
+import { type ClusterOptions, type ClusterState, clusterNodeId, DEFAULT_REPLICAS } from './options'
+import { ensureStream, isInternalSubject, loadJetStream, RESERVED_PREFIX, STREAM_INBOX_PREFIX } from './stream'
+import { StreamPublisher } from './stream-publisher'
 import { topicToSubject } from './subjects'
 import { DELIVERED_HEADER, incomingMessage, outgoingHeaders } from './wire'
 
@@ -385,10 +388,10 @@ export class ClusterLink implements SubjectSink, SessionLookup {
     try {
       const { jetstream, jetstreamManager } = await loadJetStream()
       const jsm = await jetstreamManager(nc)
-      await ensureStream(jsm, this.host.logger)
+      await ensureStream(jsm, this.replicas, this.host.logger)
       if (this.streamNc !== nc) return
       const js = jetstream(nc)
-      const kv = await new (await loadKv()).Kvm(js).create(SESSION_BUCKET, { history: 1 })
+      const [kv] = await ensureBuckets(nc, [SESSION_BUCKET], this.replicas, this.host.logger) as [KV]
       if (this.streamNc !== nc) return
       this.publisher = new StreamPublisher(nc, this.nodeId, this.host.logger)
       this.consumers.attach(js, jsm, this.interest.entries())
@@ -417,6 +420,8 @@ export class ClusterLink implements SubjectSink, SessionLookup {
   }
 
   private get retryWaitMs (): number { return this.options.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS }
+
+  private get replicas (): number { return this.options.replicas ?? DEFAULT_REPLICAS }
 }
 
 /**

@@ -56,10 +56,17 @@ export interface ClusterOptions {
   backlogMessages?: number
   /** `cluster_backlog_bytes`: their payload bytes, at most (100 MiB when unset; 0: no bound). */
   backlogBytes?: number
+  /**
+   * `cluster_replicas` (Roost's own word): on how many NATS servers JetStream keeps the QoS 1/2 stream
+   * and the buckets, 1 to 5 (1 when unset); 3 with a three-server NATS cluster survives losing one.
+   */
+  replicas?: number
 }
 
 export const DEFAULT_HEARTBEAT_MS = 1000
 export const DEFAULT_DEAD_AFTER_HEARTBEATS = 3
+/** One copy: all a single nats-server can hold (JetStream refuses more outside a NATS cluster). */
+export const DEFAULT_REPLICAS = 1
 
 /** The node's id: the configured one, or host name and process id. */
 export function clusterNodeId (options: ClusterOptions): string {
@@ -81,6 +88,8 @@ export const CLUSTER_SCHEMA = {
     deadAfterHeartbeats: { type: 'integer', minimum: 2, maximum: 100 },
     backlogMessages: { type: 'integer', minimum: 0 },
     backlogBytes: { type: 'integer', minimum: 0 },
+    // JetStream's own bounds on a stream's replicas.
+    replicas: { type: 'integer', minimum: 1, maximum: 5 },
     tls: {
       type: 'object',
       additionalProperties: false,

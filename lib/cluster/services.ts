@@ -7,10 +7,11 @@ import type { Logger } from '../logger'
 import type { SessionRecord } from '../store/records'
 import type { Store } from '../store/store'
 import type { ClientInfo, Message } from '../types'
+import { BUCKETS, ensureBuckets } from './buckets'
 import { ClusterStore, type SessionObserver } from './cluster-store'
 import type { LinkListener } from './link'
 import { ClusterMembership } from './membership'
-import { type ClusterOptions, clusterNodeId, DEFAULT_DEAD_AFTER_HEARTBEATS, DEFAULT_HEARTBEAT_MS } from './options'
+import { type ClusterOptions, clusterNodeId, DEFAULT_DEAD_AFTER_HEARTBEATS, DEFAULT_HEARTBEAT_MS, DEFAULT_REPLICAS } from './options'
 import { ClusterRetained } from './retained-bucket'
 import { type BacklogCounts, ClusterSys } from './sys'
 import { ClusterTakeover } from './takeover'
@@ -39,6 +40,8 @@ export interface ServicesHost {
 
 export class ClusterServices implements LinkListener, SessionObserver {
   readonly nodeId: string
+  /** Copies JetStream keeps of each bucket. */
+  private readonly replicas: number
   private host: ServicesHost | undefined
   private retained: ClusterRetained | undefined
   private readonly takeover: ClusterTakeover
@@ -52,6 +55,7 @@ export class ClusterServices implements LinkListener, SessionObserver {
 
   constructor (options: ClusterOptions, private readonly logger: Logger) {
     this.nodeId = clusterNodeId(options)
+    this.replicas = options.replicas ?? DEFAULT_REPLICAS
     const nodeId = this.nodeId
     // The broker is made after its store (wrapStore): what the parts need of it is reached through attach().
     const services = this
@@ -163,6 +167,8 @@ export class ClusterServices implements LinkListener, SessionObserver {
 
   private async bringUpToDate (nc: NatsConnection): Promise<void> {
     try {
+      // Made here with the configured copies before any part opens its own (with one).
+      await ensureBuckets(nc, Object.values(BUCKETS), this.replicas, this.logger)
       await this.retained?.connected(nc)
       await this.takeover.connected(nc)
       await this.membership.connected(nc)

@@ -54,7 +54,7 @@ import type { Logger } from '../logger'
 import type { Session } from '../session/session'
 import { SESSION_NEVER_EXPIRES } from '../session/session'
 import type { Message, MessageHolder, QoS, SubscriptionOptions } from '../types'
-import { SeenSequences, StreamReader } from './consumers'
+import { PULL_EXPIRES_MS, SeenSequences, StreamReader } from './consumers'
 import { STREAM_NAME, streamSubject } from './stream'
 import { filterToSubjects } from './subjects'
 
@@ -302,7 +302,7 @@ export class SessionConsumers implements SessionEvents {
       // Already there (made by this session on another node): used as it is.
       await jsm.consumers.add(STREAM_NAME, config).catch(() => undefined)
       const running = js.consumers.get(STREAM_NAME, name)
-        .then(async (consumer) => await consumer.consume({ max_messages: BATCH, callback: (msg) => { this.receive(bound, filter, name, msg) } }))
+        .then(async (consumer) => await consumer.consume({ max_messages: BATCH, expires: PULL_EXPIRES_MS, callback: (msg) => { this.receive(bound, filter, name, msg) } }))
         .catch((error: unknown) => {
           this.access.logger.warning(`Cluster: cannot pull the queue of ${clientId} on '${filter}': ${(error as Error).message}.`)
           return undefined

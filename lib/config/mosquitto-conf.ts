@@ -284,6 +284,7 @@ const WORDS: Record<string, WordHandler> = {
     ;(state.conf.options.cluster ??= { servers: [] }).servers.push(url)
   },
   cluster_node_id: clusterWord('nodeId', singleValue),
+  cluster_replicas: clusterWord('replicas', (line) => parseInteger(line)),
   cluster_nats_username: clusterWord('username', singleValue),
   cluster_nats_password: clusterWord('password', singleValue),
   cluster_nats_token: clusterWord('token', singleValue),

@@ -15,6 +15,8 @@ export interface ClusterConfig {
   clusterServers?: string
   /** This node's name in the cluster; empty for host name and process id. */
   clusterNodeId?: string
+  /** Copies JetStream keeps of the stream and buckets (1 to 5); empty for one. */
+  clusterReplicas?: string | number
   /** Id of a tls-config node; empty for no TLS of our own choosing. */
   clusterTls?: string
 }
@@ -41,6 +43,9 @@ export function clusterOptions (config: ClusterConfig, credentials: ClusterCrede
   const cluster: ClusterOptions = { servers: readString(config.clusterServers).split(/[\s,]+/).filter((url) => url !== '') }
   const nodeId = readString(config.clusterNodeId).trim()
   if (nodeId !== '') cluster.nodeId = nodeId
+  // Not read with a fallback: anything but a whole number reaches the schema, which names the field.
+  const replicas = String(config.clusterReplicas ?? '').trim()
+  if (replicas !== '') cluster.replicas = Number(replicas)
   const tlsId = readString(config.clusterTls)
   if (tlsId !== '') cluster.tls = clusterTls(tlsId, lookupTls)
   const secrets: Array<[keyof ClusterCredentials, 'username' | 'password' | 'token' | 'nkeySeed']> = [

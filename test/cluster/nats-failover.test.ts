@@ -3,27 +3,21 @@
 // publisher sends QoS 0 messages, makes the node fail over to a survivor and routing goes on.
 // (At QoS 0 what was in flight at the kill may be lost; losing nothing acknowledged is QoS 1's test.)
 import assert from 'node:assert/strict'
-import { afterEach, test } from 'node:test'
-import { ClientPool } from '../clients/support'
+import { test } from 'node:test'
 import { RecordingLogger } from '../helpers/broker'
 import { type NatsServer, serverHolding, startNatsCluster } from './nats-server'
-import { settle, startNode, subscribeAll, until, within } from './support'
+import { natsServersPerTest, settle, startNode, subscribeAll, until, within } from './support'
 
 /** Upper bound of messages the load publisher sends, whatever happens. */
 const MAX_LOAD_MESSAGES = 20_000
 /** Pause between two load messages. */
 const LOAD_GAP_MS = 2
 
-const pool = new ClientPool()
-let servers: NatsServer[] = []
-afterEach(async () => {
-  await pool.endAll()
-  await Promise.all(servers.map(async (server) => { await server.stop() }))
-  servers = []
-})
+const { pool, servers: started } = natsServersPerTest()
 
 test('killing the NATS server a node uses under QoS 0 load: the nodes fail over to the other two and keep routing', async (t) => {
-  servers = await startNatsCluster(3)
+  const servers = await startNatsCluster(3)
+  started.push(...servers)
   const urls = servers.map((server) => server.url)
   const log = new RecordingLogger()
   const a = await startNode(t, servers[0] as NatsServer, 'failover-a', { cluster: { servers: urls } }, log)

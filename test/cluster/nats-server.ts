@@ -9,6 +9,8 @@ import { freePort, tempDir, waitForPort } from '../client/helpers'
 export const NATS_SERVER = '/usr/sbin/nats-server'
 
 export interface NatsServer {
+  /** Its server_name, as JetStream names stream leaders and replicas (a stand-in for a server not started has none). */
+  name?: string
   port: number
   url: string
   /** The port of nats-server's own MQTT listener; undefined when not asked for. */
@@ -39,8 +41,9 @@ export async function startNatsServer (options: NatsServerOptions = {}): Promise
   const mqttPort = options.mqtt === true ? await freePort() : undefined
   const monitorPort = options.monitor === true ? await freePort() : undefined
   const conf = path.join(store.dir, 'nats.conf')
+  const name = `roost_test_${port}`
   const lines = [
-    `server_name: roost_test_${port}`,
+    `server_name: ${name}`,
     `listen: 127.0.0.1:${port}`,
     `jetstream { store_dir: "${path.join(store.dir, 'js')}" }`
   ]
@@ -69,7 +72,7 @@ export async function startNatsServer (options: NatsServerOptions = {}): Promise
     await stop()
     throw error
   }
-  return { port, url: `nats://127.0.0.1:${port}`, mqttPort, monitorPort, pid: child.pid, stop }
+  return { name, port, url: `nats://127.0.0.1:${port}`, mqttPort, monitorPort, pid: child.pid, stop }
 }
 
 /** The subjects the named NATS connection subscribes to, as the monitoring endpoint lists them, without its request inboxes (JetStream's replies and key-value watches). */
@@ -109,4 +112,50 @@ export async function serverHolding (servers: NatsServer[], connectionName: stri
     if ((body.connections ?? []).some((entry) => entry.name === connectionName)) return server
   }
   return undefined
+}
+
+/** What a server's /jsz says of the JetStream cluster, and of each stream with `streams`. */
+interface Jsz {
+  meta_cluster?: { leader?: string }
+  account_details?: Array<{ stream_detail?: Array<{ name: string, config?: { num_replicas?: number }, cluster?: { leader?: string } }> }>
+}
+
+async function jsz (server: NatsServer, streams = false): Promise<Jsz> {
+  const response = await fetch(`http://127.0.0.1:${server.monitorPort ?? 0}/jsz${streams ? '?accounts=true&streams=true&config=true' : ''}`)
+  return await response.json() as Jsz
+}
+
+/** Polls every 100 ms, at most `attempts` times, until `probe` gives a value; throws naming `what` after. */
+async function poll<T> (what: string, attempts: number, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${what}: not within ${attempts} looks`)
+}
+
+/**
+ * Resolves once every server of a NATS cluster knows the JetStream meta leader: before that
+ * elections run and JetStream's API answers nothing, so a node started earlier finds no JetStream.
+ */
+export async function jetStreamReady (servers: NatsServer[]): Promise<void> {
+  for (const server of servers) {
+    await poll(`JetStream meta leader seen by ${server.name}`, 300, async () => (await jsz(server)).meta_cluster?.leader || undefined)
+  }
+}
+
+/** The stream as the cluster's servers report it: its leader and its replica count, once it has a leader. */
+export async function streamState (servers: NatsServer[], stream: string): Promise<{ leader: NatsServer, replicas: number }> {
+  return await poll(`leader of stream ${stream}`, 300, async () => {
+    for (const server of servers) {
+      const details = (await jsz(server, true)).account_details ?? []
+      for (const detail of details.flatMap((account) => account.stream_detail ?? [])) {
+        if (detail.name !== stream) continue
+        const leader = servers.find((candidate) => candidate.name === detail.cluster?.leader)
+        if (leader !== undefined) return { leader, replicas: detail.config?.num_replicas ?? 1 }
+      }
+    }
+    return undefined
+  })
 }

@@ -23,7 +23,15 @@ describe('cluster words in a config file', () => {
     assert.deepEqual(readMosquittoConf(file).options.cluster, { servers: ['nats://10.0.0.1:4222'], backlogMessages: 5000, backlogBytes: 0 })
   })
 
+  it('reads cluster_replicas', () => {
+    const file = temp.write('replicas.conf', 'cluster_nats_url nats://10.0.0.1:4222\ncluster_replicas 3\n')
+    assert.deepEqual(readMosquittoConf(file).options.cluster, { servers: ['nats://10.0.0.1:4222'], replicas: 3 })
+  })
+
   for (const [name, text, expected] of [
+    ['no replica', 'cluster_nats_url nats://a\ncluster_replicas 0\n', "2: 'cluster_replicas 0': cluster.replicas must be >= 1"],
+    ['more replicas than JetStream keeps', 'cluster_nats_url nats://a\ncluster_replicas 6\n', "2: 'cluster_replicas 6': cluster.replicas must be <= 5"],
+    ['replicas that are not a number', 'cluster_nats_url nats://a\ncluster_replicas three\n', "2: 'cluster_replicas' needs a whole number, not 'three'"],
     ['a URL that is not nats:// or tls://', 'cluster_nats_url http://10.0.0.1\n', "1: 'cluster_nats_url http://10.0.0.1': cluster.servers.0 must match pattern"],
     ['a node id with a separator', 'cluster_nats_url nats://a\ncluster_node_id edge/1\n', "2: 'cluster_node_id edge/1': cluster.nodeId must match pattern"],
     ['cluster_nats_url without a value', 'cluster_nats_url\n', "1: 'cluster_nats_url' needs a value"],

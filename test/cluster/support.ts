@@ -117,6 +117,16 @@ export function clusterPerTest (): { cluster: PerTestCluster, pool: ClientPool }
   return { cluster, pool }
 }
 
+/** An MQTT.js client pool and the NATS servers a test starts (pushed onto `servers`): after each test of the file the clients end, then the servers stop. */
+export function natsServersPerTest (): { pool: ClientPool, servers: NatsServer[] } {
+  const state = { pool: new ClientPool(), servers: [] as NatsServer[] }
+  afterEach(async () => {
+    await state.pool.endAll()
+    await Promise.all(state.servers.splice(0).map(async (server) => { await server.stop() }))
+  })
+  return state
+}
+
 /** Reading the config file `file` fails with a ConfigError that starts with the file's name and says `expected`. */
 export function assertConfRefused (file: string, expected: string): void {
   assert.throws(() => readMosquittoConf(file), (error: unknown) => {

@@ -34,6 +34,16 @@ describe('Cluster tab settings', () => {
     assert.doesNotThrow(() => resolveOptions(options))
   })
 
+  it('maps replicas, leaves them unset when blank, and lets the engine name a bad value', () => {
+    assert.equal(clusterOptions({ clusterEnabled: true, clusterServers: 'nats://a', clusterReplicas: ' 3 ' }, {}, PEM)?.replicas, 3)
+    assert.equal(clusterOptions({ clusterEnabled: true, clusterServers: 'nats://a', clusterReplicas: '' }, {}, PEM)?.replicas, undefined)
+    assert.equal(clusterOptions({ clusterEnabled: true, clusterServers: 'nats://a' }, {}, PEM)?.replicas, undefined)
+    const bad = clusterOptions({ clusterEnabled: true, clusterServers: 'nats://a', clusterReplicas: '7' }, {}, PEM)
+    assert.throws(() => resolveOptions({ cluster: bad }), /cluster\.replicas must be <= 5/)
+    const word = clusterOptions({ clusterEnabled: true, clusterServers: 'nats://a', clusterReplicas: 'x' }, {}, PEM)
+    assert.throws(() => resolveOptions({ cluster: word }), /cluster\.replicas must be integer/)
+  })
+
   it('refuses a tls-config node that does not exist with the dialog error key', () => {
     assert.throws(() => clusterOptions({ clusterEnabled: 'true', clusterServers: 'nats://a', clusterTls: 'gone' }, {}, PEM), (error: unknown) => {
       assert.ok(error instanceof DialogError)
