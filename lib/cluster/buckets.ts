@@ -4,7 +4,16 @@ import type { KV, KvWatchEntry } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../logger'
 import { matchReplicas } from './replicas'
-import { loadJetStream, loadKv } from './stream'
+import { loadJetStream } from './stream'
+
+type KvModule = typeof import('@nats-io/kv')
+let kvModule: Promise<KvModule> | undefined
+
+/** nats.js's key-value client, loaded with the first cluster link. */
+async function loadKv (): Promise<KvModule> {
+  kvModule ??= import('@nats-io/kv')
+  return await kvModule
+}
 
 /** Roost's buckets on NATS; each key keeps its last value only (history 1). */
 export const BUCKETS = {

@@ -48,15 +48,6 @@ export function isInternalSubject (subject: string): boolean {
   return (first === 0x24 || first === 0x5f) && INTERNAL_SUBJECT.test(subject)
 }
 
-type KvModule = typeof import('@nats-io/kv')
-let kvModule: Promise<KvModule> | undefined
-
-/** nats.js's key-value client, loaded with the first cluster link. */
-export async function loadKv (): Promise<KvModule> {
-  kvModule ??= import('@nats-io/kv')
-  return await kvModule
-}
-
 /** The stream a QoS 1/2 message on `subject` (a topic's NATS subject) is stored on. */
 export function streamSubject (subject: string): string {
   return STREAM_PREFIX + subject
