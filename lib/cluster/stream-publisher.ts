@@ -13,7 +13,8 @@
 // once a second whether the stream has a leader again; once it has, it sends everything held, oldest
 // first. A message that may have been stored already (its answer lost) is stored once, by its id.
 // A stall bounded by STALL_GIVE_UP_MS: past it, what is held, and what comes until the stream
-// answers again, reaches this node's subscribers only and is acknowledged, as while NATS is away.
+// answers again, is given up: the link delivers it to this node's subscribers and keeps it in the
+// backlog (backlog.ts), as while NATS is away.
 // An answer that is an error other than "unavailable" (a message JetStream refuses) gives that one
 // message up at once, without a stall.
 import { randomBytes } from 'node:crypto'
