@@ -13,15 +13,15 @@
 //   every other node delivers it. A message leaves the backlog (and the store) only once JetStream
 //   has stored it. New QoS 1/2 messages that arrive while the backlog is being sent wait behind it,
 //   their PUBACK/PUBREC too, so each publisher's order holds across the outage [MQTT-4.6.0-2]
-//   [MQTT-4.6.0-3]. Within a batch a publish that JetStream refused, or that stalled past its bound (stream-publisher.ts),
-//   stays kept and is sent again later, behind messages of the same batch that were stored: order
-//   is kept except in that case, and nothing acknowledged is lost.
+//   [MQTT-4.6.0-3]. Within a batch a publish that JetStream refused, or that stalled past its
+//   bound (stream-publisher.ts), stays kept and is sent again later, behind messages of the same
+//   batch that were stored: order is kept except in that case, and nothing acknowledged is lost.
 // - NATS going away under publishes still waiting for JetStream's answer: new QoS 1/2 messages wait
 //   (holdUntil) until those are answered, stored or given up and kept, so they are kept after them.
 // - QoS 2: delivered once here during the outage; sent once to the stream under a message id the
 //   stream deduplicates, so other nodes deliver it once. A publish JetStream stored but whose answer
-//   never came (given up after the stall bound, stream-publisher.ts) is sent again under a new id: other nodes may then
-//   deliver it twice, the one case where QoS 2 across an outage is at least once.
+//   never came (given up after the stall bound, stream-publisher.ts) is sent again under a new id:
+//   other nodes may then deliver it twice, the one case where QoS 2 across an outage is at least once.
 // - Shared subscriptions: during the outage a member here got the message (when the group had one
 //   here). Once sent, JetStream gives it to one node of the group: this node passes it over, another
 //   node gives it to one of its members, so the group may get it twice (README, Cluster). A group
